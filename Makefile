@@ -1,0 +1,45 @@
+# One entry point for humans and CI. Every target builds the virtualenv first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck check bench clean postgres
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## The offline demo: the emulator beside the app, on a fresh SQLite file.
+demo: $(STAMP)
+	rm -rf demo && mkdir -p demo
+	cd demo && DATABASE_URL=sqlite:///./stripetopup.db ../$(BIN)/stripetopup serve --emulator
+
+## The whole suite, on SQLite and PostgreSQL (PostgreSQL required when CI=true).
+test: $(STAMP) postgres
+	$(BIN)/pytest -n 2 --dist loadgroup
+
+postgres:
+	@pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null || \
+	  (command -v pg_ctlcluster >/dev/null && \
+	   pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start) || \
+	  echo "PostgreSQL is not running on 127.0.0.1:5432; its tests will be skipped outside CI" >&2
+
+lint: $(STAMP)
+	$(BIN)/ruff check stripetopup tests bench
+	$(BIN)/ruff format --check stripetopup tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+check: lint typecheck test
+
+bench: $(STAMP)
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) demo *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,114 @@
+"""Applying Stripe events: the single handler behind the webhook, replay and reconcile.
+
+Flow for one event (dj-stripe's shape): record the delivery in its own transaction, then
+run the handler and mark the outcome in one transaction; if that fails, roll it back,
+store the failure in a fresh transaction and raise ProcessingError so the webhook answers
+500 and Stripe retries. Handlers are safe to run any number of times: money moves only
+through :func:`stripetopup.store.ledger.post`, keyed by a unique source.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from sqlmodel import Session
+
+from stripetopup.core.context import Context
+from stripetopup.core.results import EventOutcome
+from stripetopup.db import run_in_transaction
+from stripetopup.errors import PayloadError, ProcessingError, StripeTopupError
+from stripetopup.redact import redact
+from stripetopup.store import events as event_log
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Session, Context, dict[str, Any], str], EventOutcome]
+
+
+def parse_event(payload: bytes) -> dict[str, Any]:
+    """The verified body as a Stripe event dict; PayloadError if it is not one."""
+    try:
+        event = json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise PayloadError("body is not valid JSON") from None
+    check_shape(event)
+    return event  # type: ignore[no-any-return]
+
+
+def check_shape(event: Any) -> None:
+    if not isinstance(event, dict) or event.get("object") != "event":
+        raise PayloadError("body is not a Stripe event object")
+    if not isinstance(event.get("id"), str) or not str(event["id"]).startswith("evt_"):
+        raise PayloadError("event has no evt_ id")
+    if not isinstance(event.get("type"), str):
+        raise PayloadError("event has no type")
+    data = event.get("data")
+    if not isinstance(data, dict) or not isinstance(data.get("object"), dict):
+        raise PayloadError("event has no data.object")
+
+
+def apply(
+    ctx: Context,
+    event: dict[str, Any],
+    *,
+    actor: str,
+    secret_label: str | None = None,
+    payload: str | None = None,
+) -> EventOutcome:
+    """Record ``event`` and apply it exactly once; ProcessingError if applying failed."""
+    check_shape(event)
+    event_id, event_type = str(event["id"]), str(event["type"])
+    raw = payload if payload is not None else json.dumps(event, separators=(",", ":"))
+    run_in_transaction(
+        ctx.engine,
+        lambda session: event_log.record_received(
+            session,
+            event_id=event_id,
+            event_type=event_type,
+            livemode=bool(event.get("livemode")),
+            payload=raw,
+            secret_label=secret_label,
+        ),
+    )
+
+    def work(session: Session) -> EventOutcome:
+        outcome = dispatch(session, ctx, event, actor)
+        event_log.mark_outcome(
+            session, event_id, outcome.result, keep_first=outcome.result == "already_applied"
+        )
+        return outcome
+
+    try:
+        return run_in_transaction(ctx.engine, work)
+    except Exception as exc:
+        error = redact(f"{type(exc).__name__}: {exc}")[:500]
+        log.error("event %s (%s) failed: %s", event_id, event_type, error)
+        run_in_transaction(ctx.engine, lambda s: event_log.mark_failed(s, event_id, error))
+        if isinstance(exc, StripeTopupError):
+            raise ProcessingError(f"event {event_id} failed: {exc.message}") from None
+        raise ProcessingError(f"event {event_id} failed; recorded for retry") from None
+
+
+def preview(ctx: Context, event: dict[str, Any], *, actor: str) -> EventOutcome:
+    """What :func:`apply` would do, computed in a transaction that is rolled back."""
+    check_shape(event)
+    with Session(ctx.engine) as session:
+        try:
+            outcome = dispatch(session, ctx, event, actor)
+        finally:
+            session.rollback()
+    return EventOutcome(**{**outcome.__dict__, "dry_run": True})
+
+
+def dispatch(session: Session, ctx: Context, event: dict[str, Any], actor: str) -> EventOutcome:
+    from stripetopup.core.handlers import HANDLERS
+
+    handler = HANDLERS.get(str(event["type"]))
+    if handler is None:
+        return EventOutcome(
+            str(event["id"]), str(event["type"]), "ignored", "event type is not handled"
+        )
+    return handler(session, ctx, event, actor)

@@ -1,0 +1,171 @@
+"""TopUpService: the one object every door calls (CLI, web app, host application).
+
+Build it from settings (``TopUpService.from_settings()``) or from parts, then call its
+methods; each returns a result dataclass from :mod:`stripetopup.core.results` or raises an
+error from :mod:`stripetopup.errors`. Example::
+
+    service = TopUpService.from_settings(database_url="sqlite:///./topups.db")
+    service.credit("acct-42", 500, reason="welcome bonus", idempotency_key="welcome-42")
+    print(service.balance("acct-42").balance_cents)
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from stripetopup import schema
+from stripetopup.config import Settings, load_settings
+from stripetopup.core import accounts, auth, checkout, events, records, webhook
+from stripetopup.core.context import Context
+from stripetopup.core.results import (
+    Balance,
+    CheckoutLink,
+    Credential,
+    Entry,
+    EventOutcome,
+    EventRecord,
+    Payment,
+    Posted,
+)
+from stripetopup.db import create_db_engine
+from stripetopup.stripe_gateway import StripeGateway
+
+
+class TopUpService:
+    """Checkout, webhook handling, balances and the ledger, over one database."""
+
+    def __init__(self, settings: Settings, engine: Engine, stripe: StripeGateway | None = None):
+        self.ctx = Context(settings, engine, stripe)
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings | None = None, *, check_schema: bool = True, **overrides: Any
+    ) -> TopUpService:
+        """Build from ``settings`` (or the environment plus ``overrides``).
+
+        With ``check_schema`` a new SQLite file is migrated on the spot and any other
+        database must already be at this version's schema.
+        """
+        settings = settings or load_settings(**overrides)
+        engine = create_db_engine(settings.database_url)
+        if check_schema:
+            schema.ensure_current(engine)
+        return cls(settings, engine)
+
+    @property
+    def settings(self) -> Settings:
+        return self.ctx.settings
+
+    @property
+    def engine(self) -> Engine:
+        return self.ctx.engine
+
+    def close(self) -> None:
+        self.ctx.engine.dispose()
+
+    # Accounts and the ledger -------------------------------------------------------------
+    def open_account(self, account_id: str) -> Balance:
+        return accounts.open_account(self.ctx, account_id)
+
+    def balance(self, account_id: str) -> Balance:
+        return accounts.balance(self.ctx, account_id)
+
+    def ledger(self, account_id: str, *, limit: int = 50, before_id: int | None = None) -> list[Entry]:
+        return accounts.entries(self.ctx, account_id, limit=limit, before_id=before_id)
+
+    def credit(
+        self,
+        account_id: str,
+        amount_cents: int,
+        *,
+        reason: str,
+        idempotency_key: str | None = None,
+        actor: str = "operator",
+    ) -> Posted:
+        return accounts.adjust(
+            self.ctx, account_id, abs(amount_cents), reason=reason,
+            idempotency_key=idempotency_key, actor=actor,
+        )
+
+    def debit(
+        self,
+        account_id: str,
+        amount_cents: int,
+        *,
+        reason: str,
+        idempotency_key: str | None = None,
+        actor: str = "operator",
+    ) -> Posted:
+        return accounts.adjust(
+            self.ctx, account_id, -abs(amount_cents), reason=reason,
+            idempotency_key=idempotency_key, actor=actor,
+        )
+
+    # Checkout and Stripe events ----------------------------------------------------------
+    def create_checkout(
+        self,
+        account_id: str,
+        amount_cents: int,
+        *,
+        origin: str | None = None,
+        request_key: str | None = None,
+    ) -> CheckoutLink:
+        return checkout.create(
+            self.ctx, account_id, amount_cents, origin=origin, request_key=request_key
+        )
+
+    def handle_webhook(self, payload: bytes, signature_header: str | None) -> EventOutcome:
+        return webhook.handle(self.ctx, payload, signature_header)
+
+    def apply_event(self, event: dict[str, Any], *, actor: str) -> EventOutcome:
+        return events.apply(self.ctx, event, actor=actor)
+
+    def payments(
+        self,
+        *,
+        since: datetime | None = None,
+        account_id: str | None = None,
+        state: str | None = None,
+        status: str | None = None,
+        limit: int = 200,
+    ) -> list[Payment]:
+        return records.list_payments(
+            self.ctx, since=since, account_id=account_id, state=state, status=status, limit=limit
+        )
+
+    def events(
+        self,
+        *,
+        failed_only: bool = False,
+        event_type: str | None = None,
+        since: datetime | None = None,
+        limit: int = 200,
+    ) -> list[EventRecord]:
+        return records.list_events(
+            self.ctx, failed_only=failed_only, event_type=event_type, since=since, limit=limit
+        )
+
+    def event(self, event_id: str) -> EventRecord:
+        return records.get_event(self.ctx, event_id)
+
+    # Credentials -------------------------------------------------------------------------
+    def create_token(self, account_id: str) -> tuple[Credential, str]:
+        return auth.create_credential(self.ctx, "user", account_id)
+
+    def create_service_key(self, name: str) -> tuple[Credential, str]:
+        return auth.create_credential(self.ctx, "service", name)
+
+    def list_credentials(self, kind: str, subject: str | None = None) -> list[Credential]:
+        return auth.list_credentials(self.ctx, kind, subject)
+
+    def revoke_credential(self, kind: str, credential_id: str) -> Credential:
+        return auth.revoke_credential(self.ctx, kind, credential_id)
+
+    def authenticate_user(self, authorization: str | None) -> str:
+        return auth.authenticate_user(self.ctx, authorization)
+
+    def authenticate_service(self, authorization: str | None) -> str:
+        return auth.authenticate_service(self.ctx, authorization)

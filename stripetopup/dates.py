@@ -1,0 +1,46 @@
+"""Parsing of the dates operators type: ISO dates/times (UTC unless an offset is given) and
+relative windows such as ``7d``, ``24h``, ``30m``. A leaf module (stdlib + errors).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from stripetopup.errors import InvalidDate
+
+_RELATIVE = re.compile(r"^(\d{1,6})([smhdw])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+def parse_when(text: str, *, now: datetime | None = None, param: str = "--since") -> datetime:
+    """Parse ``text`` into an aware UTC datetime that is not in the future.
+
+    ``7d`` means seven days before ``now``; ``2026-11-01`` is midnight UTC that day;
+    ``2026-11-01T12:00:00+02:00`` keeps its offset.
+    """
+    now = now or utcnow()
+    raw = text.strip()
+    match = _RELATIVE.match(raw.lower())
+    if match:
+        amount, unit = int(match.group(1)), _UNITS[match.group(2)]
+        return now - timedelta(**{unit: amount})
+    try:
+        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidDate(
+            f"{param}: {raw!r} is not a date; use ISO 8601 (2026-11-01, 2026-11-01T12:00Z) "
+            "or a relative window (7d, 24h)",
+            param=param,
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    parsed = parsed.astimezone(UTC)
+    if parsed > now + timedelta(seconds=1):
+        raise InvalidDate(f"{param}: {raw!r} is in the future", param=param)
+    return parsed

@@ -1,0 +1,114 @@
+"""Engines and transactions for SQLite and PostgreSQL.
+
+SQLite: WAL, a busy timeout and ``BEGIN IMMEDIATE`` on every transaction, so concurrent
+writers (several uvicorn workers on one file) queue on the write lock instead of failing
+half-way. PostgreSQL: READ COMMITTED with row locks taken by the store; serialization
+failures, deadlocks and unique-key races are retried by :func:`run_in_transaction`.
+
+Imports sqlalchemy/sqlmodel and ``stripetopup.errors`` only.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlmodel import Session
+
+from stripetopup.errors import DatabaseError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+MAX_ATTEMPTS = 8
+# PostgreSQL SQLSTATEs worth retrying: serialization_failure, deadlock_detected.
+_RETRYABLE_PG = {"40001", "40P01"}
+
+
+def create_db_engine(url: str, *, pool_size: int = 5) -> Engine:
+    """An engine for ``url`` with the per-dialect settings exactly-once relies on."""
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        )
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
+        return engine
+    return sa.create_engine(
+        url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True, pool_recycle=1800
+    )
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Take transaction control away from pysqlite so that we can issue BEGIN IMMEDIATE.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _sqlite_on_begin(connection: sa.Connection) -> None:
+    # IMMEDIATE takes the write lock up front: two writers never both read-then-upgrade,
+    # which is what makes SQLITE_BUSY mid-transaction (and lost retries) impossible.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Session]:
+    """One database transaction: commit on success, roll back on any exception."""
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        yield session
+
+
+def run_in_transaction(engine: Engine, work: Callable[[Session], T]) -> T:
+    """Run ``work`` in a transaction, retrying it whole on races the database reports.
+
+    ``work`` must be safe to re-run: it re-reads what it needs, and a unique-key race
+    means another writer got there first, which the next attempt will see.
+    """
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            with transaction(engine) as session:
+                return work(session)
+        except (IntegrityError, OperationalError, DBAPIError) as exc:
+            if attempt == MAX_ATTEMPTS or not _is_retryable(exc):
+                raise
+            log.info("retrying transaction after %s (attempt %d)", type(exc.orig).__name__, attempt)
+            time.sleep(min(0.5, 0.005 * 2**attempt) * random.random())  # noqa: S311
+    raise AssertionError("unreachable")
+
+
+def _is_retryable(exc: DBAPIError) -> bool:
+    if isinstance(exc, IntegrityError):
+        return True
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if sqlstate in _RETRYABLE_PG:
+        return True
+    message = str(exc.orig).lower()
+    return "database is locked" in message or "database is busy" in message
+
+
+def check_connection(engine: Engine) -> None:
+    """Raise DatabaseError unless a trivial query succeeds."""
+    try:
+        with engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+    except DBAPIError as exc:
+        raise DatabaseError(f"database unreachable: {type(exc.orig).__name__}") from None

@@ -1,0 +1,145 @@
+"""The domain error tree. A leaf module: imports nothing from stripetopup.
+
+Every door (CLI, web, Python API) catches these and translates them exactly once::
+
+    StripeTopupError                  base of everything we raise on purpose
+    ├── ConfigError                   a setting is missing or makes no sense (exit 2)
+    ├── UsageError                    the caller's input is invalid (exit 2, HTTP 400/422)
+    │   ├── InvalidAmount             an amount is not a positive whole number of cents in range
+    │   ├── InvalidDate               a date/time or relative window cannot be parsed
+    │   └── OriginNotAllowed          a request's Origin is not in ALLOWED_FRONTEND_ORIGINS
+    ├── AuthError                     no credential, or one that is invalid/revoked (HTTP 401)
+    │   └── Forbidden                 a valid credential of the wrong kind (HTTP 403)
+    ├── NotFound                      an account, event, token or payment does not exist
+    ├── Conflict                      an idempotency key was reused with different input (409)
+    ├── InsufficientFunds             a debit or hold exceeds the available balance (402)
+    ├── WebhookError                  a webhook delivery we refuse (HTTP 400, nothing applied)
+    │   ├── SignatureError            missing/invalid Stripe-Signature or stale timestamp
+    │   └── PayloadError              the verified body is not a Stripe event
+    ├── ProcessingError               applying an event failed; recorded, Stripe retries (500)
+    ├── StripeUnavailable             Stripe (or the emulator) refused or could not be reached
+    └── DatabaseError                 the database is unreachable or not migrated
+
+Messages are safe to show: they never contain a secret.
+"""
+
+from __future__ import annotations
+
+
+class StripeTopupError(Exception):
+    """Raised for every failure stripetopup reports on purpose."""
+
+    code = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ConfigError(StripeTopupError):
+    """Raised when a setting is missing or invalid."""
+
+    code = "configuration_error"
+
+
+class UsageError(StripeTopupError):
+    """Raised when the caller's input is invalid."""
+
+    code = "invalid_request"
+
+    def __init__(self, message: str, *, param: str | None = None) -> None:
+        super().__init__(message)
+        self.param = param
+
+
+class InvalidAmount(UsageError):
+    """Raised when an amount is malformed, not positive or outside the configured bounds."""
+
+    code = "invalid_amount"
+
+
+class InvalidDate(UsageError):
+    """Raised when a date, time or relative window cannot be parsed or lies in the future."""
+
+    code = "invalid_date"
+
+
+class OriginNotAllowed(UsageError):
+    """Raised when a request's Origin is missing or not in ALLOWED_FRONTEND_ORIGINS."""
+
+    code = "origin_not_allowed"
+
+
+class AuthError(StripeTopupError):
+    """Raised when a credential is missing, malformed, unknown, expired or revoked."""
+
+    code = "unauthorized"
+
+
+class Forbidden(AuthError):
+    """Raised when a valid credential is presented at a door it does not open."""
+
+    code = "forbidden"
+
+
+class NotFound(StripeTopupError):
+    """Raised when an account, event, token, key or payment does not exist."""
+
+    code = "not_found"
+
+
+class Conflict(StripeTopupError):
+    """Raised when an idempotency key is reused with different input."""
+
+    code = "idempotency_conflict"
+
+
+class InsufficientFunds(StripeTopupError):
+    """Raised when a debit or hold exceeds the available balance."""
+
+    code = "insufficient_funds"
+
+    def __init__(self, message: str, *, available_cents: int, requested_cents: int) -> None:
+        super().__init__(message)
+        self.available_cents = available_cents
+        self.requested_cents = requested_cents
+
+
+class WebhookError(StripeTopupError):
+    """Raised when a webhook delivery is refused before anything is applied."""
+
+    code = "invalid_webhook"
+
+
+class SignatureError(WebhookError):
+    """Raised when Stripe-Signature is missing, malformed, wrong or outside the tolerance."""
+
+    code = "invalid_signature"
+
+
+class PayloadError(WebhookError):
+    """Raised when a correctly signed body is not a Stripe event."""
+
+    code = "invalid_payload"
+
+
+class ProcessingError(StripeTopupError):
+    """Raised when applying a recorded event failed; the failure is stored and Stripe retries."""
+
+    code = "processing_failed"
+
+
+class StripeUnavailable(StripeTopupError):
+    """Raised when Stripe refuses a call or cannot be reached."""
+
+    code = "stripe_error"
+
+    def __init__(self, message: str, *, http_status: int | None = None) -> None:
+        super().__init__(message)
+        self.http_status = http_status
+
+
+class DatabaseError(StripeTopupError):
+    """Raised when the database is unreachable or its schema is not at the expected revision."""
+
+    code = "database_error"

@@ -1,0 +1,1 @@
+"""Alembic migrations for the stripetopup schema (run by ``stripetopup db upgrade``)."""

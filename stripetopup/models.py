@@ -1,0 +1,151 @@
+"""SQLModel tables. A leaf module: imports sqlmodel/sqlalchemy only.
+
+Money is always an ``int`` of minor units; timestamps are timezone-aware UTC. Ledger entries
+are append-only: nothing in the package updates or deletes one. The unique ``source`` on
+an entry is the exactly-once guard for every path that moves money.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """A timestamp that always comes back timezone-aware UTC, on SQLite too."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _ts(**kwargs: object) -> sa.Column[datetime]:
+    return sa.Column(UTCDateTime(), **kwargs)  # type: ignore[arg-type]
+
+
+class Account(SQLModel, table=True):
+    """A holder of credit, named by the host application's own account id."""
+
+    __tablename__ = "accounts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: str = Field(max_length=200, unique=True, index=True)
+    balance_cents: int = Field(default=0, sa_column_kwargs={"nullable": False})
+    created_at: datetime = Field(default_factory=_now, sa_column=_ts(nullable=False))
+    updated_at: datetime = Field(default_factory=_now, sa_column=_ts(nullable=False))
+
+
+class LedgerEntry(SQLModel, table=True):
+    """One signed movement of money; ``source`` names what caused it and is unique."""
+
+    __tablename__ = "ledger_entries"
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_pk: int = Field(foreign_key="accounts.id", index=True)
+    amount_cents: int
+    currency: str = Field(max_length=3)
+    kind: str = Field(max_length=40)
+    source: str = Field(max_length=255, unique=True)
+    balance_after_cents: int
+    reason: str | None = Field(default=None, max_length=500)
+    actor: str = Field(max_length=100)
+    checkout_session_id: str | None = Field(default=None, max_length=255, index=True)
+    payment_intent_id: str | None = Field(default=None, max_length=255)
+    event_id: str | None = Field(default=None, max_length=255)
+    request_fingerprint: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=_now, sa_column=_ts(nullable=False))
+
+
+class StripePayment(SQLModel, table=True):
+    """One Checkout Session, from creation to credit (or to the reason it was not credited)."""
+
+    __tablename__ = "stripe_payments"
+
+    id: int | None = Field(default=None, primary_key=True)
+    checkout_session_id: str = Field(max_length=255, unique=True)
+    account_id: str | None = Field(default=None, max_length=200, index=True)
+    amount_requested_cents: int | None = None
+    amount_total_cents: int | None = None
+    currency: str = Field(max_length=3)
+    status: str = Field(default="open", max_length=20)
+    payment_status: str = Field(default="unpaid", max_length=30)
+    livemode: bool = False
+    payment_intent_id: str | None = Field(default=None, max_length=255, index=True)
+    state: str = Field(default="created", max_length=30, index=True)
+    attention_reason: str | None = Field(default=None, max_length=500)
+    credited_entry_id: int | None = Field(default=None, foreign_key="ledger_entries.id")
+    url: str | None = Field(default=None, max_length=2000)
+    created_at: datetime = Field(default_factory=_now, sa_column=_ts(nullable=False, index=True))
+    updated_at: datetime = Field(default_factory=_now, sa_column=_ts(nullable=False))
+
+
+class WebhookEvent(SQLModel, table=True):
+    """Every Stripe event we received (webhook) or fetched (replay), with how it ended."""
+
+    __tablename__ = "webhook_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(max_length=255, unique=True)
+    type: str = Field(max_length=100, index=True)
+    livemode: bool = False
+    payload: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    secret_label: str | None = Field(default=None, max_length=32)
+    received_at: datetime = Field(default_factory=_now, sa_column=_ts(nullable=False, index=True))
+    processed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    outcome: str | None = Field(default=None, max_length=30, index=True)
+    error: str | None = Field(default=None, max_length=2000)
+    attempts: int = 0
+
+
+class ApiCredential(SQLModel, table=True):
+    """A user token (``kind='user'``) or a service key (``kind='service'``), stored as a hash."""
+
+    __tablename__ = "api_credentials"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=10)
+    subject: str = Field(max_length=200, index=True)
+    prefix: str = Field(max_length=20)
+    secret_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(default_factory=_now, sa_column=_ts(nullable=False))
+    last_used_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    revoked_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class Hold(SQLModel, table=True):
+    """Money reserved for the host application: captured (in part or whole) or released.
+
+    An open hold counts against the available balance until it is closed or expires.
+    """
+
+    __tablename__ = "holds"
+
+    id: int | None = Field(default=None, primary_key=True)
+    hold_id: str = Field(max_length=64, unique=True)
+    account_pk: int = Field(foreign_key="accounts.id", index=True)
+    amount_cents: int
+    captured_cents: int = 0
+    currency: str = Field(max_length=3)
+    status: str = Field(default="open", max_length=20, index=True)
+    idempotency_key: str = Field(max_length=300, unique=True)
+    request_fingerprint: str = Field(max_length=64)
+    reason: str | None = Field(default=None, max_length=500)
+    actor: str = Field(max_length=100)
+    expires_at: datetime = Field(sa_column=_ts(nullable=False, index=True))
+    created_at: datetime = Field(default_factory=_now, sa_column=_ts(nullable=False))
+    closed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))

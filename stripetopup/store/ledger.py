@@ -1,0 +1,142 @@
+"""The ledger: the one function that moves money, and the reads around it.
+
+:func:`post` is the exactly-once path. Under the account's row lock (PostgreSQL) or the
+database write lock (SQLite ``BEGIN IMMEDIATE``) it looks the entry's ``source`` up, and
+only when it is new updates the cached balance and appends the entry. The unique
+constraint on ``source`` backs this up: a racing writer that slipped past the lookup fails
+its insert and its whole transaction is retried, finding the entry this time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, func, select
+
+from stripetopup.errors import Conflict
+from stripetopup.models import Account, LedgerEntry, _now
+from stripetopup.store import accounts
+
+
+@dataclass(frozen=True)
+class Posting:
+    """What to write: a signed amount for an account, keyed by a unique source."""
+
+    account_id: str
+    amount_cents: int
+    currency: str
+    kind: str
+    source: str
+    actor: str
+    reason: str | None = None
+    checkout_session_id: str | None = None
+    payment_intent_id: str | None = None
+    event_id: str | None = None
+    request_fingerprint: str | None = None
+
+
+@dataclass(frozen=True)
+class PostResult:
+    entry: LedgerEntry
+    created: bool
+
+
+def find_by_source(session: Session, source: str) -> LedgerEntry | None:
+    return session.exec(select(LedgerEntry).where(LedgerEntry.source == source)).first()
+
+
+def post(session: Session, posting: Posting) -> PostResult:
+    """Append ``posting`` unless its source exists; the balance moves in the same transaction.
+
+    Raises NotFound for an unknown account and Conflict when the source exists with a
+    different request fingerprint (an idempotency key reused for other input).
+    """
+    account = accounts.get(session, posting.account_id, lock=True)
+    existing = find_by_source(session, posting.source)
+    if existing is not None:
+        _check_same_request(existing, posting)
+        return PostResult(existing, created=False)
+    assert account.id is not None
+    balance_after = account.balance_cents + posting.amount_cents
+    session.execute(
+        sa.update(Account)
+        .where(col(Account.id) == account.id)
+        .values(balance_cents=balance_after, updated_at=_now())
+    )
+    entry = LedgerEntry(
+        account_pk=account.id,
+        amount_cents=posting.amount_cents,
+        currency=posting.currency,
+        kind=posting.kind,
+        source=posting.source,
+        balance_after_cents=balance_after,
+        reason=posting.reason,
+        actor=posting.actor,
+        checkout_session_id=posting.checkout_session_id,
+        payment_intent_id=posting.payment_intent_id,
+        event_id=posting.event_id,
+        request_fingerprint=posting.request_fingerprint,
+    )
+    session.add(entry)
+    session.flush()
+    return PostResult(entry, created=True)
+
+
+def _check_same_request(existing: LedgerEntry, posting: Posting) -> None:
+    if posting.request_fingerprint is None:
+        return
+    if existing.request_fingerprint != posting.request_fingerprint:
+        raise Conflict(
+            f"idempotency key already used for a different request ({existing.source}); "
+            "use a new key for a new operation"
+        )
+
+
+def entries(
+    session: Session, account: Account, *, limit: int = 100, before_id: int | None = None
+) -> Sequence[LedgerEntry]:
+    """An account's entries, newest first, ``limit`` at a time below ``before_id``."""
+    statement = select(LedgerEntry).where(LedgerEntry.account_pk == account.id)
+    if before_id is not None:
+        statement = statement.where(col(LedgerEntry.id) < before_id)
+    return session.exec(statement.order_by(col(LedgerEntry.id).desc()).limit(limit)).all()
+
+
+def sum_for(session: Session, account: Account) -> int:
+    total = session.exec(
+        select(func.coalesce(func.sum(LedgerEntry.amount_cents), 0)).where(
+            LedgerEntry.account_pk == account.id
+        )
+    ).one()
+    return int(total)
+
+
+@dataclass(frozen=True)
+class BalanceMismatch:
+    account_id: str
+    cached_cents: int
+    entries_cents: int
+
+
+def verify_balances(session: Session) -> list[BalanceMismatch]:
+    """Every account whose cached balance differs from the sum of its entries."""
+    sums = (
+        select(
+            LedgerEntry.account_pk,
+            func.sum(LedgerEntry.amount_cents).label("total"),
+        )
+        .group_by(col(LedgerEntry.account_pk))
+        .subquery()
+    )
+    rows = session.execute(
+        select(
+            Account.account_id, Account.balance_cents, func.coalesce(sums.c.total, 0)
+        ).outerjoin(sums, sums.c.account_pk == Account.id)
+    ).all()
+    return [
+        BalanceMismatch(account_id, cached, int(total))
+        for account_id, cached, total in rows
+        if cached != int(total)
+    ]

@@ -1,0 +1,140 @@
+"""The Stripe adapter: the only module that calls the official ``stripe`` SDK.
+
+It speaks plain dicts to the core (the same shapes a webhook payload carries) and turns
+every SDK exception into :class:`~stripetopup.errors.StripeUnavailable` with a message that
+names the HTTP status, Stripe's code and request id, never the key. ``STRIPE_API_BASE``
+points it at the emulator. The SDK is imported when a gateway is built, not before.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from pydantic import SecretStr
+
+from stripetopup.errors import NotFound, StripeUnavailable
+from stripetopup.redact import redact
+
+if TYPE_CHECKING:
+    import stripe
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+PAGE_SIZE = 100
+
+
+class StripeGateway:
+    """Stripe calls stripetopup makes, over one ``stripe.StripeClient``."""
+
+    def __init__(
+        self,
+        api_key: SecretStr,
+        *,
+        api_base: str | None = None,
+        max_network_retries: int = 2,
+        timeout_seconds: float = 30.0,
+    ) -> None:
+        import stripe
+
+        self._stripe = stripe
+        self.client = stripe.StripeClient(
+            api_key.get_secret_value(),
+            base_addresses={"api": api_base} if api_base else None,
+            max_network_retries=max_network_retries,
+            http_client=stripe.HTTPXClient(timeout=timeout_seconds),
+        )
+
+    def create_checkout_session(self, params: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
+        return self._call(
+            lambda: self.client.v1.checkout.sessions.create(
+                params=params,  # type: ignore[arg-type]
+                options={"idempotency_key": idempotency_key},
+            ).to_dict()
+        )
+
+    def retrieve_checkout_session(self, session_id: str, expand: list[str] | None = None) -> dict[str, Any]:
+        params: dict[str, Any] = {"expand": expand} if expand else {}
+        return self._call(
+            lambda: self.client.v1.checkout.sessions.retrieve(session_id, params=params).to_dict()  # type: ignore[arg-type]
+        )
+
+    def checkout_session_pages(
+        self, *, created_gte: int, created_lt: int, expand: list[str] | None = None
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Every session created in ``[created_gte, created_lt)``, a page of 100 at a time."""
+        params: dict[str, Any] = {
+            "limit": PAGE_SIZE,
+            "created": {"gte": created_gte, "lt": created_lt},
+        }
+        if expand:
+            params["expand"] = [f"data.{path}" for path in expand]
+        while True:
+            page = self._call(lambda: self.client.v1.checkout.sessions.list(params=params))  # type: ignore[arg-type]
+            items = [item.to_dict() for item in page.data]
+            if items:
+                yield items
+            if not page.has_more or not items:
+                return
+            params = {**params, "starting_after": items[-1]["id"]}
+
+    def retrieve_event(self, event_id: str) -> dict[str, Any]:
+        return self._call(lambda: self.client.v1.events.retrieve(event_id).to_dict())
+
+    def list_webhook_endpoints(self) -> list[dict[str, Any]]:
+        return self._call(
+            lambda: [
+                endpoint.to_dict()
+                for endpoint in self.client.v1.webhook_endpoints.list(
+                    params={"limit": 100}
+                ).auto_paging_iter()
+            ]
+        )
+
+    def list_refunds(self, payment_intent_id: str) -> list[dict[str, Any]]:
+        return self._call(
+            lambda: [
+                refund.to_dict()
+                for refund in self.client.v1.refunds.list(
+                    params={"payment_intent": payment_intent_id, "limit": 100}
+                ).auto_paging_iter()
+            ]
+        )
+
+    def list_disputes(self, payment_intent_id: str) -> list[dict[str, Any]]:
+        return self._call(
+            lambda: [
+                dispute.to_dict()
+                for dispute in self.client.v1.disputes.list(
+                    params={"payment_intent": payment_intent_id, "limit": 100}
+                ).auto_paging_iter()
+            ]
+        )
+
+    def _call(self, call: Callable[[], T]) -> T:
+        try:
+            return call()
+        except self._stripe.StripeError as exc:
+            raise _translate(exc, self._stripe) from None
+
+
+def _translate(exc: Any, stripe: Any) -> StripeUnavailable | NotFound:
+    status = getattr(exc, "http_status", None)
+    code = getattr(exc, "code", None)
+    request_id = getattr(exc, "request_id", None)
+    message = redact(str(getattr(exc, "user_message", None) or exc._message or "no message"))
+    where = f" (request {request_id})" if request_id else ""
+    log.warning("stripe call failed: status=%s code=%s request_id=%s", status, code, request_id)
+    if isinstance(exc, stripe.InvalidRequestError) and code == "resource_missing":
+        return NotFound(f"Stripe has no such object: {message}{where}")
+    if isinstance(exc, stripe.APIConnectionError):
+        return StripeUnavailable(f"could not reach Stripe: {message}")
+    kind = {
+        401: "Stripe rejected the API key",
+        403: "the API key lacks a permission",
+        429: "Stripe rate-limited the request",
+    }.get(status or 0, "Stripe refused the request")
+    if status is not None and status >= 500:
+        kind = "Stripe had an error"
+    return StripeUnavailable(f"{kind} (HTTP {status}, {code or 'no code'}): {message}{where}", http_status=status)
