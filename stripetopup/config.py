@@ -7,6 +7,7 @@ A leaf module: imports pydantic and ``stripetopup.errors`` only.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
@@ -19,6 +20,7 @@ from stripetopup.errors import ConfigError
 
 _KEY_PATTERN = re.compile(r"^(sk|rk)_(test|live)_[A-Za-z0-9]{8,}$")
 _LABEL_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
+ENV_FILE_VARIABLE = "STRIPETOPUP_ENV_FILE"
 DEFAULT_PRESETS = (50, 500, 1000, 2000, 5000, 10000)
 
 
@@ -204,10 +206,12 @@ def _parse_webhook_secrets(raw: str) -> tuple[WebhookSecret, ...]:
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Build Settings from the environment, ``.env`` and overrides; errors become ConfigError.
+    """Build Settings from the environment, the env file and overrides; errors: ConfigError.
 
+    The env file is ``$STRIPETOPUP_ENV_FILE`` when set (``--env-file`` sets it), else ``.env``.
     The message names each offending variable and why, never its value.
     """
+    overrides.setdefault("_env_file", os.environ.get(ENV_FILE_VARIABLE, ".env"))
     try:
         return Settings(**overrides)
     except ValidationError as exc:

@@ -35,6 +35,14 @@ def open_account(ctx: Context, account_id: str) -> Balance:
     return run_in_transaction(ctx.engine, work)
 
 
+def list_accounts(ctx: Context, *, limit: int = 1000) -> list[Balance]:
+    with transaction(ctx.engine) as session:
+        return [
+            Balance(a.account_id, a.balance_cents, 0, ctx.currency)
+            for a in accounts.list_all(session, limit=limit)
+        ]
+
+
 def balance(ctx: Context, account_id: str) -> Balance:
     with transaction(ctx.engine) as session:
         account = accounts.get(session, account_id)

@@ -1,8 +1,8 @@
 """Applying Stripe events: the single handler behind the webhook, replay and reconcile.
 
-Flow for one event (dj-stripe's shape): record the delivery in its own transaction, then
-run the handler and mark the outcome in one transaction; if that fails, roll it back,
-store the failure in a fresh transaction and raise ProcessingError so the webhook answers
+Flow for one event (dj-stripe's shape): record the delivery, run the handler and mark the
+outcome in one transaction; if anything fails, roll all of it back, record the delivery
+and its failure in a fresh transaction and raise ProcessingError so the webhook answers
 500 and Stripe retries. Handlers are safe to run any number of times: money moves only
 through :func:`stripetopup.store.ledger.post`, keyed by a unique source.
 """
@@ -62,19 +62,20 @@ def apply(
     check_shape(event)
     event_id, event_type = str(event["id"]), str(event["type"])
     raw = payload if payload is not None else json.dumps(event, separators=(",", ":"))
-    run_in_transaction(
-        ctx.engine,
-        lambda session: event_log.record_received(
+
+    def record(session: Session) -> None:
+        event_log.record_received(
             session,
             event_id=event_id,
             event_type=event_type,
             livemode=bool(event.get("livemode")),
             payload=raw,
             secret_label=secret_label,
-        ),
-    )
+        )
 
     def work(session: Session) -> EventOutcome:
+        # Recording and applying share one transaction: one commit per delivery.
+        record(session)
         outcome = dispatch(session, ctx, event, actor)
         event_log.mark_outcome(
             session, event_id, outcome.result, keep_first=outcome.result == "already_applied"
@@ -86,7 +87,13 @@ def apply(
     except Exception as exc:
         error = redact(f"{type(exc).__name__}: {exc}")[:500]
         log.error("event %s (%s) failed: %s", event_id, event_type, error)
-        run_in_transaction(ctx.engine, lambda s: event_log.mark_failed(s, event_id, error))
+
+        def record_failure(session: Session) -> None:
+            # Written after the rollback, so the failure survives it (and Stripe retries).
+            record(session)
+            event_log.mark_failed(session, event_id, error)
+
+        run_in_transaction(ctx.engine, record_failure)
         if isinstance(exc, StripeTopupError):
             raise ProcessingError(f"event {event_id} failed: {exc.message}") from None
         raise ProcessingError(f"event {event_id} failed; recorded for retry") from None

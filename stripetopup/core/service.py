@@ -70,6 +70,9 @@ class TopUpService:
     def open_account(self, account_id: str) -> Balance:
         return accounts.open_account(self.ctx, account_id)
 
+    def accounts(self, *, limit: int = 1000) -> list[Balance]:
+        return accounts.list_accounts(self.ctx, limit=limit)
+
     def balance(self, account_id: str) -> Balance:
         return accounts.balance(self.ctx, account_id)
 

@@ -1,0 +1,19 @@
+"""``stripetopup emulator``: the offline Stripe emulator, standalone."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(emulator)
+
+
+def emulator(
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
+    port: int = typer.Option(12111, "--port", help="Port to listen on."),
+) -> None:
+    """Run the offline Stripe emulator (test keys only; it is not Stripe)."""
+    from stripetopup.emulator.server import run
+
+    run(host=host, port=port)

@@ -1,0 +1,61 @@
+"""The ``stripetopup`` command: the Typer app and its global options."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+
+from stripetopup import __version__
+from stripetopup.cli import accounts_cmd, db_cmd, emulator_cmd, money_cmd, payments_cmd, serve_cmd, tokens_cmd
+
+app = typer.Typer(
+    name="stripetopup",
+    help="Sell prepaid credit through Stripe Checkout, with an exactly-once ledger.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"stripetopup {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    env_file: Path | None = typer.Option(
+        None,
+        "--env-file",
+        envvar="STRIPETOPUP_ENV_FILE",
+        help="Read settings from this file instead of ./.env.",
+        dir_okay=False,
+    ),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Sell prepaid credit through Stripe Checkout, with an exactly-once ledger."""
+    if env_file is not None:
+        if not env_file.is_file():
+            typer.echo(f"Error: --env-file {env_file} does not exist", err=True)
+            raise typer.Exit(code=2)
+        # Settings are read by each command; the env var carries the choice down to them
+        # (and to uvicorn workers, which build their own settings).
+        os.environ["STRIPETOPUP_ENV_FILE"] = str(env_file)
+
+
+serve_cmd.register(app)
+money_cmd.register(app)
+payments_cmd.register(app)
+accounts_cmd.register(app)
+tokens_cmd.register(app)
+db_cmd.register(app)
+emulator_cmd.register(app)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,88 @@
+"""Printing for the CLI: JSON to stdout, rich tables for people, errors on stderr.
+
+:func:`guard` is the CLI's single error translation: a domain error prints
+``Error: <message>`` on stderr and exits 2 for usage/configuration problems, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from stripetopup.errors import ConfigError, StripeTopupError, UsageError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+def exit_code_for(exc: StripeTopupError) -> int:
+    return EXIT_USAGE if isinstance(exc, ConfigError | UsageError) else EXIT_FAILURE
+
+
+@contextmanager
+def guard() -> Iterator[None]:
+    """Turn domain errors into ``Error: ...`` on stderr and the documented exit code."""
+    from stripetopup.redact import redact
+
+    try:
+        yield
+    except StripeTopupError as exc:
+        typer.echo(f"Error: {redact(exc.message)}", err=True)
+        raise typer.Exit(code=exit_code_for(exc)) from None
+
+
+def emit_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, default=str) + "\n")
+
+
+def console(*, stderr: bool = False) -> Console:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    from rich.table import Table
+
+    view = Table(title=title, title_justify="left")
+    for column in columns:
+        justify = "right" if column.lower() in _NUMERIC else "left"
+        view.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for row in rows:
+        view.add_row(*("" if cell is None else str(cell) for cell in row))
+    console().print(view)
+
+
+_NUMERIC = {"amount", "balance", "balance after", "available", "held", "attempts", "paid"}
+
+
+def say(message: str) -> None:
+    """A line for people on stdout (never used together with --json)."""
+    console().print(message)
+
+
+def run_with(json_output: bool, produce: Callable[[], Any], human: Callable[[Any], None]) -> None:
+    """Compute under :func:`guard`, then print as JSON (``to_json()`` aware) or for people."""
+    with guard():
+        result = produce()
+    if json_output:
+        emit_json(_jsonable(result))
+    else:
+        human(result)
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "to_json"):
+        return value.to_json()
+    if isinstance(value, list):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _jsonable(item) for key, item in value.items()}
+    return value

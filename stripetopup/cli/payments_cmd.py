@@ -1,0 +1,92 @@
+"""``stripetopup payments``: the local record of Checkout Sessions."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import typer
+
+from stripetopup.cli import context
+from stripetopup.cli.output import guard, run_with, table
+
+if TYPE_CHECKING:
+    from stripetopup.core.results import Payment
+
+payments_app = typer.Typer(
+    help="List payments (Checkout Sessions) and their state.", no_args_is_help=False
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(payments_app, name="payments")
+
+
+@payments_app.callback(invoke_without_command=True)
+def payments(
+    ctx: typer.Context,
+    since: str | None = typer.Option(None, "--since", help="ISO date/time or 7d, 24h."),
+    user: str | None = typer.Option(None, "--user", help="Only this account."),
+    status: str | None = typer.Option(
+        None, "--status", help="Our state: created, pending, credited, failed, expired, attention..."
+    ),
+    attention: bool = typer.Option(False, "--attention", help="Only payments needing an operator."),
+    limit: int = typer.Option(200, "--limit", min=1, max=10000),
+    json_output: bool = typer.Option(False, "--json", help="Write JSON only, to stdout."),
+) -> None:
+    """List payments, newest first."""
+    if ctx.invoked_subcommand is not None:
+        return
+    list_payments(since, user, status, attention, limit, json_output)
+
+
+@payments_app.command("list")
+def list_command(
+    since: str | None = typer.Option(None, "--since", help="ISO date/time or 7d, 24h."),
+    user: str | None = typer.Option(None, "--user", help="Only this account."),
+    status: str | None = typer.Option(None, "--status", help="Our state (see `payments --help`)."),
+    attention: bool = typer.Option(False, "--attention", help="Only payments needing an operator."),
+    limit: int = typer.Option(200, "--limit", min=1, max=10000),
+    json_output: bool = typer.Option(False, "--json", help="Write JSON only, to stdout."),
+) -> None:
+    """List payments, newest first (same as `payments`)."""
+    list_payments(since, user, status, attention, limit, json_output)
+
+
+def list_payments(
+    since: str | None, user: str | None, status: str | None, attention: bool, limit: int,
+    json_output: bool,
+) -> None:
+    from stripetopup.dates import parse_when
+
+    with guard():
+        since_at = parse_when(since) if since else None
+    state = "attention" if attention else status
+
+    def human(rows: list[Payment]) -> None:
+        table(
+            "Payments",
+            ["Session", "Account", "Amount", "Currency", "Stripe status", "Payment", "State", "Created", "Note"],
+            [
+                (
+                    p.checkout_session_id, p.account_id, _amount(p), p.currency, p.status,
+                    p.payment_status, p.state, p.created_at.strftime("%Y-%m-%d %H:%M"),
+                    p.attention_reason,
+                )
+                for p in rows
+            ],
+        )
+
+    run_with(
+        json_output,
+        lambda: context.service().payments(since=since_at, account_id=user, state=state, limit=limit),
+        human,
+    )
+
+
+def _amount(payment: Payment) -> str:
+    from stripetopup.money import format_cents
+
+    cents = payment.amount_total_cents
+    if cents is None:
+        cents = payment.amount_requested_cents
+    return format_cents(cents) if cents is not None else ""

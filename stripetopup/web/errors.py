@@ -1,0 +1,91 @@
+"""The one place where errors become HTTP responses.
+
+Shape, on every error path: ``{"error": {"code": "...", "message": "...", "param": ...}}``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from stripetopup import errors
+from stripetopup.redact import redact
+
+log = logging.getLogger(__name__)
+
+# Most specific first: the first matching class decides the status.
+STATUS_BY_ERROR: tuple[tuple[type[errors.StripeTopupError], int], ...] = (
+    (errors.OriginNotAllowed, 403),
+    (errors.UsageError, 400),
+    (errors.Forbidden, 403),
+    (errors.AuthError, 401),
+    (errors.NotFound, 404),
+    (errors.Conflict, 409),
+    (errors.InsufficientFunds, 402),
+    (errors.WebhookError, 400),
+    (errors.ProcessingError, 500),
+    (errors.StripeUnavailable, 502),
+    (errors.DatabaseError, 503),
+    (errors.ConfigError, 500),
+)
+
+
+def error_body(code: str, message: str, param: str | None = None) -> dict[str, object]:
+    return {"error": {"code": code, "message": redact(message), "param": param}}
+
+
+def status_for(exc: errors.StripeTopupError) -> int:
+    for cls, status in STATUS_BY_ERROR:
+        if isinstance(exc, cls):
+            return status
+    return 500
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(errors.StripeTopupError, _domain)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _validation)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _http)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _unexpected)
+
+
+async def _domain(request: Request, exc: errors.StripeTopupError) -> JSONResponse:
+    status = status_for(exc)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    message = exc.message
+    if isinstance(exc, errors.ConfigError):
+        log.error("configuration error serving %s: %s", request.url.path, redact(exc.message))
+        message = "the server is misconfigured; see its log"
+    body = error_body(exc.code, message, getattr(exc, "param", None))
+    if isinstance(exc, errors.InsufficientFunds):
+        body["error"]["available_cents"] = exc.available_cents  # type: ignore[index]
+        body["error"]["requested_cents"] = exc.requested_cents  # type: ignore[index]
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    first = exc.errors()[0] if exc.errors() else {}
+    loc = [str(part) for part in first.get("loc", ()) if part != "body"]
+    message = str(first.get("msg", "invalid request"))
+    return JSONResponse(
+        error_body("invalid_request", message, ".".join(loc) or None), status_code=400
+    )
+
+
+async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
+        exc.status_code, "http_error"
+    )
+    return JSONResponse(
+        error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
+    )
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.error(
+        "unexpected %s serving %s: %s", type(exc).__name__, request.url.path, redact(str(exc))
+    )
+    return JSONResponse(error_body("internal_error", "internal server error"), status_code=500)
