@@ -1,4 +1,4 @@
-"""Fixtures for the emulator's own tests: the emulator on loopback, the real SDK, a webhook receiver.
+"""Fixtures for the emulator tests: the emulator on loopback, the real SDK, a webhook receiver.
 
 The emulator runs once per session (per xdist worker) on a free port; every test starts from
 ``reset()``. Webhook receivers are real ``http.server`` threads on 127.0.0.1.

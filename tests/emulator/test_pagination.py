@@ -31,7 +31,8 @@ def test_created_filters_bound_the_listing(client: Any, control: EmulatorControl
     listed = client.v1.checkout.sessions.list(params={"limit": 100, "created": window})
     found = [s.created for s in listed.auto_paging_iter()]
     assert len(found) == 150
-    assert min(found) == start + 5_000 and max(found) == start + 19_900
+    assert min(found) == start + 5_000
+    assert max(found) == start + 19_900
     gt_lte = client.v1.checkout.sessions.list(
         params={"created": {"gt": start + 5_000, "lte": start + 5_200}}
     )
@@ -91,7 +92,8 @@ def test_events_filter_by_type_and_wildcard(
     )
     assert [e.type for e in several.data] == ["refund.created", "payment_intent.succeeded"]
     event = client.v1.events.retrieve(exact.data[0].id)
-    assert event.object == "event" and event.api_version
+    assert event.object == "event"
+    assert event.api_version
     assert event.data.object.payment_status == "paid"
 
 

@@ -73,9 +73,11 @@ def test_retrieve_expands_payment_intent_charge_and_line_items(
     )
     assert (session.status, session.payment_status, session.url) == ("complete", "paid", None)
     pi = session.payment_intent
-    assert pi.object == "payment_intent" and pi.status == "succeeded"
+    assert pi.object == "payment_intent"
+    assert pi.status == "succeeded"
     assert pi.metadata.to_dict() == {"account": "acct-9"}
-    assert pi.latest_charge.object == "charge" and pi.latest_charge.paid is True
+    assert pi.latest_charge.object == "charge"
+    assert pi.latest_charge.paid is True
     assert pi.latest_charge.amount == 500
     assert session.line_items.data[0].description == "Account credit"
     plain = client.v1.checkout.sessions.retrieve(created.id)
