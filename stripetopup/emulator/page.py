@@ -14,6 +14,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from stripetopup.emulator import payments
+from stripetopup.emulator.forms import parse_form
 from stripetopup.emulator.state import EmulatorState, Obj
 from stripetopup.emulator.stripe_errors import StripeError
 
@@ -74,7 +75,7 @@ def routes(state: EmulatorState) -> list[Route]:
             return _html("Checkout", _checkout_form(state, session))
 
     async def pay(request: Request) -> Response:
-        form = await request.form()
+        form = parse_form(await request.body())
         method = str(form.get("method", "card"))
         with state.lock:
             session = find(request)
