@@ -39,12 +39,17 @@ class StripeGateway:
         import stripe
 
         self._stripe = stripe
+        # requests is the SDK's own default transport (and its dependency); one pooled session.
+        self._http = stripe.RequestsClient(timeout=timeout_seconds)
         self.client = stripe.StripeClient(
             api_key.get_secret_value(),
             base_addresses={"api": api_base} if api_base else None,
             max_network_retries=max_network_retries,
-            http_client=stripe.HTTPXClient(timeout=timeout_seconds),
+            http_client=self._http,
         )
+
+    def close(self) -> None:
+        self._http.close()
 
     def create_checkout_session(self, params: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
         return self._call(

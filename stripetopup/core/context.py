@@ -34,6 +34,12 @@ class Context:
             )
         return self._gateway
 
+    def close(self) -> None:
+        if self._gateway is not None:
+            self._gateway.close()
+            self._gateway = None
+        self.engine.dispose()
+
     @property
     def currency(self) -> str:
         return self.settings.stripe_currency

@@ -64,7 +64,8 @@ class TopUpService:
         return self.ctx.engine
 
     def close(self) -> None:
-        self.ctx.engine.dispose()
+        """Release the database pool and the Stripe HTTP client."""
+        self.ctx.close()
 
     # Accounts and the ledger -------------------------------------------------------------
     def open_account(self, account_id: str) -> Balance:

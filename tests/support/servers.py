@@ -1,0 +1,112 @@
+"""Real servers on loopback for tests: uvicorn in a thread, and the CLI in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@contextmanager
+def serve_in_thread(app: Any) -> Iterator[str]:
+    """Serve ``app`` on 127.0.0.1 (free port) until the block ends; yields its base URL.
+
+    Waits on ``server.started`` as encode/httpx's tests do.
+    """
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("test server did not start")
+        time.sleep(0.005)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def cli_env(settings_env: Mapping[str, str]) -> dict[str, str]:
+    """A clean environment for running the real ``stripetopup`` entry point."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE", "DATABASE_URL"))}
+    env.update(settings_env)
+    env["STRIPETOPUP_ENV_FILE"] = os.devnull
+    env["COLUMNS"] = "200"
+    return env
+
+
+def run_cli(args: list[str], env: Mapping[str, str], input_text: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "stripetopup", *args],
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        input=input_text,
+        timeout=120,
+        cwd=REPO,
+        check=False,
+    )
+
+
+@contextmanager
+def serve_subprocess(args: list[str], env: Mapping[str, str], port: int) -> Iterator[str]:
+    """``stripetopup serve ...`` as a real process group; yields its URL once healthy."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "stripetopup", "serve", "--port", str(port), *args],
+        env=dict(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=REPO,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, process)
+        yield url
+    finally:
+        os.killpg(process.pid, 15)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, 9)
+            process.wait(5)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def _wait_healthy(url: str, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            output = process.stdout.read() if process.stdout else ""
+            raise RuntimeError(f"server exited early ({process.returncode}):\n{output}")
+        try:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError("server did not become healthy")
