@@ -59,9 +59,7 @@ class Settings(BaseSettings):
     )
 
     stripe_secret_key: SecretStr | None = Field(None, validation_alias="STRIPE_SECRET_KEY")
-    stripe_webhook_secret: SecretStr | None = Field(
-        None, validation_alias="STRIPE_WEBHOOK_SECRET"
-    )
+    stripe_webhook_secret: SecretStr | None = Field(None, validation_alias="STRIPE_WEBHOOK_SECRET")
     stripe_currency: str = Field("usd", validation_alias="STRIPE_CURRENCY")
     stripe_api_base: str | None = Field(None, validation_alias="STRIPE_API_BASE")
     database_url: str = Field("sqlite:///./stripetopup.db", validation_alias="DATABASE_URL")
@@ -106,7 +104,9 @@ class Settings(BaseSettings):
         for origin in origins:
             parts = urlsplit(origin)
             if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise ValueError("each origin needs a scheme and a host, like https://app.example.com")
+                raise ValueError(
+                    "each origin needs a scheme and a host, like https://app.example.com"
+                )
             if parts.path not in ("", "/") or parts.query or parts.fragment:
                 raise ValueError("an origin has no path, query or fragment")
             cleaned.append(f"{parts.scheme}://{parts.netloc}".lower())

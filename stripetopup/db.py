@@ -91,7 +91,7 @@ def run_in_transaction(engine: Engine, work: Callable[[Session], T]) -> T:
             if attempt == MAX_ATTEMPTS or not _is_retryable(exc):
                 raise
             log.info("retrying transaction after %s (attempt %d)", type(exc.orig).__name__, attempt)
-            time.sleep(min(0.5, 0.005 * 2**attempt) * random.random())  # noqa: S311
+            time.sleep(min(0.5, 0.005 * 2**attempt) * random.random())
     raise AssertionError("unreachable")
 
 

@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import SecretStr
 
 from stripetopup.errors import NotFound, StripeUnavailable
 from stripetopup.redact import redact
-
-if TYPE_CHECKING:
-    import stripe
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -49,9 +46,11 @@ class StripeGateway:
         )
 
     def close(self) -> None:
-        self._http.close()
+        self._http.close()  # type: ignore[no-untyped-call]
 
-    def create_checkout_session(self, params: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
+    def create_checkout_session(
+        self, params: dict[str, Any], idempotency_key: str
+    ) -> dict[str, Any]:
         return self._call(
             lambda: self.client.v1.checkout.sessions.create(
                 params=params,  # type: ignore[arg-type]
@@ -59,7 +58,9 @@ class StripeGateway:
             ).to_dict()
         )
 
-    def retrieve_checkout_session(self, session_id: str, expand: list[str] | None = None) -> dict[str, Any]:
+    def retrieve_checkout_session(
+        self, session_id: str, expand: list[str] | None = None
+    ) -> dict[str, Any]:
         params: dict[str, Any] = {"expand": expand} if expand else {}
         return self._call(
             lambda: self.client.v1.checkout.sessions.retrieve(session_id, params=params).to_dict()  # type: ignore[arg-type]
@@ -76,13 +77,16 @@ class StripeGateway:
         if expand:
             params["expand"] = [f"data.{path}" for path in expand]
         while True:
-            page = self._call(lambda: self.client.v1.checkout.sessions.list(params=params))  # type: ignore[arg-type]
+            page = self._list_sessions(params)
             items = [item.to_dict() for item in page.data]
             if items:
                 yield items
             if not page.has_more or not items:
                 return
             params = {**params, "starting_after": items[-1]["id"]}
+
+    def _list_sessions(self, params: dict[str, Any]) -> Any:
+        return self._call(lambda: self.client.v1.checkout.sessions.list(params=params))  # type: ignore[arg-type]
 
     def retrieve_event(self, event_id: str) -> dict[str, Any]:
         return self._call(lambda: self.client.v1.events.retrieve(event_id).to_dict())
@@ -142,4 +146,6 @@ def _translate(exc: Any, stripe: Any) -> StripeUnavailable | NotFound:
     }.get(status or 0, "Stripe refused the request")
     if status is not None and status >= 500:
         kind = "Stripe had an error"
-    return StripeUnavailable(f"{kind} (HTTP {status}, {code or 'no code'}): {message}{where}", http_status=status)
+    return StripeUnavailable(
+        f"{kind} (HTTP {status}, {code or 'no code'}): {message}{where}", http_status=status
+    )

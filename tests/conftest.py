@@ -138,7 +138,8 @@ def make_settings(database_url: str, emulator_url: str, **overrides: object) -> 
 
 def settings_env(settings: Settings) -> dict[str, str]:
     """The same settings as environment variables, for subprocesses."""
-    assert settings.stripe_secret_key and settings.stripe_webhook_secret
+    assert settings.stripe_secret_key
+    assert settings.stripe_webhook_secret
     return {
         "STRIPE_SECRET_KEY": settings.stripe_secret_key.get_secret_value(),
         "STRIPE_WEBHOOK_SECRET": settings.stripe_webhook_secret.get_secret_value(),
@@ -178,7 +179,10 @@ class Running:
 
 @pytest.fixture
 def running(service: TopUpService, control: EmulatorControl) -> Iterator[Running]:
-    with serve_in_thread(create_app(service)) as url, httpx.Client(base_url=url, timeout=30) as http:
+    with (
+        serve_in_thread(create_app(service)) as url,
+        httpx.Client(base_url=url, timeout=30) as http,
+    ):
         endpoint = control.add_webhook_endpoint(url + "/billing/webhook", secrets=[NEW_SECRET])
         yield Running(url, service, control, http, str(endpoint["id"]))
         control.wait_idle(timeout=30)

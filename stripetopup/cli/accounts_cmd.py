@@ -28,12 +28,16 @@ def create(
 
 
 @accounts_app.command("list")
-def list_(json_output: bool = typer.Option(False, "--json", help="Write JSON only, to stdout.")) -> None:
+def list_(
+    json_output: bool = typer.Option(False, "--json", help="Write JSON only, to stdout."),
+) -> None:
     """List accounts and their balances."""
     run_with(
         json_output,
         lambda: context.service().accounts(),
         lambda rows: table(
-            "Accounts", ["Account", "Balance"], [(b.account_id, b.to_json()["balance"]) for b in rows]
+            "Accounts",
+            ["Account", "Balance"],
+            [(b.account_id, b.to_json()["balance"]) for b in rows],
         ),
     )

@@ -8,7 +8,15 @@ from pathlib import Path
 import typer
 
 from stripetopup import __version__
-from stripetopup.cli import accounts_cmd, db_cmd, emulator_cmd, money_cmd, payments_cmd, serve_cmd, tokens_cmd
+from stripetopup.cli import (
+    accounts_cmd,
+    db_cmd,
+    emulator_cmd,
+    money_cmd,
+    payments_cmd,
+    serve_cmd,
+    tokens_cmd,
+)
 
 app = typer.Typer(
     name="stripetopup",

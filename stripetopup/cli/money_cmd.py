@@ -68,15 +68,19 @@ def balance(
         color = "red" if result.balance_cents < 0 else "green"
         say(f"{result.account_id}: [{color}]{shown}[/{color}]")
         if result.held_cents:
-            say(f"held: {_money(result.held_cents, result.currency)}, "
-                f"available: {_money(result.available_cents, result.currency)}")
+            say(
+                f"held: {_money(result.held_cents, result.currency)}, "
+                f"available: {_money(result.available_cents, result.currency)}"
+            )
 
     run_with(json_output, lambda: context.service().balance(account), human)
 
 
 def ledger(
     account: str = typer.Argument(..., help="The account id."),
-    limit: int = typer.Option(50, "--limit", min=1, max=1000, help="How many entries, newest first."),
+    limit: int = typer.Option(
+        50, "--limit", min=1, max=1000, help="How many entries, newest first."
+    ),
     json_output: bool = JSON_OPTION,
 ) -> None:
     """List an account's ledger entries, newest first."""
@@ -86,8 +90,16 @@ def ledger(
             f"Ledger for {account}",
             ["ID", "When", "Kind", "Amount", "Balance after", "Source", "Actor", "Reason"],
             [
-                (e.id, e.created_at.strftime("%Y-%m-%d %H:%M:%S"), e.kind, _signed(e.amount_cents),
-                 _signed(e.balance_after_cents), e.source, e.actor, e.reason)
+                (
+                    e.id,
+                    e.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                    e.kind,
+                    _signed(e.amount_cents),
+                    _signed(e.balance_after_cents),
+                    e.source,
+                    e.actor,
+                    e.reason,
+                )
                 for e in entries
             ],
         )
@@ -95,7 +107,9 @@ def ledger(
     run_with(json_output, lambda: context.service().ledger(account, limit=limit), human)
 
 
-def _adjust(direction: int, account: str, amount: str, reason: str, key: str | None, json_output: bool) -> None:
+def _adjust(
+    direction: int, account: str, amount: str, reason: str, key: str | None, json_output: bool
+) -> None:
     cents = _dollars(amount)
 
     def produce() -> Posted:
@@ -109,9 +123,11 @@ def _adjust(direction: int, account: str, amount: str, reason: str, key: str | N
         if not posted.created:
             say(f"Already applied (idempotency key {key}): no change. Entry {entry.id}.")
             return
-        say(f"{verb} {_money(abs(entry.amount_cents), entry.currency)} "
+        say(
+            f"{verb} {_money(abs(entry.amount_cents), entry.currency)} "
             f"{'to' if direction > 0 else 'from'} {account}; "
-            f"balance {_signed(entry.balance_after_cents)} (entry {entry.id}).")
+            f"balance {_signed(entry.balance_after_cents)} (entry {entry.id})."
+        )
 
     run_with(json_output, produce, human)
 

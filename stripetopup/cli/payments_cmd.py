@@ -27,7 +27,9 @@ def payments(
     since: str | None = typer.Option(None, "--since", help="ISO date/time or 7d, 24h."),
     user: str | None = typer.Option(None, "--user", help="Only this account."),
     status: str | None = typer.Option(
-        None, "--status", help="Our state: created, pending, credited, failed, expired, attention..."
+        None,
+        "--status",
+        help="Our state: created, pending, credited, failed, expired, attention...",
     ),
     attention: bool = typer.Option(False, "--attention", help="Only payments needing an operator."),
     limit: int = typer.Option(200, "--limit", min=1, max=10000),
@@ -53,7 +55,11 @@ def list_command(
 
 
 def list_payments(
-    since: str | None, user: str | None, status: str | None, attention: bool, limit: int,
+    since: str | None,
+    user: str | None,
+    status: str | None,
+    attention: bool,
+    limit: int,
     json_output: bool,
 ) -> None:
     from stripetopup.dates import parse_when
@@ -65,11 +71,27 @@ def list_payments(
     def human(rows: list[Payment]) -> None:
         table(
             "Payments",
-            ["Session", "Account", "Amount", "Currency", "Stripe status", "Payment", "State", "Created", "Note"],
+            [
+                "Session",
+                "Account",
+                "Amount",
+                "Currency",
+                "Stripe status",
+                "Payment",
+                "State",
+                "Created",
+                "Note",
+            ],
             [
                 (
-                    p.checkout_session_id, p.account_id, _amount(p), p.currency, p.status,
-                    p.payment_status, p.state, p.created_at.strftime("%Y-%m-%d %H:%M"),
+                    p.checkout_session_id,
+                    p.account_id,
+                    _amount(p),
+                    p.currency,
+                    p.status,
+                    p.payment_status,
+                    p.state,
+                    p.created_at.strftime("%Y-%m-%d %H:%M"),
                     p.attention_reason,
                 )
                 for p in rows
@@ -78,7 +100,9 @@ def list_payments(
 
     run_with(
         json_output,
-        lambda: context.service().payments(since=since_at, account_id=user, state=state, limit=limit),
+        lambda: context.service().payments(
+            since=since_at, account_id=user, state=state, limit=limit
+        ),
         human,
     )
 

@@ -47,13 +47,20 @@ def serve(
             configure_logging(settings.log_format, settings.log_level)
             uvicorn.run(
                 create_app(service, demo=demo is not None),
-                host=host, port=port, log_config=None, proxy_headers=False,
+                host=host,
+                port=port,
+                log_config=None,
+                proxy_headers=False,
             )
         else:
             service.close()
             uvicorn.run(
                 "stripetopup.web.app:create_app_from_env",
-                factory=True, host=host, port=port, workers=workers, log_config=None,
+                factory=True,
+                host=host,
+                port=port,
+                workers=workers,
+                log_config=None,
             )
     finally:
         if demo is not None:

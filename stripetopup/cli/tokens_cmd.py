@@ -40,8 +40,10 @@ def _credential_app(kind: str) -> typer.Typer:
         service = context.service
 
         def produce() -> dict[str, object]:
-            credential, secret = service().create_token(subject_value) if kind == "user" else (
-                service().create_service_key(name or subject_value)
+            credential, secret = (
+                service().create_token(subject_value)
+                if kind == "user"
+                else (service().create_service_key(name or subject_value))
             )
             return {**credential.to_json(), "secret": secret}
 
@@ -61,14 +63,20 @@ def _credential_app(kind: str) -> typer.Typer:
                 f"{noun.capitalize()}s",
                 ["ID", subject.capitalize(), "Created", "Last used", "Status"],
                 [
-                    (c.id, c.subject, c.created_at.strftime("%Y-%m-%d %H:%M"),
-                     c.last_used_at.strftime("%Y-%m-%d %H:%M") if c.last_used_at else "never",
-                     "revoked" if c.revoked_at else "active")
+                    (
+                        c.id,
+                        c.subject,
+                        c.created_at.strftime("%Y-%m-%d %H:%M"),
+                        c.last_used_at.strftime("%Y-%m-%d %H:%M") if c.last_used_at else "never",
+                        "revoked" if c.revoked_at else "active",
+                    )
                     for c in rows
                 ],
             )
 
-        run_with(json_output, lambda: context.service().list_credentials(kind, subject_value), human)
+        run_with(
+            json_output, lambda: context.service().list_credentials(kind, subject_value), human
+        )
 
     def revoke(
         credential_id: str = typer.Argument(..., metavar="ID", help="The id shown by list."),

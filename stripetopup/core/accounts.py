@@ -50,7 +50,9 @@ def balance(ctx: Context, account_id: str) -> Balance:
         return Balance(account.account_id, account.balance_cents, held, ctx.currency)
 
 
-def entries(ctx: Context, account_id: str, *, limit: int = 50, before_id: int | None = None) -> list[Entry]:
+def entries(
+    ctx: Context, account_id: str, *, limit: int = 50, before_id: int | None = None
+) -> list[Entry]:
     if not 1 <= limit <= 1000:
         raise UsageError("limit must be between 1 and 1000", param="limit")
     with transaction(ctx.engine) as session:

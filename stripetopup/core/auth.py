@@ -67,7 +67,10 @@ def _account_from_jwt(ctx: Context, token: str) -> str:
             ctx.settings.jwt_secret.get_secret_value(),
             algorithms=["HS256"],
             audience=ctx.settings.jwt_audience,
-            options={"require": ["exp", "sub"], "verify_aud": ctx.settings.jwt_audience is not None},
+            options={
+                "require": ["exp", "sub"],
+                "verify_aud": ctx.settings.jwt_audience is not None,
+            },
         )
     except jwt.InvalidTokenError as exc:
         raise AuthError(f"invalid token: {type(exc).__name__}") from None

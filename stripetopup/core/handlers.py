@@ -87,11 +87,18 @@ def credit_session(
     )
     payments.advance(payment, "credited", entry_id=result.entry.id, force=True)
     if result.created:
-        return "credited", f"credited {obj['amount_total']} to {account_id}", payment, result.entry.id
+        return (
+            "credited",
+            f"credited {obj['amount_total']} to {account_id}",
+            payment,
+            result.entry.id,
+        )
     return "already_applied", "this payment was already credited", payment, result.entry.id
 
 
-def _outcome(event: dict[str, Any], result: str, detail: str, obj: dict[str, Any], **kw: Any) -> EventOutcome:
+def _outcome(
+    event: dict[str, Any], result: str, detail: str, obj: dict[str, Any], **kw: Any
+) -> EventOutcome:
     return EventOutcome(
         event_id=str(event["id"]),
         event_type=str(event["type"]),
@@ -102,7 +109,9 @@ def _outcome(event: dict[str, Any], result: str, detail: str, obj: dict[str, Any
     )
 
 
-def on_session_completed(session: Session, ctx: Context, event: dict[str, Any], actor: str) -> EventOutcome:
+def on_session_completed(
+    session: Session, ctx: Context, event: dict[str, Any], actor: str
+) -> EventOutcome:
     obj = event["data"]["object"]
     status = obj.get("payment_status")
     if status == "paid":
@@ -113,17 +122,23 @@ def on_session_completed(session: Session, ctx: Context, event: dict[str, Any], 
         payments.advance(payment, "no_payment_required")
         return _outcome(event, "ignored", "no payment required: nothing to credit", obj)
     payments.advance(payment, "pending")
-    return _outcome(event, "recorded", "payment pending (delayed method): awaiting async result", obj)
+    return _outcome(
+        event, "recorded", "payment pending (delayed method): awaiting async result", obj
+    )
 
 
-def on_async_succeeded(session: Session, ctx: Context, event: dict[str, Any], actor: str) -> EventOutcome:
+def on_async_succeeded(
+    session: Session, ctx: Context, event: dict[str, Any], actor: str
+) -> EventOutcome:
     obj = event["data"]["object"]
     # The async success event is the payment confirmation even if the copy of the
     # session it carries was serialised before payment_status flipped.
     return _credit(session, ctx, event, {**obj, "payment_status": "paid"}, actor)
 
 
-def on_async_failed(session: Session, ctx: Context, event: dict[str, Any], actor: str) -> EventOutcome:
+def on_async_failed(
+    session: Session, ctx: Context, event: dict[str, Any], actor: str
+) -> EventOutcome:
     obj = event["data"]["object"]
     payment = payments.upsert_from_stripe(session, obj, session_account_id(obj))
     moved = payments.advance(payment, "failed")
@@ -131,7 +146,9 @@ def on_async_failed(session: Session, ctx: Context, event: dict[str, Any], actor
     return _outcome(event, "recorded" if moved else "ignored", detail, obj)
 
 
-def on_session_expired(session: Session, ctx: Context, event: dict[str, Any], actor: str) -> EventOutcome:
+def on_session_expired(
+    session: Session, ctx: Context, event: dict[str, Any], actor: str
+) -> EventOutcome:
     obj = event["data"]["object"]
     payment = payments.upsert_from_stripe(session, obj, session_account_id(obj))
     moved = payments.advance(payment, "expired")
@@ -139,7 +156,9 @@ def on_session_expired(session: Session, ctx: Context, event: dict[str, Any], ac
     return _outcome(event, "recorded" if moved else "ignored", detail, obj)
 
 
-def _credit(session: Session, ctx: Context, event: dict[str, Any], obj: dict[str, Any], actor: str) -> EventOutcome:
+def _credit(
+    session: Session, ctx: Context, event: dict[str, Any], obj: dict[str, Any], actor: str
+) -> EventOutcome:
     result, detail, payment, entry_id = credit_session(
         session, ctx, obj, actor=actor, event_id=str(event["id"])
     )

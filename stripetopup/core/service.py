@@ -77,7 +77,9 @@ class TopUpService:
     def balance(self, account_id: str) -> Balance:
         return accounts.balance(self.ctx, account_id)
 
-    def ledger(self, account_id: str, *, limit: int = 50, before_id: int | None = None) -> list[Entry]:
+    def ledger(
+        self, account_id: str, *, limit: int = 50, before_id: int | None = None
+    ) -> list[Entry]:
         return accounts.entries(self.ctx, account_id, limit=limit, before_id=before_id)
 
     def credit(
@@ -90,8 +92,12 @@ class TopUpService:
         actor: str = "operator",
     ) -> Posted:
         return accounts.adjust(
-            self.ctx, account_id, abs(amount_cents), reason=reason,
-            idempotency_key=idempotency_key, actor=actor,
+            self.ctx,
+            account_id,
+            abs(amount_cents),
+            reason=reason,
+            idempotency_key=idempotency_key,
+            actor=actor,
         )
 
     def debit(
@@ -104,8 +110,12 @@ class TopUpService:
         actor: str = "operator",
     ) -> Posted:
         return accounts.adjust(
-            self.ctx, account_id, -abs(amount_cents), reason=reason,
-            idempotency_key=idempotency_key, actor=actor,
+            self.ctx,
+            account_id,
+            -abs(amount_cents),
+            reason=reason,
+            idempotency_key=idempotency_key,
+            actor=actor,
         )
 
     # Checkout and Stripe events ----------------------------------------------------------

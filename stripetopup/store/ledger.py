@@ -131,9 +131,9 @@ def verify_balances(session: Session) -> list[BalanceMismatch]:
         .subquery()
     )
     rows = session.execute(
-        select(
-            Account.account_id, Account.balance_cents, func.coalesce(sums.c.total, 0)
-        ).outerjoin(sums, sums.c.account_pk == Account.id)
+        select(Account.account_id, Account.balance_cents, func.coalesce(sums.c.total, 0)).outerjoin(
+            sums, sums.c.account_pk == Account.id
+        )
     ).all()
     return [
         BalanceMismatch(account_id, cached, int(total))

@@ -76,7 +76,9 @@ def find_by_payment_intent(session: Session, payment_intent_id: str) -> StripePa
     ).first()
 
 
-def upsert_from_stripe(session: Session, obj: dict[str, Any], account_id: str | None) -> StripePayment:
+def upsert_from_stripe(
+    session: Session, obj: dict[str, Any], account_id: str | None
+) -> StripePayment:
     """Create or refresh the row from a Checkout Session object, locked for this transaction."""
     cs_id = str(obj["id"])
     created = obj.get("created")

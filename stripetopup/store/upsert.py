@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult
 from sqlmodel import Session, SQLModel
 
 
@@ -14,5 +15,5 @@ def insert_ignore(session: Session, model: type[SQLModel], values: dict[str, Any
     dialect = session.get_bind().dialect.name
     builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = builder(table).values(**values).on_conflict_do_nothing()
-    result = session.execute(statement)
+    result = cast(CursorResult[Any], session.execute(statement))
     return bool(result.rowcount)

@@ -30,7 +30,7 @@ def amount_from_body(body: dict[str, Any]) -> int:
     if "amount" in body:
         value = body["amount"]
         if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise UsageError("amount must be a dollar string such as \"5.00\"", param="amount")
+            raise UsageError('amount must be a dollar string such as "5.00"', param="amount")
         return parse_dollars(str(value), param="amount")
     raise UsageError("amount_cents is required", param="amount_cents")
 
@@ -52,7 +52,11 @@ async def create_checkout_session(
     if origin is None:
         raise UsageError("the Origin header is required", param="Origin")
     link = await run_in_threadpool(
-        service.create_checkout, account_id, amount_cents, origin=origin, request_key=idempotency_key
+        service.create_checkout,
+        account_id,
+        amount_cents,
+        origin=origin,
+        request_key=idempotency_key,
     )
     return link.to_json()
 
@@ -76,7 +80,9 @@ router.add_api_route("/webhook/", _webhook, methods=["POST"], include_in_schema=
 
 
 @router.get("/balance", summary="The authenticated user's balance and recent entries")
-async def balance(request: Request, authorization: str | None = Header(default=None)) -> dict[str, Any]:
+async def balance(
+    request: Request, authorization: str | None = Header(default=None)
+) -> dict[str, Any]:
     service = _service(request)
     account_id = await run_in_threadpool(service.authenticate_user, authorization)
 
@@ -96,6 +102,7 @@ async def presets(request: Request) -> dict[str, Any]:
         "min_amount_cents": settings.min_amount_cents,
         "max_amount_cents": settings.max_amount_cents,
         "presets": [
-            {"amount_cents": cents, "amount": format_cents(cents)} for cents in settings.presets_cents
+            {"amount_cents": cents, "amount": format_cents(cents)}
+            for cents in settings.presets_cents
         ],
     }

@@ -57,7 +57,9 @@ def cli_env(settings_env: Mapping[str, str]) -> dict[str, str]:
     return env
 
 
-def run_cli(args: list[str], env: Mapping[str, str], input_text: str | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    args: list[str], env: Mapping[str, str], input_text: str | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "stripetopup", *args],
         env=dict(env),

@@ -20,7 +20,9 @@ def sign(payload: bytes, secret: str, timestamp: int | None = None) -> str:
     return f"t={ts},v1={mac}"
 
 
-def event(event_type: str, obj: dict[str, Any], *, livemode: bool = False, event_id: str | None = None) -> dict[str, Any]:
+def event(
+    event_type: str, obj: dict[str, Any], *, livemode: bool = False, event_id: str | None = None
+) -> dict[str, Any]:
     return {
         "id": event_id or "evt_test_" + secrets.token_hex(12),
         "object": "event",
