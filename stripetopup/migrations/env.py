@@ -1,9 +1,9 @@
 """Alembic environment: runs against the connection handed over by stripetopup.schema."""
 
 from alembic import context
+from sqlmodel import SQLModel
 
 from stripetopup import models  # noqa: F401  (registers the tables on the metadata)
-from sqlmodel import SQLModel
 
 connection = context.config.attributes["connection"]
 context.configure(
