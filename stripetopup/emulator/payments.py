@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 
-from stripetopup.emulator import objects
+from stripetopup.emulator import objects, payment_objects
 from stripetopup.emulator.state import EmulatorState, Obj, new_id
 from stripetopup.emulator.stripe_errors import StripeError, no_such
 
@@ -82,7 +82,7 @@ def pay(
         raise StripeError(400, "method must be 'card' or 'delayed'", param="method")
     now = state.clock.now() if at is None else at
     delayed = method == "delayed"
-    pi = objects.payment_intent(
+    pi = payment_objects.payment_intent(
         created=now,
         amount=session["amount_total"],
         currency=session["currency"],
@@ -90,7 +90,7 @@ def pay(
         livemode=session["livemode"],
     )
     email = session["customer_email"] or "customer@example.com"
-    ch = objects.charge(created=now, pi=pi, email=email, delayed=delayed)
+    ch = payment_objects.charge(created=now, pi=pi, email=email, delayed=delayed)
     pi["latest_charge"] = ch["id"]
     if delayed:
         pi["payment_method_types"] = ["us_bank_account"]
@@ -256,7 +256,9 @@ def refund(
             f"({_fmt(remaining, ch['currency'])})",
             param="amount",
         )
-    re = objects.refund(created=state.clock.now(), amount=amount, charge_obj=ch, reason=reason)
+    re = payment_objects.refund(
+        created=state.clock.now(), amount=amount, charge_obj=ch, reason=reason
+    )
     state.add_refund(re)
     previous = {"amount_refunded": ch["amount_refunded"], "refunded": ch["refunded"]}
     ch["amount_refunded"] += amount
@@ -294,12 +296,14 @@ def dispute(state: EmulatorState, ch: Obj, amount: int | None, reason: str, with
     if ch["status"] != "succeeded":
         raise StripeError(400, f"Charge {ch['id']} has not succeeded; it cannot be disputed.")
     now = state.clock.now()
-    du = objects.dispute(created=now, amount=amount or ch["amount"], charge_obj=ch, reason=reason)
+    du = payment_objects.dispute(
+        created=now, amount=amount or ch["amount"], charge_obj=ch, reason=reason
+    )
     state.add_dispute(du)
     ch["disputed"] = True
     changes: list[Change] = [("charge.dispute.created", copy.deepcopy(du), None)]
     if withdraw:
-        txn = objects.balance_transaction(
+        txn = payment_objects.balance_transaction(
             created=now,
             amount=-du["amount"],
             currency=du["currency"],
@@ -323,7 +327,7 @@ def close_dispute(state: EmulatorState, du: Obj, outcome: str) -> Obj:
     if outcome == "won" and withdrawn:
         before = {"balance_transactions": list(du["balance_transactions"])}
         du["balance_transactions"].append(
-            objects.balance_transaction(
+            payment_objects.balance_transaction(
                 created=state.clock.now(),
                 amount=du["amount"],
                 currency=du["currency"],

@@ -108,7 +108,8 @@ def _one(state: EmulatorState, spec: dict[str, Any], created: int, url_base: str
     elif kind == "expired":
         state.open_sessions.add(session["id"])
         if emit:
-            payments.expire(state, session, payments.CONTROL, created + 24 * 3600)
+            at = min(created + 24 * 3600, state.clock.now())
+            payments.expire(state, session, payments.CONTROL, at)
         else:
             session.update(status="expired", url=None)
             state.open_sessions.discard(session["id"])
