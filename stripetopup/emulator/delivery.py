@@ -65,6 +65,7 @@ class Job:
     endpoint_id: str = field(compare=False)
     attempt: int = field(compare=False, default=1)
     copies: int = field(compare=False, default=1)
+    generation: int = field(compare=False, default=0)
 
 
 class DeliveryManager:
@@ -76,6 +77,7 @@ class DeliveryManager:
         self.records: list[Obj] = []
         self._heap: list[Job] = []
         self._seq = 0
+        self._generation = 0
         self._in_flight = 0
         self._cond = threading.Condition()
         self._threads: list[threading.Thread] = []
@@ -114,6 +116,7 @@ class DeliveryManager:
     def _push(self, job: Job) -> None:
         self._seq += 1
         job.seq = self._seq
+        job.generation = self._generation
         heapq.heappush(self._heap, job)
 
     def _ensure_workers(self) -> None:
@@ -217,6 +220,8 @@ class DeliveryManager:
         }
         ok = status is not None and 200 <= status < 300
         with self._cond:
+            if job.generation != self._generation:
+                return  # the emulator was reset while this attempt was in flight
             self.records.append(record)
             if not ok and job.attempt < self.settings.max_attempts:
                 schedule = self.settings.retry_schedule or [0.0]
@@ -266,6 +271,7 @@ class DeliveryManager:
 
     def reset(self) -> None:
         with self._cond:
+            self._generation += 1
             self._heap.clear()
             self.records.clear()
             self.settings = DeliverySettings()

@@ -109,3 +109,38 @@ def test_events_older_than_thirty_days_disappear(
     assert caught.value.http_status == 404
     assert client.v1.events.list().data == []
     assert client.v1.checkout.sessions.retrieve(paid_session.id).payment_status == "paid"
+
+
+def test_seed_builds_each_state_with_overrides(client: Any, control: EmulatorControl) -> None:
+    answer = control.seed(
+        count=0,
+        sessions=[
+            {"state": "paid", "client_reference_id": "acct-1", "amount": 700},
+            {"state": "open"},
+            {"state": "expired"},
+            {"state": "unpaid"},
+            {"state": "async_failed", "currency": "eur"},
+        ],
+    )
+    found = {
+        s.id: s
+        for s in client.v1.checkout.sessions.list(params={"expand": ["data.payment_intent"]}).data
+    }
+    paid, opened, expired, unpaid, failed = (found[i] for i in answer["ids"])
+    assert (paid.payment_status, paid.amount_total, paid.client_reference_id) == (
+        "paid",
+        700,
+        "acct-1",
+    )
+    assert paid.payment_intent.status == "succeeded"
+    assert (opened.status, expired.status) == ("open", "expired")
+    assert (unpaid.status, unpaid.payment_status) == ("complete", "unpaid")
+    assert unpaid.payment_intent.status == "processing"
+    assert failed.payment_intent.status == "requires_payment_method"
+    assert client.v1.events.list().data == []
+
+
+def test_seed_cycles_client_reference_ids(client: Any, control: EmulatorControl) -> None:
+    control.seed(count=4, client_reference_ids=["a", "b"], created_step=1)
+    listed = client.v1.checkout.sessions.list().data
+    assert [s.client_reference_id for s in listed] == ["b", "a", "b", "a"]
