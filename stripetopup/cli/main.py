@@ -48,7 +48,7 @@ def root(
 ) -> None:
     """Sell prepaid credit through Stripe Checkout, with an exactly-once ledger."""
     if env_file is not None:
-        if not env_file.is_file():
+        if not env_file.exists():
             typer.echo(f"Error: --env-file {env_file} does not exist", err=True)
             raise typer.Exit(code=2)
         # Settings are read by each command; the env var carries the choice down to them

@@ -89,14 +89,19 @@ def serve_subprocess(args: list[str], env: Mapping[str, str], port: int) -> Iter
         _wait_healthy(url, process)
         yield url
     finally:
+        _stop_group(process)
+
+
+def _stop_group(process: subprocess.Popen[str]) -> None:
+    if process.poll() is None:
         os.killpg(process.pid, 15)
         try:
             process.wait(15)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, 9)
             process.wait(5)
-        if process.stdout is not None:
-            process.stdout.close()
+    if process.stdout is not None:
+        process.stdout.close()
 
 
 def _wait_healthy(url: str, process: subprocess.Popen[str]) -> None:
