@@ -135,11 +135,9 @@ def test_fifty_concurrent_deliveries_of_one_event_credit_once(running: Running) 
     for round_number in range(3):
         payload = paid_event(100 + round_number)
         with ThreadPoolExecutor(max_workers=25) as pool:
+            copies = [payload] * 50
             statuses = list(
-                pool.map(
-                    lambda _: post(running, payload, sign(payload, NEW_SECRET)).status_code,
-                    range(50),
-                )
+                pool.map(lambda p: post(running, p, sign(p, NEW_SECRET)).status_code, copies)
             )
         assert statuses == [200] * 50
     assert counts(running)["ledger_entries"] == 3
