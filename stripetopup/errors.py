@@ -12,6 +12,7 @@ Every door (CLI, web, Python API) catches these and translates them exactly once
     │   └── Forbidden                 a valid credential of the wrong kind (HTTP 403)
     ├── NotFound                      an account, event, token or payment does not exist
     ├── Conflict                      an idempotency key was reused with different input (409)
+    │   └── HoldNotOpen               a hold is captured, released or expired, so it cannot do that
     ├── InsufficientFunds             a debit or hold exceeds the available balance (402)
     ├── WebhookError                  a webhook delivery we refuse (HTTP 400, nothing applied)
     │   ├── SignatureError            missing/invalid Stripe-Signature or stale timestamp
@@ -92,6 +93,12 @@ class Conflict(StripeTopupError):
     """Raised when an idempotency key is reused with different input."""
 
     code = "idempotency_conflict"
+
+
+class HoldNotOpen(Conflict):
+    """Raised when a hold is captured, released or expired and the operation needs it open."""
+
+    code = "hold_not_open"
 
 
 class InsufficientFunds(StripeTopupError):

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 
 from stripetopup import schema
 from stripetopup.config import Settings, load_settings
-from stripetopup.core import accounts, auth, checkout, events, records, webhook
+from stripetopup.core import accounts, auth, checkout, events, holds, records, spend, webhook
 from stripetopup.core.context import Context
 from stripetopup.core.results import (
     Balance,
@@ -30,6 +30,7 @@ from stripetopup.core.results import (
     Payment,
     Posted,
 )
+from stripetopup.core.spend_results import HoldChange, HoldView, Spent
 from stripetopup.db import create_db_engine
 from stripetopup.stripe_gateway import StripeGateway
 
@@ -117,6 +118,74 @@ class TopUpService:
             idempotency_key=idempotency_key,
             actor=actor,
         )
+
+    # Spending ----------------------------------------------------------------------------
+    # For the host application: debits that refuse to overdraw, and holds. Every write
+    # takes an idempotency key, scoped per ``actor`` (the spend API passes the service
+    # key's name): the same key and input again returns the first result with
+    # ``created=False``; the same key with other input raises Conflict.
+    def spend(
+        self,
+        account_id: str,
+        amount_cents: int,
+        *,
+        idempotency_key: str,
+        reason: str | None = None,
+        allow_negative: bool = False,
+        actor: str = "app",
+    ) -> Spent:
+        """Debit ``amount_cents``; InsufficientFunds (nothing written) when more than the
+        available balance (balance minus open holds), unless ``allow_negative``."""
+        return spend.spend(
+            self.ctx,
+            account_id,
+            amount_cents,
+            idempotency_key=idempotency_key,
+            reason=reason,
+            allow_negative=allow_negative,
+            actor=actor,
+        )
+
+    def place_hold(
+        self,
+        account_id: str,
+        amount_cents: int,
+        *,
+        idempotency_key: str,
+        ttl_seconds: int | None = None,
+        reason: str | None = None,
+        actor: str = "app",
+    ) -> HoldChange:
+        """Reserve ``amount_cents`` for ``ttl_seconds`` (default ``hold_ttl_seconds``)."""
+        return holds.place(
+            self.ctx,
+            account_id,
+            amount_cents,
+            idempotency_key=idempotency_key,
+            ttl_seconds=ttl_seconds,
+            reason=reason,
+            actor=actor,
+        )
+
+    def capture_hold(
+        self,
+        hold_id: str,
+        amount_cents: int | None = None,
+        *,
+        idempotency_key: str,
+        actor: str = "app",
+    ) -> HoldChange:
+        """Debit part or all of an open hold and close it (the rest is released)."""
+        return holds.capture(
+            self.ctx, hold_id, amount_cents, idempotency_key=idempotency_key, actor=actor
+        )
+
+    def release_hold(self, hold_id: str, *, idempotency_key: str) -> HoldChange:
+        """Release an open hold without debiting anything."""
+        return holds.release(self.ctx, hold_id, idempotency_key=idempotency_key)
+
+    def get_hold(self, hold_id: str) -> HoldView:
+        return holds.get(self.ctx, hold_id)
 
     # Checkout and Stripe events ----------------------------------------------------------
     def create_checkout(

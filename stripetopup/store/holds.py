@@ -1,11 +1,21 @@
-"""Holds: money reserved against an account until captured, released or expired."""
+"""Holds: money reserved against an account until captured, released or expired.
+
+A hold's ``status`` column is ``open`` until it is closed (``captured``, ``released`` or
+``expired``); an open hold past ``expires_at`` no longer counts against the balance even
+before :func:`expire_due` closes it. Imports sqlalchemy/sqlmodel and ``stripetopup.models``.
+"""
 
 from __future__ import annotations
+
+import secrets
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from stripetopup.models import Account, Hold, _now
+
+HOLD_ID_PREFIX = "hold_"
 
 
 def open_total(session: Session, account: Account) -> int:
@@ -32,3 +42,60 @@ def expire_due(session: Session, account: Account) -> int:
         .values(status="expired", closed_at=_now())
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def find(session: Session, hold_id: str, *, refresh: bool = False) -> Hold | None:
+    """The hold named ``hold_id``; ``refresh`` re-reads a row the session already holds."""
+    statement = select(Hold).where(Hold.hold_id == hold_id)
+    if refresh:
+        statement = statement.execution_options(populate_existing=True)
+    return session.exec(statement).first()
+
+
+def find_by_key(session: Session, idempotency_key: str) -> Hold | None:
+    return session.exec(select(Hold).where(Hold.idempotency_key == idempotency_key)).first()
+
+
+def account_id_of(session: Session, hold: Hold) -> str:
+    """The host application's id of the account ``hold`` belongs to."""
+    return session.exec(select(Account.account_id).where(Account.id == hold.account_pk)).one()
+
+
+def create(
+    session: Session,
+    account: Account,
+    *,
+    amount_cents: int,
+    currency: str,
+    idempotency_key: str,
+    request_fingerprint: str,
+    reason: str | None,
+    actor: str,
+    expires_at: datetime,
+) -> Hold:
+    """A new open hold with a fresh ``hold_...`` id."""
+    assert account.id is not None
+    hold = Hold(
+        hold_id=HOLD_ID_PREFIX + secrets.token_hex(12),
+        account_pk=account.id,
+        amount_cents=amount_cents,
+        currency=currency,
+        idempotency_key=idempotency_key,
+        request_fingerprint=request_fingerprint,
+        reason=reason,
+        actor=actor,
+        expires_at=expires_at,
+    )
+    session.add(hold)
+    session.flush()
+    return hold
+
+
+def close(session: Session, hold: Hold, *, status: str, captured_cents: int = 0) -> Hold:
+    """Mark ``hold`` captured (with the cents taken) or released; it stops counting."""
+    hold.status = status
+    hold.captured_cents = captured_cents
+    hold.closed_at = _now()
+    session.add(hold)
+    session.flush()
+    return hold

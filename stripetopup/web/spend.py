@@ -1,0 +1,258 @@
+"""The spend API (``/api/v1``): balances, entries, debits and holds for the host application.
+
+Server-to-server, authenticated with service keys only (``stripetopup keys create NAME``);
+a user token here is 403. Every write needs an ``Idempotency-Key`` header: a retry with
+the same key and body answers the first answer again (same status and body, plus
+``Idempotent-Replayed: true``); the same key with another body is 409. Keys are scoped
+per service key name. Only translates: HTTP -> :class:`TopUpService` calls -> JSON.
+May import fastapi, pydantic, stripetopup.core, stripetopup.errors and web.errors.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+
+from stripetopup.core import TopUpService
+from stripetopup.errors import UsageError
+
+PREFIX = "/api/v1"
+MAX_PAGE = 100
+
+bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="ServiceKey",
+    description="A service key (`stk_...`) from `stripetopup keys create NAME`. "
+    "User tokens are refused (403).",
+)
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Machine-readable: insufficient_funds, idempotency_conflict…")
+    message: str
+    param: str | None = None
+    available_cents: int | None = Field(None, description="Only on insufficient_funds.")
+    requested_cents: int | None = Field(None, description="Only on insufficient_funds.")
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorDetail
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"model": ErrorResponse, "description": description}
+
+
+READ_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: _error("Invalid parameters."),
+    401: _error("Missing, invalid or revoked service key."),
+    403: _error("A user token: the spend API takes service keys only."),
+    404: _error("Unknown account or hold."),
+}
+WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
+    **READ_ERRORS,
+    400: _error("Invalid body, or the Idempotency-Key header is missing."),
+    409: _error("The Idempotency-Key was used with a different request (idempotency_conflict)."),
+}
+FUNDS_ERROR: dict[int | str, dict[str, Any]] = {
+    402: _error("Insufficient available funds (balance minus open holds); nothing was written."),
+}
+HOLD_STATE_ERROR: dict[int | str, dict[str, Any]] = {
+    409: _error(
+        "Idempotency-Key reused with another request, or the hold is captured, released "
+        "or expired (hold_not_open)."
+    ),
+}
+
+
+class DebitRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    amount_cents: StrictInt = Field(gt=0, description="Cents to debit.", examples=[100])
+    reason: str | None = Field(None, max_length=500, description="Shown in the ledger.")
+    allow_negative: StrictBool = Field(
+        False, description="Debit even when it takes the balance below what is available."
+    )
+
+
+class HoldRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    amount_cents: StrictInt = Field(gt=0, description="Cents to reserve.", examples=[250])
+    ttl_seconds: StrictInt | None = Field(
+        None, ge=1, description="Expiry; default STRIPETOPUP_HOLD_TTL_SECONDS."
+    )
+    reason: str | None = Field(None, max_length=500)
+
+
+class CaptureRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    amount_cents: StrictInt | None = Field(
+        None, gt=0, description="Cents to capture (at most the hold); default: all of it."
+    )
+
+
+def _service(request: Request) -> TopUpService:
+    service: TopUpService = request.app.state.service
+    return service
+
+
+def caller(
+    request: Request,
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> str:
+    """The service key's name; 401 without a valid key, 403 for a user token."""
+    return _service(request).authenticate_service(request.headers.get("authorization"))
+
+
+Caller = Annotated[str, Depends(caller)]
+AccountId = Annotated[str, Path(max_length=200, description="The host application's account id.")]
+HoldId = Annotated[str, Path(max_length=64, description="A hold id (`hold_...`).")]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="Required on every write: 1-200 characters, unique per operation.",
+    ),
+]
+
+
+def require_key(idempotency_key: str | None) -> str:
+    if not idempotency_key:
+        raise UsageError("the Idempotency-Key header is required", param="Idempotency-Key")
+    return idempotency_key
+
+
+def answer(body: dict[str, Any], status: int, created: bool) -> JSONResponse:
+    replayed = "false" if created else "true"
+    return JSONResponse(body, status_code=status, headers={"Idempotent-Replayed": replayed})
+
+
+router = APIRouter(prefix=PREFIX, tags=["spend API"])
+
+
+def _actor(service_name: str) -> str:
+    return f"service:{service_name}"
+
+
+@router.get(
+    "/accounts/{account_id}/balance",
+    summary="An account's balance, open holds and available balance",
+    responses=READ_ERRORS,
+)
+def get_balance(request: Request, account_id: AccountId, _caller: Caller) -> dict[str, Any]:
+    return _service(request).balance(account_id).to_json()
+
+
+@router.get(
+    "/accounts/{account_id}/entries",
+    summary="An account's ledger entries, newest first (cursor pagination)",
+    description="Pass the last entry's `id` as `starting_after` for the next page while "
+    "`has_more` is true.",
+    responses=READ_ERRORS,
+)
+def list_entries(
+    request: Request,
+    account_id: AccountId,
+    _caller: Caller,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 10,
+    starting_after: Annotated[int | None, Query(ge=1, description="An entry id.")] = None,
+) -> dict[str, Any]:
+    rows = _service(request).ledger(account_id, limit=limit + 1, before_id=starting_after)
+    return {
+        "object": "list",
+        "url": f"{PREFIX}/accounts/{account_id}/entries",
+        "has_more": len(rows) > limit,
+        "data": [row.to_json() for row in rows[:limit]],
+    }
+
+
+@router.post(
+    "/accounts/{account_id}/debits",
+    status_code=201,
+    summary="Debit an account, refusing more than its available balance",
+    responses={**WRITE_ERRORS, **FUNDS_ERROR},
+)
+def create_debit(
+    request: Request,
+    account_id: AccountId,
+    body: DebitRequest,
+    service_name: Caller,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    spent = _service(request).spend(
+        account_id,
+        body.amount_cents,
+        idempotency_key=require_key(idempotency_key),
+        reason=body.reason,
+        allow_negative=body.allow_negative,
+        actor=_actor(service_name),
+    )
+    return answer(spent.to_json(), 201, spent.created)
+
+
+@router.post(
+    "/accounts/{account_id}/holds",
+    status_code=201,
+    summary="Reserve an amount until it is captured, released or expires",
+    responses={**WRITE_ERRORS, **FUNDS_ERROR},
+)
+def create_hold(
+    request: Request,
+    account_id: AccountId,
+    body: HoldRequest,
+    service_name: Caller,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    change = _service(request).place_hold(
+        account_id,
+        body.amount_cents,
+        idempotency_key=require_key(idempotency_key),
+        ttl_seconds=body.ttl_seconds,
+        reason=body.reason,
+        actor=_actor(service_name),
+    )
+    return answer(change.to_json(), 201, change.created)
+
+
+@router.post(
+    "/holds/{hold_id}/capture",
+    summary="Debit part or all of an open hold and close it (the rest is released)",
+    responses={**WRITE_ERRORS, **HOLD_STATE_ERROR},
+)
+def capture_hold(
+    request: Request,
+    hold_id: HoldId,
+    service_name: Caller,
+    idempotency_key: IdempotencyKey = None,
+    body: CaptureRequest | None = None,
+) -> JSONResponse:
+    change = _service(request).capture_hold(
+        hold_id,
+        body.amount_cents if body is not None else None,
+        idempotency_key=require_key(idempotency_key),
+        actor=_actor(service_name),
+    )
+    return answer(change.to_json(), 200, change.created)
+
+
+@router.post(
+    "/holds/{hold_id}/release",
+    summary="Release an open hold without debiting it",
+    responses={**WRITE_ERRORS, **HOLD_STATE_ERROR},
+)
+def release_hold(
+    request: Request,
+    hold_id: HoldId,
+    _caller: Caller,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    change = _service(request).release_hold(hold_id, idempotency_key=require_key(idempotency_key))
+    return answer(change.to_json(), 200, change.created)
+
+
+@router.get("/holds/{hold_id}", summary="A hold and its status", responses=READ_ERRORS)
+def get_hold(request: Request, hold_id: HoldId, _caller: Caller) -> dict[str, Any]:
+    return _service(request).get_hold(hold_id).to_json()
