@@ -75,7 +75,6 @@ class Settings(BaseSettings):
     success_path: str = "/billing/success?session_id={CHECKOUT_SESSION_ID}"
     cancel_path: str = "/billing/cancel"
     product_name: str = "Account credit"
-    checkout_expires_minutes: int = Field(60, ge=30, le=24 * 60)
     jwt_secret: SecretStr | None = None
     jwt_audience: str | None = None
     webhook_tolerance_seconds: int = Field(300, ge=1, le=3600)

@@ -54,8 +54,8 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def postgres_url(worker_id: str) -> Iterator[str]:
-    """A database of this xdist worker's own, migrated once."""
-    name = f"stripetopup_test_{worker_id}"
+    """A database of this test process's own (xdist worker and pid), migrated once."""
+    name = f"stripetopup_test_{worker_id}_{os.getpid()}"
     admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:

@@ -100,5 +100,6 @@ def _session_params(ctx: Context, account_id: str, amount_cents: int, base: str)
         "payment_intent_data": {"metadata": metadata},
         "success_url": base + settings.success_path,
         "cancel_url": base + settings.cancel_path,
-        "expires_at": int(time.time()) + settings.checkout_expires_minutes * 60,
+        # No expires_at: every parameter must be identical on an idempotent retry, and a
+        # clock-derived one is not. Stripe's default (24 hours) applies.
     }
