@@ -12,8 +12,10 @@ from stripetopup.cli import (
     accounts_cmd,
     db_cmd,
     emulator_cmd,
+    events_cmd,
     money_cmd,
     payments_cmd,
+    reconcile_cmd,
     serve_cmd,
     tokens_cmd,
 )
@@ -63,6 +65,8 @@ accounts_cmd.register(app)
 tokens_cmd.register(app)
 db_cmd.register(app)
 emulator_cmd.register(app)
+reconcile_cmd.register(app)
+events_cmd.register(app)
 
 
 def main() -> None:

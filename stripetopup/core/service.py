@@ -11,6 +11,7 @@ error from :mod:`stripetopup.errors`. Example::
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +21,7 @@ from stripetopup import schema
 from stripetopup.config import Settings, load_settings
 from stripetopup.core import accounts, auth, checkout, events, holds, records, spend, webhook
 from stripetopup.core.context import Context
+from stripetopup.core.reconcile_results import Difference, ReconcileReport, ReplayBatch
 from stripetopup.core.results import (
     Balance,
     CheckoutLink,
@@ -233,6 +235,43 @@ class TopUpService:
 
     def event(self, event_id: str) -> EventRecord:
         return records.get_event(self.ctx, event_id)
+
+    # Reconcile and replay ----------------------------------------------------------------
+    def reconcile(
+        self,
+        since: datetime,
+        until: datetime | None = None,
+        *,
+        fix: bool = False,
+        on_item: Callable[[Difference], None] | None = None,
+        on_page: Callable[[int], None] | None = None,
+    ) -> ReconcileReport:
+        """Compare Stripe's sessions created in ``[since, until)`` with the ledger.
+
+        With ``fix`` missing credits and debits are applied (actor ``reconcile``). With
+        ``on_item`` differences are streamed to it instead of collected in the report.
+        """
+        from stripetopup.core import reconcile
+
+        return reconcile.run(self.ctx, since, until, fix=fix, on_item=on_item, on_page=on_page)
+
+    def replay(self, event_id: str, *, dry_run: bool = False) -> EventOutcome:
+        """Fetch ``event_id`` from Stripe and apply it as the webhook would."""
+        from stripetopup.core import replay
+
+        return replay.replay(self.ctx, event_id, dry_run=dry_run)
+
+    def replay_failed(
+        self,
+        *,
+        since: datetime | None = None,
+        dry_run: bool = False,
+        on_outcome: Callable[[EventOutcome], None] | None = None,
+    ) -> ReplayBatch:
+        """Replay every event in the local log whose processing failed."""
+        from stripetopup.core import replay
+
+        return replay.replay_failed(self.ctx, since=since, dry_run=dry_run, on_outcome=on_outcome)
 
     # Credentials -------------------------------------------------------------------------
     def create_token(self, account_id: str) -> tuple[Credential, str]:

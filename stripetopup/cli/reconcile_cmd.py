@@ -1,0 +1,141 @@
+"""``stripetopup reconcile`` and ``stripetopup replay``: find and fix what the webhook missed.
+
+Exit codes: 0 nothing remains to fix; 1 differences remain, a replay failed or Stripe
+refused; 2 usage or configuration.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+import typer
+
+from stripetopup.cli import context
+from stripetopup.cli.output import EXIT_FAILURE, EXIT_USAGE, emit_json, guard, say, table
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from stripetopup.core.reconcile_results import Difference, ReconcileReport
+    from stripetopup.core.results import EventOutcome
+
+JSON_OPTION = typer.Option(False, "--json", help="Write JSON only, to stdout.")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(reconcile)
+    app.command()(replay)
+
+
+def _when(text: str | None, param: str) -> datetime | None:
+    from stripetopup.dates import parse_when
+
+    with guard():
+        return parse_when(text, param=param) if text else None
+
+
+def reconcile(
+    since: str = typer.Option(..., "--since", help="Start: ISO date/time (UTC) or 7d, 24h."),
+    until: str | None = typer.Option(None, "--until", help="End (exclusive); default now."),
+    fix: bool = typer.Option(False, "--fix", help="Apply missing credits and debits."),
+    json_output: bool = JSON_OPTION,
+) -> None:
+    """Compare Stripe's Checkout Sessions in a window with the ledger (exit 1: differences)."""
+    since_at, until_at = _when(since, "--since"), _when(until, "--until")
+    assert since_at is not None
+    items: list[Difference] = []
+    on_item = items.append if json_output else print_difference
+    with guard(), _progress(enabled=not json_output) as on_page:
+        report = context.service().reconcile(
+            since_at, until_at, fix=fix, on_item=on_item, on_page=on_page
+        )
+    if json_output:
+        emit_json({"summary": report.summary_json(), "items": [d.to_json() for d in items]})
+    else:
+        print_summary(report)
+    raise typer.Exit(code=0 if report.clean else EXIT_FAILURE)
+
+
+def print_difference(diff: Difference) -> None:
+    """One line per difference: kind, session, account, what differs, and the fix."""
+    head = f"{diff.kind} {diff.checkout_session_id} ({diff.account_id or 'no account'})"
+    if diff.fixed:
+        tail = f"fixed: {diff.action}"
+    elif diff.action:
+        tail = f"fix: {diff.fix} [{diff.action}]"
+    else:
+        tail = f"fix: {diff.fix}"
+    typer.echo(f"{head}: {diff.detail}; {tail}")
+
+
+def print_summary(report: ReconcileReport) -> None:
+    from stripetopup.core.reconcile_results import KINDS
+
+    rows: list[tuple[str, int]] = [("sessions checked", report.sessions)]
+    rows += [(kind, report.by_kind[kind]) for kind in KINDS if report.by_kind.get(kind)]
+    rows += [("fixed", report.fixed), ("remaining", report.remaining)]
+    window = f"{report.since:%Y-%m-%d %H:%M} to {report.until:%Y-%m-%d %H:%M} UTC"
+    table(f"Reconcile {window}", ["Check", "Count"], rows)
+    if report.clean:
+        say(f"Nothing to fix{f' (fixed {report.fixed})' if report.fixed else ''}.")
+    else:
+        hint = "" if report.fix else "; run with --fix to apply what can be fixed"
+        say(f"{report.remaining} difference(s) remain{hint}.")
+
+
+@contextmanager
+def _progress(*, enabled: bool) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar on stderr while paging, only when stderr is a terminal."""
+    if not enabled or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from stripetopup.cli.output import console
+
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, console=console(stderr=True), transient=True) as bar:
+        task = bar.add_task("Checking sessions: 0")
+        yield lambda seen: bar.update(task, description=f"Checking sessions: {seen}")
+
+
+def replay(
+    event_id: str | None = typer.Argument(None, help="The event to replay (evt_...)."),
+    failed: bool = typer.Option(False, "--failed", help="Replay every stored failed event."),
+    since: str | None = typer.Option(None, "--since", help="With --failed: received since."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Say what would happen; write nothing."),
+    json_output: bool = JSON_OPTION,
+) -> None:
+    """Fetch events from Stripe and apply them as the webhook would (exit 1: one failed)."""
+    if (event_id is None) == (not failed) or (since and not failed):
+        typer.echo("Error: give either EVT_ID or --failed [--since DATE]", err=True)
+        raise typer.Exit(code=EXIT_USAGE)
+    if event_id is not None:
+        with guard():
+            outcome = context.service().replay(event_id, dry_run=dry_run)
+        if json_output:
+            emit_json(outcome.to_json())
+        else:
+            typer.echo(describe(outcome))
+        raise typer.Exit(code=EXIT_FAILURE if outcome.result == "failed" else 0)
+    since_at = _when(since, "--since")
+    on_outcome = None if json_output else (lambda o: typer.echo(describe(o)))
+    with guard():
+        batch = context.service().replay_failed(
+            since=since_at, dry_run=dry_run, on_outcome=on_outcome
+        )
+    if json_output:
+        emit_json(batch.to_json())
+    else:
+        typer.echo(f"Replayed {len(batch.outcomes)} failed event(s); {batch.failed} still failing.")
+    raise typer.Exit(code=EXIT_FAILURE if batch.failed else 0)
+
+
+def describe(outcome: EventOutcome) -> str:
+    """``evt_... checkout.session.completed: credited (credited 500 to acct-1)``."""
+    prefix = "dry run: would be " if outcome.dry_run else ""
+    detail = f" ({outcome.detail})" if outcome.detail else ""
+    return f"{outcome.event_id} {outcome.event_type}: {prefix}{outcome.result}{detail}"
