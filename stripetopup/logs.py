@@ -40,3 +40,5 @@ def configure_logging(log_format: str = "text", level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # Per-request lines from HTTP clients (the SDK's, the emulator's deliveries) are noise.
+    logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -1,4 +1,8 @@
-"""Building the service for a command, from the environment and the env file."""
+"""Building the service for a command, and closing it when the command ends.
+
+Settings come from the environment and the env file. Services opened here are closed by
+:func:`close_all`, which the root callback registers with Click's ``call_on_close``.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from stripetopup.config import Settings
     from stripetopup.core import TopUpService
+
+_opened: list[TopUpService] = []
 
 
 def settings() -> Settings:
@@ -18,4 +24,11 @@ def settings() -> Settings:
 def service() -> TopUpService:
     from stripetopup.core import TopUpService
 
-    return TopUpService.from_settings(settings())
+    opened = TopUpService.from_settings(settings())
+    _opened.append(opened)
+    return opened
+
+
+def close_all() -> None:
+    while _opened:
+        _opened.pop().close()

@@ -10,6 +10,7 @@ import typer
 from stripetopup import __version__
 from stripetopup.cli import (
     accounts_cmd,
+    context,
     db_cmd,
     emulator_cmd,
     events_cmd,
@@ -37,6 +38,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def root(
+    ctx: typer.Context,
     env_file: Path | None = typer.Option(
         None,
         "--env-file",
@@ -49,6 +51,7 @@ def root(
     ),
 ) -> None:
     """Sell prepaid credit through Stripe Checkout, with an exactly-once ledger."""
+    ctx.call_on_close(context.close_all)
     if env_file is not None:
         if not env_file.exists():
             typer.echo(f"Error: --env-file {env_file} does not exist", err=True)
