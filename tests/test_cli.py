@@ -27,13 +27,19 @@ def cli(settings: Settings, service: TopUpService):  # type: ignore[no-untyped-d
 
 
 def test_credit_prints_the_new_balance_and_a_repeat_says_it_is_a_no_op(cli) -> None:  # type: ignore[no-untyped-def]
-    first = cli("credit", ACCOUNT, "--amount", "5.25", "--reason", "welcome", "--idempotency-key", "w1")
+    first = cli(
+        "credit", ACCOUNT, "--amount", "5.25", "--reason", "welcome", "--idempotency-key", "w1"
+    )
     assert first.exit_code == 0
     assert first.stdout == f"Credited 5.25 USD to {ACCOUNT}; balance 5.25 (entry 1).\n"
-    again = cli("credit", ACCOUNT, "--amount", "5.25", "--reason", "welcome", "--idempotency-key", "w1")
+    again = cli(
+        "credit", ACCOUNT, "--amount", "5.25", "--reason", "welcome", "--idempotency-key", "w1"
+    )
     assert again.exit_code == 0
     assert again.stdout == "Already applied (idempotency key w1): no change. Entry 1.\n"
-    other = cli("credit", ACCOUNT, "--amount", "6", "--reason", "welcome", "--idempotency-key", "w1")
+    other = cli(
+        "credit", ACCOUNT, "--amount", "6", "--reason", "welcome", "--idempotency-key", "w1"
+    )
     assert other.exit_code == 1
     assert other.stderr.startswith("Error: idempotency key already used for a different request")
 
@@ -47,7 +53,9 @@ def test_a_debit_may_go_negative_and_balance_shows_it(cli) -> None:  # type: ign
 
 
 @pytest.mark.parametrize("amount", ["5.001", "-5", "0", "nan", "inf", "1e3", "five", ""])
-def test_a_bad_amount_is_a_usage_error_and_changes_nothing(cli, service: TopUpService, amount: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_bad_amount_is_a_usage_error_and_changes_nothing(
+    cli, service: TopUpService, amount: str
+) -> None:  # type: ignore[no-untyped-def]
     result = cli("credit", ACCOUNT, "--amount", amount, "--reason", "x")
     assert result.exit_code == 2
     assert result.stderr.startswith("Error: --amount")
@@ -115,7 +123,10 @@ def test_a_bad_setting_is_a_configuration_error_that_hides_the_value(settings: S
     env = {**settings_env(settings), "STRIPE_SECRET_KEY": "pk_live_oops_this_is_secret"}
     result = CliRunner().invoke(app, ["balance", ACCOUNT], env=env)
     assert result.exit_code == 2
-    assert "STRIPE_SECRET_KEY: must be an sk_test_, sk_live_, rk_test_ or rk_live_ key" in result.stderr
+    assert (
+        "STRIPE_SECRET_KEY: must be an sk_test_, sk_live_, rk_test_ or rk_live_ key"
+        in result.stderr
+    )
     assert "oops_this_is_secret" not in result.stderr + result.stdout
 
 
@@ -127,7 +138,9 @@ def test_a_malformed_date_is_a_usage_error(cli) -> None:  # type: ignore[no-unty
     assert future.exit_code == 2
 
 
-def test_the_real_entry_point_runs_and_reports_its_version(settings: Settings, service: TopUpService) -> None:
+def test_the_real_entry_point_runs_and_reports_its_version(
+    settings: Settings, service: TopUpService
+) -> None:
     env = cli_env(settings_env(settings))
     version = run_cli(["--version"], env)
     assert version.returncode == 0

@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -72,24 +73,50 @@ def run_cli(
     )
 
 
+@dataclass
+class ServerProcess:
+    """A running ``stripetopup serve``: its URL and everything it printed so far."""
+
+    url: str
+    lines: list[str]
+
+    def output(self) -> str:
+        return "".join(self.lines)
+
+
 @contextmanager
-def serve_subprocess(args: list[str], env: Mapping[str, str], port: int) -> Iterator[str]:
-    """``stripetopup serve ...`` as a real process group; yields its URL once healthy."""
+def serve_process(
+    args: list[str], env: Mapping[str, str], port: int, cwd: Path = REPO
+) -> Iterator[ServerProcess]:
+    """``stripetopup serve ...`` as a real process group, until the block ends."""
     process = subprocess.Popen(
         [sys.executable, "-m", "stripetopup", "serve", "--port", str(port), *args],
         env=dict(env),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        cwd=REPO,
+        cwd=cwd,
         start_new_session=True,
     )
-    url = f"http://127.0.0.1:{port}"
+    lines: list[str] = []
+    assert process.stdout is not None
+    reader = threading.Thread(target=lambda: lines.extend(iter(process.stdout.readline, "")))  # type: ignore[union-attr]
+    reader.start()
+    running = ServerProcess(f"http://127.0.0.1:{port}", lines)
     try:
-        _wait_healthy(url, process)
-        yield url
+        _wait_healthy(running, process)
+        yield running
     finally:
         _stop_group(process)
+        reader.join(10)
+        process.stdout.close()
+
+
+@contextmanager
+def serve_subprocess(args: list[str], env: Mapping[str, str], port: int) -> Iterator[str]:
+    """``stripetopup serve ...`` as a real process group; yields its URL once healthy."""
+    with serve_process(args, env, port) as running:
+        yield running.url
 
 
 def _stop_group(process: subprocess.Popen[str]) -> None:
@@ -100,18 +127,16 @@ def _stop_group(process: subprocess.Popen[str]) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, 9)
             process.wait(5)
-    if process.stdout is not None:
-        process.stdout.close()
 
 
-def _wait_healthy(url: str, process: subprocess.Popen[str]) -> None:
+def _wait_healthy(running: ServerProcess, process: subprocess.Popen[str]) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            output = process.stdout.read() if process.stdout else ""
-            raise RuntimeError(f"server exited early ({process.returncode}):\n{output}")
+            time.sleep(0.2)
+            raise RuntimeError(f"server exited early ({process.returncode}):\n{running.output()}")
         try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+            if httpx.get(running.url + "/healthz", timeout=1).status_code == 200:
                 return
         except httpx.TransportError:
             pass
