@@ -27,6 +27,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
     add_completion=False,
+    # Plain Click help: rendering help through rich costs more than the rest of startup.
+    rich_markup_mode=None,
 )
 
 
