@@ -148,7 +148,8 @@ def _page(ctx: Context, page: list[dict[str, Any]], now: datetime, fix: bool) ->
 
 def _load(ctx: Context, page: list[dict[str, Any]]) -> checks.PageView:
     ids = [str(obj["id"]) for obj in page]
-    intents = [pi for obj in page if (pi := checks.payment_intent_id(obj))]
+    # Only intents whose charge shows a refund or dispute need their ledger entries.
+    intents = [pi for obj in page if (pi := checks.reversal_intent(obj))]
     with transaction(ctx.engine) as session:
         rows = payments.by_session_ids(session, ids)
         entries = store.entries_for_page(session, [CREDIT_SOURCE_PREFIX + i for i in ids], intents)

@@ -58,6 +58,14 @@ def latest_charge(obj: dict[str, Any]) -> dict[str, Any]:
     return charge if isinstance(charge, dict) else {}
 
 
+def reversal_intent(obj: dict[str, Any]) -> str | None:
+    """The payment intent id when its charge shows a refund or a dispute, else None."""
+    charge = latest_charge(obj)
+    if not charge.get("amount_refunded") and not charge.get("disputed"):
+        return None
+    return payment_intent_id(obj)
+
+
 def needs_account_check(obj: dict[str, Any], view: PageView) -> str | None:
     """The account id to look up when the session is paid and not credited."""
     if obj.get("payment_status") != "paid" or obj["id"] in view.credits:
