@@ -14,7 +14,9 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import threading
+import weakref
+from contextlib import contextmanager, nullcontext
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -34,6 +36,14 @@ MAX_ATTEMPTS = 8
 _RETRYABLE_PG = {"40001", "40P01"}
 
 
+# SQLite admits one writer at a time. Threads of one process queue on this lock instead of
+# on SQLite's busy handler, which sleeps in growing steps and wastes most of the wait;
+# other processes still meet the busy timeout.
+_sqlite_write_locks: weakref.WeakKeyDictionary[Engine, threading.RLock] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def create_db_engine(url: str, *, pool_size: int = 5) -> Engine:
     """An engine for ``url`` with the per-dialect settings exactly-once relies on."""
     if url.startswith("sqlite"):
@@ -43,6 +53,7 @@ def create_db_engine(url: str, *, pool_size: int = 5) -> Engine:
         )
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
+        _sqlite_write_locks[engine] = threading.RLock()
         return engine
     return sa.create_engine(
         url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True, pool_recycle=1800
@@ -73,7 +84,8 @@ def is_sqlite(engine: Engine) -> bool:
 @contextmanager
 def transaction(engine: Engine) -> Iterator[Session]:
     """One database transaction: commit on success, roll back on any exception."""
-    with Session(engine, expire_on_commit=False) as session, session.begin():
+    lock = _sqlite_write_locks.get(engine) or nullcontext()
+    with lock, Session(engine, expire_on_commit=False) as session, session.begin():
         yield session
 
 

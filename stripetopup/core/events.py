@@ -22,6 +22,7 @@ from stripetopup.db import run_in_transaction
 from stripetopup.errors import PayloadError, ProcessingError, StripeTopupError
 from stripetopup.redact import redact
 from stripetopup.store import events as event_log
+from stripetopup.store.events import FAILED
 
 log = logging.getLogger(__name__)
 
@@ -63,23 +64,22 @@ def apply(
     event_id, event_type = str(event["id"]), str(event["type"])
     raw = payload if payload is not None else json.dumps(event, separators=(",", ":"))
 
-    def record(session: Session) -> None:
-        event_log.record_received(
+    def record(session: Session, outcome: str, error: str | None = None) -> None:
+        event_log.record(
             session,
             event_id=event_id,
             event_type=event_type,
             livemode=bool(event.get("livemode")),
             payload=raw,
             secret_label=secret_label,
+            outcome=outcome,
+            error=error,
         )
 
     def work(session: Session) -> EventOutcome:
-        # Recording and applying share one transaction: one commit per delivery.
-        record(session)
+        # Applying and recording share one transaction: one commit per delivery.
         outcome = dispatch(session, ctx, event, actor)
-        event_log.mark_outcome(
-            session, event_id, outcome.result, keep_first=outcome.result == "already_applied"
-        )
+        record(session, outcome.result)
         return outcome
 
     try:
@@ -87,13 +87,8 @@ def apply(
     except Exception as exc:
         error = redact(f"{type(exc).__name__}: {exc}")[:500]
         log.error("event %s (%s) failed: %s", event_id, event_type, error)
-
-        def record_failure(session: Session) -> None:
-            # Written after the rollback, so the failure survives it (and Stripe retries).
-            record(session)
-            event_log.mark_failed(session, event_id, error)
-
-        run_in_transaction(ctx.engine, record_failure)
+        # Written after the rollback, so the failure survives it (and Stripe retries).
+        run_in_transaction(ctx.engine, lambda session: record(session, FAILED, error))
         if isinstance(exc, StripeTopupError):
             raise ProcessingError(f"event {event_id} failed: {exc.message}") from None
         raise ProcessingError(f"event {event_id} failed; recorded for retry") from None

@@ -67,7 +67,7 @@ def credit_session(
         return "ignored", "payment was dismissed by an operator", payment, None
     problem = None if account_override else attention_reason(session, ctx, obj)
     if problem is not None:
-        payments.advance(payment, "attention", reason=problem)
+        payments.advance(session, payment, "attention", reason=problem)
         return "attention", problem, payment, None
     assert account_id is not None
     result = ledger.post(
@@ -85,7 +85,7 @@ def credit_session(
             event_id=event_id,
         ),
     )
-    payments.advance(payment, "credited", entry_id=result.entry.id, force=True)
+    payments.advance(session, payment, "credited", entry_id=result.entry.id, force=True)
     if result.created:
         return (
             "credited",
@@ -119,9 +119,9 @@ def on_session_completed(
     account_id = session_account_id(obj)
     payment = payments.upsert_from_stripe(session, obj, account_id)
     if status == "no_payment_required":
-        payments.advance(payment, "no_payment_required")
+        payments.advance(session, payment, "no_payment_required")
         return _outcome(event, "ignored", "no payment required: nothing to credit", obj)
-    payments.advance(payment, "pending")
+    payments.advance(session, payment, "pending")
     return _outcome(
         event, "recorded", "payment pending (delayed method): awaiting async result", obj
     )
@@ -141,7 +141,7 @@ def on_async_failed(
 ) -> EventOutcome:
     obj = event["data"]["object"]
     payment = payments.upsert_from_stripe(session, obj, session_account_id(obj))
-    moved = payments.advance(payment, "failed")
+    moved = payments.advance(session, payment, "failed")
     detail = "delayed payment failed" if moved else f"payment already {payment.state}"
     return _outcome(event, "recorded" if moved else "ignored", detail, obj)
 
@@ -151,7 +151,7 @@ def on_session_expired(
 ) -> EventOutcome:
     obj = event["data"]["object"]
     payment = payments.upsert_from_stripe(session, obj, session_account_id(obj))
-    moved = payments.advance(payment, "expired")
+    moved = payments.advance(session, payment, "expired")
     detail = "session expired unpaid" if moved else f"payment already {payment.state}"
     return _outcome(event, "recorded" if moved else "ignored", detail, obj)
 

@@ -1,25 +1,32 @@
 """The event log: every Stripe event received or fetched, with its outcome and attempts.
 
-The log is written in its own short transactions around the processing transaction, so a
-failure that rolls processing back still leaves its record (dj-stripe does the same).
+The record is written in the processing transaction when processing succeeds, and in a
+transaction of its own after the rollback when it fails, so a failure always leaves its
+record (dj-stripe does the same).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from stripetopup.models import WebhookEvent, _now
-from stripetopup.store.upsert import insert_ignore
+from stripetopup.store.upsert import bound_values, dialect_of, insert_for
 
 FAILED = "failed"
+ALREADY_APPLIED = "already_applied"
 MAX_ERROR_LENGTH = 2000
 
 
-def record_received(
+_EVENTS = WebhookEvent.__table__  # type: ignore[attr-defined]
+
+
+def record(
     session: Session,
     *,
     event_id: str,
@@ -27,44 +34,50 @@ def record_received(
     livemode: bool,
     payload: str,
     secret_label: str | None,
+    outcome: str,
+    error: str | None = None,
 ) -> None:
-    """Insert the event on first sight, and count this delivery as one more attempt."""
-    insert_ignore(
-        session,
-        WebhookEvent,
-        {
-            "event_id": event_id,
-            "type": event_type[:100],
-            "livemode": livemode,
-            "payload": payload,
-            "secret_label": secret_label,
-            "received_at": _now(),
-            "attempts": 0,
+    """Insert the event on first sight or count one more attempt, with how it ended.
+
+    One statement. An earlier success is kept when this attempt only found the work done
+    (``already_applied``), so the log still says what the event did the first time.
+    """
+    now = _now()
+    values = {
+        "event_id": event_id,
+        "type": event_type[:100],
+        "livemode": livemode,
+        "payload": payload,
+        "secret_label": secret_label,
+        "received_at": now,
+        "processed_at": now,
+        "outcome": outcome,
+        "error": error[:MAX_ERROR_LENGTH] if error else None,
+        "attempts": 1,
+        "keep_first": outcome == ALREADY_APPLIED,
+    }
+    session.execute(_record_statement(dialect_of(session)), values)
+
+
+@functools.cache
+def _record_statement(dialect: str) -> Any:
+    insert = insert_for(dialect, _EVENTS)
+    new, old = insert.excluded, _EVENTS.c
+    keep_old = sa.and_(
+        sa.bindparam("keep_first", type_=sa.Boolean),
+        old.outcome.is_not(None),
+        old.outcome != FAILED,
+    )
+    columns = [column.name for column in _EVENTS.c if column.name != "id"]
+    return insert.values(bound_values(columns)).on_conflict_do_update(
+        index_elements=["event_id"],
+        set_={
+            "attempts": old.attempts + 1,
+            "secret_label": sa.func.coalesce(new.secret_label, old.secret_label),
+            "processed_at": new.processed_at,
+            "outcome": sa.case((keep_old, old.outcome), else_=new.outcome),
+            "error": sa.case((keep_old, old.error), else_=new.error),
         },
-    )
-    values: dict[str, object] = {"attempts": WebhookEvent.attempts + 1}
-    if secret_label is not None:
-        values["secret_label"] = secret_label
-    session.execute(
-        sa.update(WebhookEvent).where(col(WebhookEvent.event_id) == event_id).values(**values)
-    )
-
-
-def mark_outcome(session: Session, event_id: str, outcome: str, *, keep_first: bool) -> None:
-    """Store how processing ended; with ``keep_first`` an earlier success is not overwritten."""
-    statement = sa.update(WebhookEvent).where(col(WebhookEvent.event_id) == event_id)
-    if keep_first:
-        statement = statement.where(
-            sa.or_(col(WebhookEvent.outcome).is_(None), col(WebhookEvent.outcome) == FAILED)
-        )
-    session.execute(statement.values(outcome=outcome, error=None, processed_at=_now()))
-
-
-def mark_failed(session: Session, event_id: str, error: str) -> None:
-    session.execute(
-        sa.update(WebhookEvent)
-        .where(col(WebhookEvent.event_id) == event_id)
-        .values(outcome=FAILED, error=error[:MAX_ERROR_LENGTH], processed_at=_now())
     )
 
 

@@ -9,15 +9,17 @@ its insert and its whole transaction is retried, finding the entry this time.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
-from stripetopup.errors import Conflict
+from stripetopup.errors import Conflict, NotFound
 from stripetopup.models import Account, LedgerEntry, _now
-from stripetopup.store import accounts
+from stripetopup.store.upsert import bound_values, dialect_of, insert_for
 
 
 @dataclass(frozen=True)
@@ -47,41 +49,71 @@ def find_by_source(session: Session, source: str) -> LedgerEntry | None:
     return session.exec(select(LedgerEntry).where(LedgerEntry.source == source)).first()
 
 
+_ENTRIES = LedgerEntry.__table__  # type: ignore[attr-defined]
+_ACCOUNTS = Account.__table__  # type: ignore[attr-defined]
+
+
 def post(session: Session, posting: Posting) -> PostResult:
     """Append ``posting`` unless its source exists; the balance moves in the same transaction.
 
     Raises NotFound for an unknown account and Conflict when the source exists with a
-    different request fingerprint (an idempotency key reused for other input).
+    different request fingerprint (an idempotency key reused for other input). Runs as
+    three Core statements on the new-entry path: lock the account, insert the entry if its
+    source is new, move the cached balance.
     """
-    account = accounts.get(session, posting.account_id, lock=True)
-    existing = find_by_source(session, posting.source)
-    if existing is not None:
+    account_pk, balance = _lock_account(session, posting.account_id)
+    balance_after = balance + posting.amount_cents
+    values: dict[str, Any] = {
+        "account_pk": account_pk,
+        "amount_cents": posting.amount_cents,
+        "currency": posting.currency,
+        "kind": posting.kind,
+        "source": posting.source,
+        "balance_after_cents": balance_after,
+        "reason": posting.reason,
+        "actor": posting.actor,
+        "checkout_session_id": posting.checkout_session_id,
+        "payment_intent_id": posting.payment_intent_id,
+        "event_id": posting.event_id,
+        "request_fingerprint": posting.request_fingerprint,
+        "created_at": _now(),
+    }
+    inserted = session.execute(_insert_statement(dialect_of(session)), values).scalar()
+    if inserted is None:
+        existing = find_by_source(session, posting.source)
+        assert existing is not None  # the conflict was on this source
         _check_same_request(existing, posting)
         return PostResult(existing, created=False)
-    assert account.id is not None
-    balance_after = account.balance_cents + posting.amount_cents
     session.execute(
-        sa.update(Account)
-        .where(col(Account.id) == account.id)
-        .values(balance_cents=balance_after, updated_at=_now())
+        sa.update(_ACCOUNTS)
+        .where(_ACCOUNTS.c.id == account_pk)
+        .values(balance_cents=balance_after, updated_at=values["created_at"])
     )
-    entry = LedgerEntry(
-        account_pk=account.id,
-        amount_cents=posting.amount_cents,
-        currency=posting.currency,
-        kind=posting.kind,
-        source=posting.source,
-        balance_after_cents=balance_after,
-        reason=posting.reason,
-        actor=posting.actor,
-        checkout_session_id=posting.checkout_session_id,
-        payment_intent_id=posting.payment_intent_id,
-        event_id=posting.event_id,
-        request_fingerprint=posting.request_fingerprint,
+    return PostResult(LedgerEntry(id=inserted, **values), created=True)
+
+
+@functools.cache
+def _insert_statement(dialect: str) -> Any:
+    columns = [column.name for column in _ENTRIES.c if column.name != "id"]
+    return (
+        insert_for(dialect, _ENTRIES)
+        .values(bound_values(columns))
+        .on_conflict_do_nothing(index_elements=["source"])
+        .returning(_ENTRIES.c.id)
     )
-    session.add(entry)
-    session.flush()
-    return PostResult(entry, created=True)
+
+
+def _lock_account(session: Session, account_id: str) -> tuple[int, int]:
+    """The account's key and balance, row-locked until commit (PostgreSQL; SQLite holds
+    the database write lock already)."""
+    row = session.execute(
+        sa.select(_ACCOUNTS.c.id, _ACCOUNTS.c.balance_cents)
+        .where(_ACCOUNTS.c.account_id == account_id)
+        .with_for_update()
+    ).first()
+    if row is None:
+        raise NotFound(f"unknown account: {account_id}")
+    return int(row[0]), int(row[1])
 
 
 def _check_same_request(existing: LedgerEntry, posting: Posting) -> None:

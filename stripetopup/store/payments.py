@@ -7,14 +7,16 @@ moves forward: a late or reordered event can never undo a credit.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from stripetopup.models import StripePayment, _now
-from stripetopup.store.upsert import insert_ignore
+from stripetopup.store.upsert import bound_values, dialect_of, insert_for, insert_ignore
 
 # Higher rank wins; equal ranks may replace each other (e.g. attention <-> attention).
 _RANK = {
@@ -76,48 +78,82 @@ def find_by_payment_intent(session: Session, payment_intent_id: str) -> StripePa
     ).first()
 
 
+_PAYMENTS = StripePayment.__table__  # type: ignore[attr-defined]
+
+
 def upsert_from_stripe(
     session: Session, obj: dict[str, Any], account_id: str | None
 ) -> StripePayment:
-    """Create or refresh the row from a Checkout Session object, locked for this transaction."""
-    cs_id = str(obj["id"])
+    """Create or refresh the row from a Checkout Session object, in one statement.
+
+    Stripe's fields are refreshed; our ``state`` is left alone (see :func:`advance`), and an
+    account already on the row is kept. On PostgreSQL the upsert row-locks it until commit.
+    """
     created = obj.get("created")
-    created_at = datetime.fromtimestamp(created, UTC) if isinstance(created, int) else _now()
-    insert_ignore(
-        session,
-        StripePayment,
-        {
-            "checkout_session_id": cs_id,
-            "account_id": account_id,
-            "currency": str(obj.get("currency") or "").lower()[:3],
-            "livemode": bool(obj.get("livemode")),
-            "state": "created",
-            "created_at": created_at,
-            "updated_at": _now(),
-        },
-    )
-    payment = find(session, cs_id, lock=True)
-    assert payment is not None
-    payment.status = str(obj.get("status") or payment.status)
-    payment.payment_status = str(obj.get("payment_status") or payment.payment_status)
-    if isinstance(obj.get("amount_total"), int):
-        payment.amount_total_cents = obj["amount_total"]
-    if obj.get("currency"):
-        payment.currency = str(obj["currency"]).lower()
-    payment.livemode = bool(obj.get("livemode"))
+    now = _now()
     payment_intent = obj.get("payment_intent")
     if isinstance(payment_intent, dict):
         payment_intent = payment_intent.get("id")
-    if payment_intent:
-        payment.payment_intent_id = str(payment_intent)
-    if payment.account_id is None and account_id:
-        payment.account_id = account_id
-    payment.updated_at = _now()
-    session.add(payment)
-    return payment
+    amount = obj.get("amount_total")
+    values = {
+        "checkout_session_id": str(obj["id"]),
+        "account_id": account_id,
+        "amount_total_cents": amount if isinstance(amount, int) else None,
+        "currency": str(obj.get("currency") or "").lower()[:3],
+        "status": str(obj.get("status") or "open"),
+        "payment_status": str(obj.get("payment_status") or "unpaid"),
+        "livemode": bool(obj.get("livemode")),
+        "payment_intent_id": str(payment_intent) if payment_intent else None,
+        "state": "created",
+        "created_at": datetime.fromtimestamp(created, UTC) if isinstance(created, int) else now,
+        "updated_at": now,
+    }
+    row = session.execute(_upsert_statement(dialect_of(session)), values).one()
+    return StripePayment(**row._mapping)
+
+
+@functools.cache
+def _upsert_statement(dialect: str) -> Any:
+    insert = insert_for(dialect, _PAYMENTS)
+    new, old = insert.excluded, _PAYMENTS.c
+    return (
+        insert.values(bound_values(_UPSERT_COLUMNS))
+        .on_conflict_do_update(
+            index_elements=["checkout_session_id"],
+            set_={
+                "status": new.status,
+                "payment_status": new.payment_status,
+                "amount_total_cents": sa.func.coalesce(
+                    new.amount_total_cents, old.amount_total_cents
+                ),
+                "currency": sa.func.coalesce(sa.func.nullif(new.currency, ""), old.currency),
+                "livemode": new.livemode,
+                "payment_intent_id": sa.func.coalesce(new.payment_intent_id, old.payment_intent_id),
+                "account_id": sa.func.coalesce(old.account_id, new.account_id),
+                "updated_at": new.updated_at,
+            },
+        )
+        .returning(*_PAYMENTS.c)
+    )
+
+
+_UPSERT_COLUMNS = (
+    "checkout_session_id",
+    "account_id",
+    "amount_total_cents",
+    "currency",
+    "status",
+    "payment_status",
+    "livemode",
+    "payment_intent_id",
+    "state",
+    "created_at",
+    "updated_at",
+)
 
 
 def advance(
+    session: Session,
     payment: StripePayment,
     state: str,
     *,
@@ -125,18 +161,26 @@ def advance(
     entry_id: int | None = None,
     force: bool = False,
 ) -> bool:
-    """Move ``payment`` to ``state`` unless it is already further along; True if it moved."""
-    if not force and _RANK[state] < _RANK[payment.state]:
-        return False
-    if not force and payment.state in ("credited", "dismissed") and state != payment.state:
-        return False
-    payment.state = state
-    payment.attention_reason = reason if state == "attention" else payment.attention_reason
-    if state == "dismissed":
-        payment.attention_reason = reason
+    """Move ``payment`` to ``state`` unless it is already further along; True if it moved.
+
+    ``force`` moves it regardless (a credit, or an operator's decision).
+    """
+    if not force:
+        if _RANK[state] < _RANK[payment.state]:
+            return False
+        if payment.state in ("credited", "dismissed") and state != payment.state:
+            return False
+    changes: dict[str, Any] = {"state": state}
+    if state in ("attention", "dismissed"):
+        changes["attention_reason"] = reason
     if entry_id is not None:
-        payment.credited_entry_id = entry_id
-    payment.updated_at = _now()
+        changes["credited_entry_id"] = entry_id
+    if all(getattr(payment, key) == value for key, value in changes.items()):
+        return False  # a replay or duplicate: nothing to write
+    changes["updated_at"] = _now()
+    session.execute(sa.update(_PAYMENTS).where(_PAYMENTS.c.id == payment.id).values(**changes))
+    for key, value in changes.items():
+        setattr(payment, key, value)
     return True
 
 
