@@ -14,8 +14,9 @@ from sqlmodel import Session
 
 from stripetopup.core.context import Context
 from stripetopup.core.results import EventOutcome
+from stripetopup.errors import NotFound
 from stripetopup.models import StripePayment
-from stripetopup.store import accounts, ledger, payments
+from stripetopup.store import ledger, payments
 
 CREDIT_SOURCE_PREFIX = "checkout_session:"
 
@@ -27,13 +28,14 @@ def session_account_id(obj: dict[str, Any]) -> str | None:
     return str(value) if value else None
 
 
-def attention_reason(session: Session, ctx: Context, obj: dict[str, Any]) -> str | None:
-    """Why a paid session must not be credited automatically, or None when it may be."""
-    account_id = session_account_id(obj)
-    if account_id is None:
+def attention_reason(ctx: Context, obj: dict[str, Any]) -> str | None:
+    """Why a paid session must not be credited automatically, or None when it may be.
+
+    Whether the account exists is not asked here: the credit itself finds out, under the
+    account's lock, and answers ``unknown account`` the same way.
+    """
+    if session_account_id(obj) is None:
         return "no account: the session has no client_reference_id or metadata.account_id"
-    if accounts.find(session, account_id) is None:
-        return f"unknown account: {account_id}"
     currency = str(obj.get("currency") or "").lower()
     if currency != ctx.currency:
         return f"currency {currency or 'missing'} is not {ctx.currency}"
@@ -65,26 +67,29 @@ def credit_session(
     payment = payments.upsert_from_stripe(session, obj, account_id)
     if payment.state == "dismissed":
         return "ignored", "payment was dismissed by an operator", payment, None
-    problem = None if account_override else attention_reason(session, ctx, obj)
+    problem = None if account_override else attention_reason(ctx, obj)
     if problem is not None:
         payments.advance(session, payment, "attention", reason=problem)
         return "attention", problem, payment, None
     assert account_id is not None
-    result = ledger.post(
-        session,
-        ledger.Posting(
-            account_id=account_id,
-            amount_cents=int(obj["amount_total"]),
-            currency=str(obj["currency"]).lower(),
-            kind="topup",
-            source=CREDIT_SOURCE_PREFIX + str(obj["id"]),
-            actor=actor,
-            reason=reason,
-            checkout_session_id=str(obj["id"]),
-            payment_intent_id=payment.payment_intent_id,
-            event_id=event_id,
-        ),
+    posting = ledger.Posting(
+        account_id=account_id,
+        amount_cents=int(obj["amount_total"]),
+        currency=str(obj["currency"]).lower(),
+        kind="topup",
+        source=CREDIT_SOURCE_PREFIX + str(obj["id"]),
+        actor=actor,
+        reason=reason,
+        checkout_session_id=str(obj["id"]),
+        payment_intent_id=payment.payment_intent_id,
+        event_id=event_id,
     )
+    try:
+        result = ledger.post(session, posting)
+    except NotFound:  # raised before anything is written: the account lookup comes first
+        problem = f"unknown account: {account_id}"
+        payments.advance(session, payment, "attention", reason=problem)
+        return "attention", problem, payment, None
     payments.advance(session, payment, "credited", entry_id=result.entry.id, force=True)
     if result.created:
         return (
