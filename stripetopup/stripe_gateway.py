@@ -77,16 +77,21 @@ class StripeGateway:
         if expand:
             params["expand"] = [f"data.{path}" for path in expand]
         while True:
-            page = self._list_sessions(params)
-            items = [item.to_dict() for item in page.data]
+            page = self._list_page("/v1/checkout/sessions", params)
+            items: list[dict[str, Any]] = page["data"]
             if items:
                 yield items
-            if not page.has_more or not items:
+            if not page.get("has_more") or not items:
                 return
             params = {**params, "starting_after": items[-1]["id"]}
 
-    def _list_sessions(self, params: dict[str, Any]) -> Any:
-        return self._call(lambda: self.client.v1.checkout.sessions.list(params=params))  # type: ignore[arg-type]
+    def _list_page(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
+        """One list page as plain JSON, through the SDK's own requestor (auth, retries,
+        error mapping) but without building a StripeObject per item: paging 20,000
+        sessions spends most of its time there, and reconcile only reads dicts."""
+        response = self._call(lambda: self.client.raw_request("get", path, **params))
+        data: dict[str, Any] = response.data
+        return data
 
     def retrieve_event(self, event_id: str) -> dict[str, Any]:
         return self._call(lambda: self.client.v1.events.retrieve(event_id).to_dict())
