@@ -76,14 +76,7 @@ class StripeGateway:
         }
         if expand:
             params["expand"] = [f"data.{path}" for path in expand]
-        while True:
-            page = self._list_page("/v1/checkout/sessions", params)
-            items: list[dict[str, Any]] = page["data"]
-            if items:
-                yield items
-            if not page.get("has_more") or not items:
-                return
-            params = {**params, "starting_after": items[-1]["id"]}
+        return self._pages("/v1/checkout/sessions", params)
 
     def _list_page(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
         """One list page as plain JSON, through the SDK's own requestor (auth, retries,
@@ -97,34 +90,28 @@ class StripeGateway:
         return self._call(lambda: self.client.v1.events.retrieve(event_id).to_dict())
 
     def list_webhook_endpoints(self) -> list[dict[str, Any]]:
-        return self._call(
-            lambda: [
-                endpoint.to_dict()
-                for endpoint in self.client.v1.webhook_endpoints.list(
-                    params={"limit": 100}
-                ).auto_paging_iter()
-            ]
-        )
+        return list(self._list_all("/v1/webhook_endpoints", {}))
 
     def list_refunds(self, payment_intent_id: str) -> list[dict[str, Any]]:
-        return self._call(
-            lambda: [
-                refund.to_dict()
-                for refund in self.client.v1.refunds.list(
-                    params={"payment_intent": payment_intent_id, "limit": 100}
-                ).auto_paging_iter()
-            ]
-        )
+        return list(self._list_all("/v1/refunds", {"payment_intent": payment_intent_id}))
 
     def list_disputes(self, payment_intent_id: str) -> list[dict[str, Any]]:
-        return self._call(
-            lambda: [
-                dispute.to_dict()
-                for dispute in self.client.v1.disputes.list(
-                    params={"payment_intent": payment_intent_id, "limit": 100}
-                ).auto_paging_iter()
-            ]
-        )
+        return list(self._list_all("/v1/disputes", {"payment_intent": payment_intent_id}))
+
+    def _list_all(self, path: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        for page in self._pages(path, {**params, "limit": PAGE_SIZE}):
+            yield from page
+
+    def _pages(self, path: str, params: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
+        """A list endpoint's items, a page at a time, following ``has_more``."""
+        while True:
+            page = self._list_page(path, params)
+            items: list[dict[str, Any]] = page["data"]
+            if items:
+                yield items
+            if not page.get("has_more") or not items:
+                return
+            params = {**params, "starting_after": items[-1]["id"]}
 
     def _call(self, call: Callable[[], T]) -> T:
         try:

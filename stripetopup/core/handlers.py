@@ -144,21 +144,22 @@ def on_async_succeeded(
 def on_async_failed(
     session: Session, ctx: Context, event: dict[str, Any], actor: str
 ) -> EventOutcome:
-    obj = event["data"]["object"]
-    payment = payments.upsert_from_stripe(session, obj, session_account_id(obj))
-    moved = payments.advance(session, payment, "failed")
-    detail = "delayed payment failed" if moved else f"payment already {payment.state}"
-    return _outcome(event, "recorded" if moved else "ignored", detail, obj)
+    return _mark(session, event, "failed", "delayed payment failed")
 
 
 def on_session_expired(
     session: Session, ctx: Context, event: dict[str, Any], actor: str
 ) -> EventOutcome:
+    return _mark(session, event, "expired", "session expired unpaid")
+
+
+def _mark(session: Session, event: dict[str, Any], state: str, detail: str) -> EventOutcome:
+    """Record an end state that moves no money (never undoing a credit)."""
     obj = event["data"]["object"]
     payment = payments.upsert_from_stripe(session, obj, session_account_id(obj))
-    moved = payments.advance(session, payment, "expired")
-    detail = "session expired unpaid" if moved else f"payment already {payment.state}"
-    return _outcome(event, "recorded" if moved else "ignored", detail, obj)
+    if payments.advance(session, payment, state):
+        return _outcome(event, "recorded", detail, obj)
+    return _outcome(event, "ignored", f"payment already {payment.state}", obj)
 
 
 def _credit(
