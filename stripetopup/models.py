@@ -65,7 +65,7 @@ class LedgerEntry(SQLModel, table=True):
     reason: str | None = Field(default=None, max_length=500)
     actor: str = Field(max_length=100)
     checkout_session_id: str | None = Field(default=None, max_length=255, index=True)
-    payment_intent_id: str | None = Field(default=None, max_length=255)
+    payment_intent_id: str | None = Field(default=None, max_length=255, index=True)
     event_id: str | None = Field(default=None, max_length=255)
     request_fingerprint: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=_now, sa_column=_ts(nullable=False))
@@ -92,6 +92,10 @@ class StripePayment(SQLModel, table=True):
     url: str | None = Field(default=None, max_length=2000)
     created_at: datetime = Field(default_factory=_now, sa_column=_ts(nullable=False, index=True))
     updated_at: datetime = Field(default_factory=_now, sa_column=_ts(nullable=False))
+    # An operator's assign/dismiss: who, when and why (the reason they gave).
+    resolved_by: str | None = Field(default=None, max_length=100)
+    resolved_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    resolution: str | None = Field(default=None, max_length=500)
 
 
 class WebhookEvent(SQLModel, table=True):

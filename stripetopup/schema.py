@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError
 from stripetopup.errors import DatabaseError
 
 # The newest migration in stripetopup/migrations/versions (a test keeps them in step).
-HEAD_REVISION = "0001_initial"
+HEAD_REVISION = "0002_reversals"
 
 
 def upgrade(engine: Engine) -> str:
