@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -62,6 +64,7 @@ class Demo:
         service.open_account(DEMO_ACCOUNT)
         _, token = service.create_token(DEMO_ACCOUNT)
         origin = service.settings.allowed_frontend_origins[0]
+        cli = _how_we_were_run()
         typer.echo(
             f"""
 stripetopup offline demo (Stripe emulator at {self.server.url}: not Stripe, no real money)
@@ -72,7 +75,7 @@ stripetopup offline demo (Stripe emulator at {self.server.url}: not Stripe, no r
 
 Top up from another terminal in this directory:
 
-  stripetopup --env-file {ENV_FILE} checkout --amount 5 --user {DEMO_ACCOUNT}
+  {cli} --env-file {ENV_FILE} checkout --amount 5 --user {DEMO_ACCOUNT}
   curl -s -X POST {self.app_url}/billing/checkout-session \\
        -H 'Authorization: Bearer {token}' -H 'Origin: {origin}' \\
        -H 'Content-Type: application/json' -d '{{"amount_cents": 500}}'
@@ -80,10 +83,20 @@ Top up from another terminal in this directory:
 Open the printed URL: the emulator's hosted checkout page (Pay / Pay later / Cancel).
 Paying sends a signed webhook here; then:
 
-  stripetopup --env-file {ENV_FILE} balance {DEMO_ACCOUNT}
+  {cli} --env-file {ENV_FILE} balance {DEMO_ACCOUNT}
   curl -s {self.app_url}/billing/balance -H 'Authorization: Bearer {token}'
 """
         )
 
     def stop(self) -> None:
         self.server.stop()
+
+
+def _how_we_were_run() -> str:
+    """The command to type for this same installation (``make demo`` runs it from .venv)."""
+    program = Path(sys.argv[0])
+    if program.name == "__main__.py":
+        return f"{sys.executable} -m stripetopup"
+    if shutil.which(program.name) == str(program.resolve()):
+        return program.name
+    return str(program)
