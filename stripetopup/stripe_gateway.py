@@ -86,6 +86,12 @@ class StripeGateway:
         data: dict[str, Any] = response.data
         return data
 
+    def find_checkout_session(self, payment_intent_id: str) -> dict[str, Any] | None:
+        """The Checkout Session that created ``payment_intent_id``, or None (not ours)."""
+        params: dict[str, Any] = {"payment_intent": payment_intent_id, "limit": 1}
+        found: list[dict[str, Any]] = self._list_page("/v1/checkout/sessions", params)["data"]
+        return found[0] if found else None
+
     def retrieve_event(self, event_id: str) -> dict[str, Any]:
         return self._call(lambda: self.client.v1.events.retrieve(event_id).to_dict())
 

@@ -13,6 +13,12 @@ from typing import Any
 from sqlmodel import Session
 
 from stripetopup.core.context import Context
+from stripetopup.core.handlers_reversals import (
+    DISPUTE_EVENTS,
+    REFUND_EVENTS,
+    on_dispute_event,
+    on_refund_event,
+)
 from stripetopup.core.results import EventOutcome
 from stripetopup.errors import NotFound
 from stripetopup.models import StripePayment
@@ -178,4 +184,7 @@ HANDLERS = {
     "checkout.session.async_payment_succeeded": on_async_succeeded,
     "checkout.session.async_payment_failed": on_async_failed,
     "checkout.session.expired": on_session_expired,
+    # Refunds and disputes: see stripetopup.core.handlers_reversals.
+    **dict.fromkeys(REFUND_EVENTS, on_refund_event),
+    **dict.fromkeys(DISPUTE_EVENTS, on_dispute_event),
 }

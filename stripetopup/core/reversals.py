@@ -1,15 +1,23 @@
 """Money that goes back out after a credit: refunds and disputes, as ledger postings.
 
-Sources (see DESIGN.md): ``refund:re_...`` debits a succeeded refund, ``dispute:du_...``
-debits funds withdrawn for a dispute, ``dispute_reinstated:du_...`` credits them back
+Sources (see DESIGN.md): ``refund:re_...`` debits a succeeded refund and
+``refund_reversed:re_...`` credits it back when it later fails or is cancelled;
+``dispute:du_...`` debits a dispute's amount, ``dispute_reinstated:du_...`` credits it back
 when the dispute is won. :func:`missing` asks Stripe which of these a payment intent has
 and the ledger lacks; :func:`post` writes one through :func:`stripetopup.store.ledger.post`
-(exactly once). ``reconcile --fix`` uses both; the refund/dispute event handlers can too.
+(exactly once). ``reconcile --fix`` uses both.
+
+The event handlers use :func:`settle`: from an object's *current* state in Stripe it
+computes what the ledger should hold for it (its target: ``-amount`` or 0) and the one
+entry that moves the ledger there. Being a function of the final state, not of the event
+that arrived, makes duplicated and reordered events converge. Should an object move back
+after its credit back (a re-opened dispute), the next entries are numbered
+(``dispute:du_...:2``), so every movement still has its own unique source.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +29,12 @@ from stripetopup.store import ledger
 REFUND_PREFIX = "refund:"
 DISPUTE_PREFIX = "dispute:"
 REINSTATED_PREFIX = "dispute_reinstated:"
+REFUND_REVERSED_PREFIX = "refund_reversed:"
+
+# Dispute statuses whose money is back (target 0) and whose money is gone or frozen
+# (target -amount). Any other status (an inquiry, warning_*) holds what Stripe moved.
+DISPUTE_RETURNED = frozenset({"won", "warning_closed"})
+DISPUTE_TAKEN = frozenset({"lost", "needs_response", "under_review"})
 
 
 @dataclass(frozen=True)
@@ -82,6 +96,67 @@ def missing(
     return [r for r in found if r.source not in have]
 
 
+@dataclass(frozen=True)
+class Family:
+    """The entries one kind of Stripe object makes: a debit, and a credit that undoes it."""
+
+    kind: str
+    debit_prefix: str
+    credit_prefix: str
+    credit_kind: str
+
+    def owns(self, source: str, object_id: str) -> bool:
+        """True when ``source`` is one of ``object_id``'s entries (any cycle)."""
+        for prefix in (self.debit_prefix, self.credit_prefix):
+            base = prefix + object_id
+            if source == base or source.startswith(base + ":"):
+                return True
+        return False
+
+
+REFUNDS = Family("refund", REFUND_PREFIX, REFUND_REVERSED_PREFIX, "refund_reversed")
+DISPUTES = Family("dispute", DISPUTE_PREFIX, REINSTATED_PREFIX, "dispute_reinstated")
+
+
+def refund_target(refund: Mapping[str, Any]) -> int:
+    """What the ledger should hold for a refund: its amount debited once it succeeded."""
+    return -int(refund["amount"]) if refund.get("status") == "succeeded" else 0
+
+
+def dispute_target(dispute: Mapping[str, Any]) -> int:
+    """What the ledger should hold for a dispute: debited while open or lost, 0 when won."""
+    status = str(dispute.get("status") or "")
+    if status in DISPUTE_RETURNED:
+        return 0
+    if status in DISPUTE_TAKEN:
+        return -int(dispute["amount"])
+    moves = [t for t in dispute.get("balance_transactions") or [] if isinstance(t, dict)]
+    return min(0, sum(int(t.get("amount", 0)) for t in moves))
+
+
+def settle(
+    family: Family, obj: Mapping[str, Any], target: int, have: Mapping[str, int]
+) -> Reversal | None:
+    """The entry that moves ``obj``'s entries in ``have`` (source -> cents) to ``target``.
+
+    None when they already add up to it. Call it under the account's lock, with ``have``
+    read after taking it, so that two racing callers compute the same source.
+    """
+    object_id = str(obj["id"])
+    mine = [source for source in have if family.owns(source, object_id)]
+    delta = target - sum(have[source] for source in mine)
+    if delta == 0:
+        return None
+    prefix, kind = (
+        (family.debit_prefix, family.kind)
+        if delta < 0
+        else (family.credit_prefix, family.credit_kind)
+    )
+    cycle = 1 + sum(1 for source in mine if source.startswith(prefix))
+    source = prefix + object_id + (f":{cycle}" if cycle > 1 else "")
+    return Reversal(source, kind, delta, str(obj["currency"]).lower(), str(obj["payment_intent"]))
+
+
 def post(
     session: Session,
     reversal: Reversal,
@@ -90,6 +165,7 @@ def post(
     checkout_session_id: str | None,
     actor: str,
     event_id: str | None = None,
+    reason: str | None = None,
 ) -> ledger.PostResult:
     """Write ``reversal`` to the account's ledger once (a second call finds the entry)."""
     return ledger.post(
@@ -101,6 +177,7 @@ def post(
             kind=reversal.kind,
             source=reversal.source,
             actor=actor,
+            reason=reason,
             checkout_session_id=checkout_session_id,
             payment_intent_id=reversal.payment_intent_id,
             event_id=event_id,

@@ -1,0 +1,239 @@
+"""What refund and dispute events do to the ledger.
+
+Every refund event (``charge.refunded``, ``refund.created|updated|failed``,
+``charge.refund.updated``) and dispute event (``charge.dispute.*``) is handled the same
+way: find our credited payment by the object's ``payment_intent``, ask Stripe for the
+payment intent's refunds (or disputes) as they are *now*, and move each one's entries to
+what its current state calls for (:func:`stripetopup.core.reversals.settle`): a succeeded
+refund is debited once (``refund:re_...``) and credited back if it later fails or is
+cancelled (``refund_reversed:re_...``); a dispute is debited while open or lost
+(``dispute:du_...``) and credited back once won (``dispute_reinstated:du_...``). Since the
+result depends on Stripe's current state and not on which event came, duplicates and
+reordered events all converge on the same entries.
+
+A payment we do not know yet (its session event has not arrived) is fetched from Stripe
+and credited first through :func:`core.handlers.credit_session`, as its own event would.
+A payment that was never credited (attention) is not debited: the payment row notes the
+refund or dispute for the operator. Imports core, store and errors
+(:mod:`stripetopup.core.handlers` inside functions: it registers these handlers).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session
+
+from stripetopup.core import reversals
+from stripetopup.core.context import Context
+from stripetopup.core.results import EventOutcome
+from stripetopup.errors import NotFound
+from stripetopup.models import StripePayment
+from stripetopup.money import format_cents
+from stripetopup.store import accounts, payments
+from stripetopup.store import reversals as store
+
+CREDIT_SOURCE_PREFIX = "checkout_session:"  # as in core.handlers (which imports this module)
+KNOWN_STATES = frozenset({"credited", "attention", "dismissed"})
+MAX_REASON = 500
+
+
+@dataclass(frozen=True)
+class Settled:
+    """What settling one payment intent wrote: the entries posted, and to which account."""
+
+    account_id: str
+    posted: list[tuple[reversals.Reversal, int]]  # (movement, entry id), in order
+    seen: int  # how many objects already had entries
+
+
+def on_refund_event(
+    session: Session, ctx: Context, event: dict[str, Any], actor: str
+) -> EventOutcome:
+    return _handle(session, ctx, event, actor, reversals.REFUNDS)
+
+
+def on_dispute_event(
+    session: Session, ctx: Context, event: dict[str, Any], actor: str
+) -> EventOutcome:
+    return _handle(session, ctx, event, actor, reversals.DISPUTES)
+
+
+def _handle(
+    session: Session, ctx: Context, event: dict[str, Any], actor: str, family: reversals.Family
+) -> EventOutcome:
+    obj = event["data"]["object"]
+    pi = _payment_intent(obj)
+    if pi is None:
+        return _outcome(event, "ignored", f"the {obj.get('object')} has no payment_intent")
+    payment = _payment(session, ctx, pi, str(event["id"]), actor)
+    if payment is None:
+        return _outcome(event, "ignored", f"{pi} is not a stripetopup Checkout payment")
+    found = current_objects(ctx, family, pi, obj)
+    if payment.state == "dismissed":
+        return _outcome(event, "ignored", f"payment dismissed by an operator: {family.kind} kept")
+    if payment.state != "credited":
+        return _note_attention(session, event, payment, family, found)
+    settled = settle_intent(session, payment, family, found, actor=actor, event_id=str(event["id"]))
+    return _settled_outcome(event, family, obj, settled)
+
+
+def _payment_intent(obj: dict[str, Any]) -> str | None:
+    value = obj.get("payment_intent")
+    if isinstance(value, dict):
+        value = value.get("id")
+    return str(value) if value else None
+
+
+def _payment(
+    session: Session, ctx: Context, pi: str, event_id: str, actor: str
+) -> StripePayment | None:
+    """Our payment for ``pi``; one we have not seen paid yet is fetched and applied first."""
+    payment = payments.find_by_payment_intent(session, pi)
+    if payment is not None and payment.state in KNOWN_STATES:
+        return payment
+    from stripetopup.core.handlers import credit_session, session_account_id
+
+    obj = ctx.stripe.find_checkout_session(pi)
+    if obj is None:
+        return payment
+    if obj.get("payment_status") == "paid":
+        return credit_session(session, ctx, obj, actor=actor, event_id=event_id)[2]
+    return payments.upsert_from_stripe(session, obj, session_account_id(obj))
+
+
+def current_objects(
+    ctx: Context, family: reversals.Family, pi: str, obj: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """The intent's refunds (or disputes) as Stripe has them now.
+
+    The event's own object, or the refunds a charge embeds, are added only when the list
+    lacks them (Stripe's lists are the current state; an event's copy may be older).
+    """
+    listed = (
+        ctx.stripe.list_refunds(pi) if family is reversals.REFUNDS else ctx.stripe.list_disputes(pi)
+    )
+    extra: list[dict[str, Any]] = []
+    if obj is not None and obj.get("object") == family.kind:
+        extra.append(obj)
+    elif obj is not None and family is reversals.REFUNDS:
+        embedded = obj.get("refunds")
+        extra.extend((embedded or {}).get("data") or [] if isinstance(embedded, dict) else [])
+    ids = {str(item["id"]) for item in listed}
+    found = listed[::-1] + [item for item in extra if str(item.get("id")) not in ids]
+    return sorted(found, key=lambda item: int(item.get("created") or 0))  # oldest first
+
+
+def settle_intent(
+    session: Session,
+    payment: StripePayment,
+    family: reversals.Family,
+    found: list[dict[str, Any]],
+    *,
+    actor: str,
+    event_id: str | None,
+) -> Settled:
+    """Post what each object in ``found`` still needs, under the credited account's lock."""
+    assert payment.payment_intent_id is not None
+    pi = payment.payment_intent_id
+    credit = _credit_entry(session, payment, pi)
+    accounts.find(session, credit.account_id, lock=True)  # serialize racing deliveries
+    have = {e.source: e.amount_cents for e in store.intent_entries(session, pi)}
+    target_of = reversals.refund_target if family is reversals.REFUNDS else reversals.dispute_target
+    posted: list[tuple[reversals.Reversal, int]] = []
+    seen = 0
+    for obj in found:
+        seen += any(family.owns(source, str(obj["id"])) for source in have)
+        move = reversals.settle(family, obj, target_of(obj), have)
+        if move is None:
+            continue
+        result = reversals.post(
+            session,
+            move,
+            account_id=credit.account_id,
+            checkout_session_id=payment.checkout_session_id,
+            actor=actor,
+            event_id=event_id,
+            reason=_reason(family, obj),
+        )
+        have[move.source] = move.amount_cents
+        assert result.entry.id is not None
+        posted.append((move, result.entry.id))
+    return Settled(credit.account_id, posted, seen)
+
+
+def _credit_entry(session: Session, payment: StripePayment, pi: str) -> store.IntentEntry:
+    source = CREDIT_SOURCE_PREFIX + payment.checkout_session_id
+    for entry in store.intent_entries(session, pi):
+        if entry.source == source:
+            return entry
+    raise NotFound(f"no credit entry {source} recorded against {pi}")
+
+
+def _reason(family: reversals.Family, obj: dict[str, Any]) -> str:
+    why = obj.get("reason") or obj.get("failure_reason")
+    status = obj.get("status")
+    return f"{family.kind} {obj['id']} {status}" + (f" ({why})" if why else "")
+
+
+def _note_attention(
+    session: Session,
+    event: dict[str, Any],
+    payment: StripePayment,
+    family: reversals.Family,
+    found: list[dict[str, Any]],
+) -> EventOutcome:
+    ids = ", ".join(str(item["id"]) for item in found) or "none listed"
+    note = f"{family.kind} in Stripe ({ids}) not debited: the payment was never credited"
+    reason = payment.attention_reason or f"payment {payment.state}"
+    if note not in reason:
+        reason = f"{reason}; {note}"[:MAX_REASON]
+    payments.advance(session, payment, "attention", reason=reason)
+    return _outcome(event, "attention", note, account_id=payment.account_id)
+
+
+def _settled_outcome(
+    event: dict[str, Any], family: reversals.Family, obj: dict[str, Any], settled: Settled
+) -> EventOutcome:
+    closed = ""
+    if event["type"] == "charge.dispute.closed":
+        closed = f"dispute {obj['id']} closed: {obj.get('status')}; "
+    if not settled.posted:
+        result = "already_applied" if settled.seen else "ignored"
+        detail = "ledger already matches Stripe" if settled.seen else f"no {family.kind} to debit"
+        return _outcome(event, result, closed + detail, account_id=settled.account_id)
+    parts = [
+        f"{'debited' if m.amount_cents < 0 else 'credited'} {format_cents(abs(m.amount_cents))} "
+        f"({m.source})"
+        for m, _ in settled.posted
+    ]
+    debited = any(m.amount_cents < 0 for m, _ in settled.posted)
+    return _outcome(
+        event,
+        "debited" if debited else "credited",
+        closed + "; ".join(parts),
+        account_id=settled.account_id,
+        amount_cents=sum(m.amount_cents for m, _ in settled.posted),
+        entry_id=settled.posted[-1][1],
+    )
+
+
+def _outcome(event: dict[str, Any], result: str, detail: str, **kw: Any) -> EventOutcome:
+    return EventOutcome(str(event["id"]), str(event["type"]), result, detail, **kw)
+
+
+REFUND_EVENTS = (
+    "charge.refunded",
+    "refund.created",
+    "refund.updated",
+    "refund.failed",
+    "charge.refund.updated",
+)
+DISPUTE_EVENTS = (
+    "charge.dispute.created",
+    "charge.dispute.updated",
+    "charge.dispute.funds_withdrawn",
+    "charge.dispute.funds_reinstated",
+    "charge.dispute.closed",
+)
