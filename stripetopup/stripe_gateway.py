@@ -9,7 +9,9 @@ points it at the emulator. The SDK is imported when a gateway is built, not befo
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pydantic import SecretStr
@@ -47,6 +49,23 @@ class StripeGateway:
 
     def close(self) -> None:
         self._http.close()  # type: ignore[no-untyped-call]
+
+    def probe(self, method: str, path: str, params: dict[str, Any]) -> ProbeAnswer:
+        """Make one raw call and report how Stripe answered; never raises (for ``doctor``).
+
+        Only Stripe's status, code and the ``rak_...`` permission its 403 names are kept.
+        """
+        try:
+            self.client.raw_request(method, path, **params)
+        except self._stripe.StripeError as exc:
+            text = str(getattr(exc, "user_message", None) or exc._message or "")
+            return ProbeAnswer(
+                status=getattr(exc, "http_status", None),
+                code=getattr(exc, "code", None),
+                permission=_permission_named(text),
+                request_id=getattr(exc, "request_id", None),
+            )
+        return ProbeAnswer(status=200)
 
     def create_checkout_session(
         self, params: dict[str, Any], idempotency_key: str
@@ -147,3 +166,22 @@ def _translate(exc: Any, stripe: Any) -> StripeUnavailable | NotFound:
     return StripeUnavailable(
         f"{kind} (HTTP {status}, {code or 'no code'}): {message}{where}", http_status=status
     )
+
+
+@dataclass(frozen=True)
+class ProbeAnswer:
+    """How Stripe answered a probe: ``status`` is None when Stripe could not be reached."""
+
+    status: int | None
+    code: str | None = None
+    permission: str | None = None
+    request_id: str | None = None
+
+
+_RAK = re.compile(r"\b(rak_[a-z0-9_]+)\b")
+
+
+def _permission_named(message: str) -> str | None:
+    """The ``rak_...`` permission a Stripe 403 message names, if any."""
+    match = _RAK.search(message)
+    return match.group(1) if match else None

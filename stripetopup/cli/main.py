@@ -12,6 +12,7 @@ from stripetopup.cli import (
     accounts_cmd,
     context,
     db_cmd,
+    doctor_cmd,
     emulator_cmd,
     events_cmd,
     money_cmd,
@@ -72,6 +73,7 @@ db_cmd.register(app)
 emulator_cmd.register(app)
 reconcile_cmd.register(app)
 events_cmd.register(app)
+doctor_cmd.register(app)
 
 
 def main() -> None:

@@ -21,6 +21,7 @@ from stripetopup import schema
 from stripetopup.config import Settings, load_settings
 from stripetopup.core import accounts, auth, checkout, events, holds, records, spend, webhook
 from stripetopup.core.context import Context
+from stripetopup.core.doctor_results import DoctorReport
 from stripetopup.core.reconcile_results import Difference, ReconcileReport, ReplayBatch
 from stripetopup.core.results import (
     Balance,
@@ -272,6 +273,14 @@ class TopUpService:
         from stripetopup.core import replay
 
         return replay.replay_failed(self.ctx, since=since, dry_run=dry_run, on_outcome=on_outcome)
+
+    # Doctor ------------------------------------------------------------------------------
+    def doctor(self, *, url: str | None = None) -> DoctorReport:
+        """Check settings, Stripe permissions and endpoints, the database, the webhook path
+        through the server at ``url`` (default: the local one) and the event log."""
+        from stripetopup.core import doctor
+
+        return doctor.run(self.ctx, url=url)
 
     # Credentials -------------------------------------------------------------------------
     def create_token(self, account_id: str) -> tuple[Credential, str]:

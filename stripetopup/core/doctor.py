@@ -1,0 +1,37 @@
+"""``doctor``: every check in order, as one :class:`DoctorReport`.
+
+Settings first; then Stripe (key permissions, registered endpoints) when a key is set; the
+database and what the event log says (failure streak, secret rotation) when it is reachable
+and migrated; and the webhook self-test through the running server. Nothing here moves
+money: the probes create nothing in Stripe and the test event is recorded as ignored.
+"""
+
+from __future__ import annotations
+
+from stripetopup.core import doctor_checks, doctor_stripe, doctor_webhook
+from stripetopup.core.context import Context
+from stripetopup.core.doctor_results import Check, DoctorReport
+
+
+def run(ctx: Context, *, url: str | None = None) -> DoctorReport:
+    """Run every check; ``url`` is the public webhook URL (default: the local server)."""
+    checks = doctor_checks.settings_checks(ctx.settings)
+    checks += stripe_checks(ctx, url)
+    database, log_readable = doctor_checks.database_checks(ctx)
+    checks += database
+    checks.append(doctor_webhook.self_test(ctx.settings, url))
+    if log_readable:
+        checks.append(doctor_checks.failure_streak(ctx))
+        checks += doctor_checks.secret_rotation(ctx)
+    return DoctorReport(tuple(checks))
+
+
+def stripe_checks(ctx: Context, url: str | None) -> list[Check]:
+    if ctx.settings.stripe_secret_key is None:
+        return []
+    from stripetopup.core.handlers import HANDLERS  # read now: handled types may grow
+
+    permissions, can_read_endpoints = doctor_stripe.permissions(ctx)
+    if not can_read_endpoints:
+        return [permissions]
+    return [permissions, doctor_stripe.endpoints(ctx.stripe, url, sorted(HANDLERS))]
