@@ -402,3 +402,23 @@ def test_invalid_settings_exit_2_before_any_check(settings: Settings) -> None:
     assert result.exit_code == 2
     assert result.output.startswith("Error: invalid configuration: STRIPE_WEBHOOK_SECRET")
     assert "not-a-secret" not in result.output
+
+
+def test_a_url_that_is_not_http_is_a_usage_error(settings: Settings) -> None:
+    result = doctor(settings, "--url", "example.com/billing/webhook")
+    assert result.exit_code == 2
+    assert result.output == (
+        "Error: --url must be an http(s) URL, like https://example.com/billing/webhook\n"
+    )
+
+
+def test_the_fix_for_missing_permissions_lists_what_to_grant(
+    settings: Settings, control: EmulatorControl
+) -> None:
+    key = control.create_restricted_key({**ALL_PERMISSIONS, "refunds": "none", "disputes": "none"})
+    restricted = settings.model_copy(update={"stripe_secret_key": SecretStr(key)})
+    check = report_for(restricted, None).by_name("stripe permissions")
+    assert check.fix == (
+        "in the Stripe dashboard (Developers > API keys) edit the restricted key and grant "
+        "rak_refund_read, rak_dispute_read"
+    )

@@ -8,13 +8,21 @@ money: the probes create nothing in Stripe and the test event is recorded as ign
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from stripetopup.core import doctor_checks, doctor_stripe, doctor_webhook
 from stripetopup.core.context import Context
 from stripetopup.core.doctor_results import Check, DoctorReport
+from stripetopup.errors import UsageError
 
 
 def run(ctx: Context, *, url: str | None = None) -> DoctorReport:
-    """Run every check; ``url`` is the public webhook URL (default: the local server)."""
+    """Run every check; ``url`` is the public webhook URL (default: the local server).
+
+    UsageError when ``url`` is not an http(s) URL.
+    """
+    if url is not None:
+        check_url(url)
     checks = doctor_checks.settings_checks(ctx.settings)
     checks += stripe_checks(ctx, url)
     database, log_readable = doctor_checks.database_checks(ctx)
@@ -35,3 +43,11 @@ def stripe_checks(ctx: Context, url: str | None) -> list[Check]:
     if not can_read_endpoints:
         return [permissions]
     return [permissions, doctor_stripe.endpoints(ctx.stripe, url, sorted(HANDLERS))]
+
+
+def check_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(
+            "--url must be an http(s) URL, like https://example.com/billing/webhook", param="url"
+        )

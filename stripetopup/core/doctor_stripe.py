@@ -78,19 +78,19 @@ def permissions(ctx: Context) -> tuple[Check, bool]:
 
 def _permission_check(missing: list[tuple[Probe, ProbeAnswer]], unsure: list[str]) -> Check:
     required = [(p, a) for p, a in missing if p.required]
-    names = [_name(p, a) for p, a in missing]
     if required:
         listed = ", ".join(_name(p, a) for p, a in required)
         return fail(
             PERMISSIONS,
             f"the key lacks {len(required)} permission(s) stripetopup needs: {listed}",
-            DASHBOARD_FIX + ", ".join(names),
+            DASHBOARD_FIX + ", ".join(a.permission or p.what for p, a in missing),
         )
     if missing:
         return warn(
             PERMISSIONS,
-            f"the key lacks {names[0]}: doctor cannot check the registered webhook endpoints",
-            DASHBOARD_FIX + names[0] + " (optional: only doctor uses it)",
+            f"the key lacks {_name(*missing[0])}: doctor cannot check the registered "
+            "webhook endpoints",
+            DASHBOARD_FIX + (missing[0][1].permission or "it") + " (optional: only doctor uses it)",
         )
     if unsure:
         return warn(PERMISSIONS, "could not check: " + ", ".join(unsure), "run doctor again")
