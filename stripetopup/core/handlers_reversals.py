@@ -145,22 +145,33 @@ def settle_intent(
     seen = 0
     for obj in found:
         seen += any(family.owns(source, str(obj["id"])) for source in have)
-        move = reversals.settle(family, obj, target_of(obj), have)
-        if move is None:
-            continue
-        result = reversals.post(
-            session,
-            move,
-            account_id=credit.account_id,
-            checkout_session_id=payment.checkout_session_id,
-            actor=actor,
-            event_id=event_id,
-            reason=_reason(family, obj),
-        )
-        have[move.source] = move.amount_cents
-        assert result.entry.id is not None
-        posted.append((move, result.entry.id))
+        for move in reversals.settle(family, obj, target_of(obj), have):
+            reason = _reason(family, obj)
+            posted.append((move, _post(session, payment, credit, move, reason, actor, event_id)))
+            have[move.source] = move.amount_cents
     return Settled(credit.account_id, posted, seen)
+
+
+def _post(
+    session: Session,
+    payment: StripePayment,
+    credit: store.IntentEntry,
+    move: reversals.Reversal,
+    reason: str,
+    actor: str,
+    event_id: str | None,
+) -> int:
+    result = reversals.post(
+        session,
+        move,
+        account_id=credit.account_id,
+        checkout_session_id=payment.checkout_session_id,
+        actor=actor,
+        event_id=event_id,
+        reason=reason,
+    )
+    assert result.entry.id is not None
+    return result.entry.id
 
 
 def _credit_entry(session: Session, payment: StripePayment, pi: str) -> store.IntentEntry:

@@ -134,14 +134,37 @@ def dispute_target(dispute: Mapping[str, Any]) -> int:
     return min(0, sum(int(t.get("amount", 0)) for t in moves))
 
 
+def dispute_was_taken(dispute: Mapping[str, Any]) -> bool:
+    """True when the dispute's money left at some point (withdrawn, or a chargeback won)."""
+    moves = [t for t in dispute.get("balance_transactions") or [] if isinstance(t, dict)]
+    return dispute.get("status") == "won" or any(int(t.get("amount", 0)) < 0 for t in moves)
+
+
 def settle(
     family: Family, obj: Mapping[str, Any], target: int, have: Mapping[str, int]
-) -> Reversal | None:
-    """The entry that moves ``obj``'s entries in ``have`` (source -> cents) to ``target``.
+) -> list[Reversal]:
+    """The entries that move ``obj``'s entries in ``have`` (source -> cents) to ``target``.
 
-    None when they already add up to it. Call it under the account's lock, with ``have``
-    read after taking it, so that two racing callers compute the same source.
+    Empty when they already add up to it. A dispute whose money was taken and given back
+    before we heard of it still gets both entries (debit, then credit back), as reconcile
+    expects. Call it under the account's lock, with ``have`` read after taking it, so that
+    two racing callers compute the same sources.
     """
+    object_id = str(obj["id"])
+    moves: list[Reversal] = []
+    first_time = not any(family.owns(source, object_id) for source in have)
+    if family is DISPUTES and first_time and target == 0 and dispute_was_taken(obj):
+        taken = _step(family, obj, -int(obj["amount"]), have)
+        assert taken is not None
+        moves.append(taken)
+        have = {**have, taken.source: taken.amount_cents}
+    last = _step(family, obj, target, have)
+    return moves + ([last] if last is not None else [])
+
+
+def _step(
+    family: Family, obj: Mapping[str, Any], target: int, have: Mapping[str, int]
+) -> Reversal | None:
     object_id = str(obj["id"])
     mine = [source for source in have if family.owns(source, object_id)]
     delta = target - sum(have[source] for source in mine)

@@ -30,7 +30,9 @@ def settled_balance(service: TopUpService, account: str) -> int:
     return balance
 
 
-def paid_session(control: EmulatorControl, account: str | None, amount: int = 500, **kw: Any) -> str:
+def paid_session(
+    control: EmulatorControl, account: str | None, amount: int = 500, **kw: Any
+) -> str:
     """A paid Checkout Session in the emulator whose events are delivered now."""
     return str(
         control.seed(count=1, amount=amount, client_reference_id=account, emit_events=True, **kw)[
