@@ -12,7 +12,8 @@ Every door (CLI, web, Python API) catches these and translates them exactly once
     │   └── Forbidden                 a valid credential of the wrong kind (HTTP 403)
     ├── NotFound                      an account, event, token or payment does not exist
     ├── Conflict                      an idempotency key was reused with different input (409)
-    │   └── HoldNotOpen               a hold is captured, released or expired, so it cannot do that
+    │   ├── HoldNotOpen               a hold is captured, released or expired, so it cannot do that
+    │   └── PaymentStateError         a payment cannot be assigned or dismissed in its state
     ├── InsufficientFunds             a debit or hold exceeds the available balance (402)
     ├── WebhookError                  a webhook delivery we refuse (HTTP 400, nothing applied)
     │   ├── SignatureError            missing/invalid Stripe-Signature or stale timestamp
@@ -99,6 +100,12 @@ class HoldNotOpen(Conflict):
     """Raised when a hold is captured, released or expired and the operation needs it open."""
 
     code = "hold_not_open"
+
+
+class PaymentStateError(Conflict):
+    """Raised when a payment's state (ours or Stripe's) does not allow an assign or dismiss."""
+
+    code = "payment_state"
 
 
 class InsufficientFunds(StripeTopupError):

@@ -15,6 +15,7 @@ from stripetopup.cli import (
     doctor_cmd,
     emulator_cmd,
     events_cmd,
+    ledger_cmd,
     money_cmd,
     payments_cmd,
     reconcile_cmd,
@@ -66,6 +67,7 @@ def root(
 
 serve_cmd.register(app)
 money_cmd.register(app)
+ledger_cmd.register(app)
 payments_cmd.register(app)
 accounts_cmd.register(app)
 tokens_cmd.register(app)

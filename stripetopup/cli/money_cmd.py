@@ -1,4 +1,7 @@
-"""Commands that read or move an account's money: checkout, balance, ledger, credit, debit."""
+"""Commands that read or move an account's money: checkout, balance, credit, debit.
+
+(``ledger`` lives in :mod:`stripetopup.cli.ledger_cmd`.)
+"""
 
 from __future__ import annotations
 
@@ -8,10 +11,10 @@ from typing import TYPE_CHECKING
 import typer
 
 from stripetopup.cli import context
-from stripetopup.cli.output import EXIT_USAGE, guard, run_with, say, table
+from stripetopup.cli.output import EXIT_USAGE, guard, run_with, say
 
 if TYPE_CHECKING:
-    from stripetopup.core.results import Balance, CheckoutLink, Entry, Posted
+    from stripetopup.core.results import Balance, CheckoutLink, Posted
 
 JSON_OPTION = typer.Option(False, "--json", help="Write JSON only, to stdout.")
 
@@ -19,7 +22,6 @@ JSON_OPTION = typer.Option(False, "--json", help="Write JSON only, to stdout.")
 def register(app: typer.Typer) -> None:
     app.command()(checkout)
     app.command()(balance)
-    app.command()(ledger)
     app.command()(credit)
     app.command()(debit)
 
@@ -74,37 +76,6 @@ def balance(
             )
 
     run_with(json_output, lambda: context.service().balance(account), human)
-
-
-def ledger(
-    account: str = typer.Argument(..., help="The account id."),
-    limit: int = typer.Option(
-        50, "--limit", min=1, max=1000, help="How many entries, newest first."
-    ),
-    json_output: bool = JSON_OPTION,
-) -> None:
-    """List an account's ledger entries, newest first."""
-
-    def human(entries: list[Entry]) -> None:
-        table(
-            f"Ledger for {account}",
-            ["ID", "When", "Kind", "Amount", "Balance after", "Source", "Actor", "Reason"],
-            [
-                (
-                    e.id,
-                    e.created_at.strftime("%Y-%m-%d %H:%M:%S"),
-                    e.kind,
-                    _signed(e.amount_cents),
-                    _signed(e.balance_after_cents),
-                    e.source,
-                    e.actor,
-                    e.reason,
-                )
-                for e in entries
-            ],
-        )
-
-    run_with(json_output, lambda: context.service().ledger(account, limit=limit), human)
 
 
 def _adjust(

@@ -1,4 +1,8 @@
-"""``stripetopup payments``: the local record of Checkout Sessions."""
+"""``stripetopup payments``: the local record of Checkout Sessions, and resolving strays.
+
+``payments assign cs_... ACCOUNT --reason`` credits a payment that needs attention through
+the exactly-once path; ``payments dismiss cs_... --reason`` marks it dismissed.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from stripetopup.cli import context
 from stripetopup.cli.output import guard, run_with, table
 
 if TYPE_CHECKING:
+    from stripetopup.core.operator_results import Resolution
     from stripetopup.core.results import Payment
 
 payments_app = typer.Typer(
@@ -114,3 +119,70 @@ def _amount(payment: Payment) -> str:
     if cents is None:
         cents = payment.amount_requested_cents
     return format_cents(cents) if cents is not None else ""
+
+
+REASON_OPTION = typer.Option(..., "--reason", help="Why (recorded with the payment; required).")
+JSON_OPTION = typer.Option(False, "--json", help="Write JSON only, to stdout.")
+
+
+@payments_app.command("assign")
+def assign_command(
+    checkout_session_id: str = typer.Argument(..., help="The payment's cs_... id."),
+    account: str = typer.Argument(..., help="The account to credit."),
+    reason: str = REASON_OPTION,
+    json_output: bool = JSON_OPTION,
+) -> None:
+    """Credit a stray paid session to ACCOUNT (Stripe's amount, exactly once)."""
+
+    def human(done: Resolution) -> None:
+        payment = done.payment
+        if not done.changed:
+            typer.echo(
+                f"Already assigned: {payment.checkout_session_id} is credited to {account} "
+                f"(entry {done.entry_id}); no change."
+            )
+            return
+        currency = payment.currency.upper()
+        typer.echo(
+            f"Assigned {payment.checkout_session_id} to {account}: credited "
+            f"{_cents(done.amount_cents)} {currency} (entry {done.entry_id})."
+        )
+        for source, cents in done.reversals:
+            verb = "Debited" if cents < 0 else "Credited"
+            typer.echo(f"{verb} {_cents(abs(cents))} {currency} for {source}, already in Stripe.")
+        typer.echo(f"Balance of {account}: {_cents(done.balance_cents)} {currency}.")
+
+    run_with(
+        json_output,
+        lambda: context.service().assign_payment(checkout_session_id, account, reason=reason),
+        human,
+    )
+
+
+@payments_app.command("dismiss")
+def dismiss_command(
+    checkout_session_id: str = typer.Argument(..., help="The payment's cs_... id."),
+    reason: str = REASON_OPTION,
+    json_output: bool = JSON_OPTION,
+) -> None:
+    """Dismiss a payment: nothing is credited for it, now or later."""
+
+    def human(done: Resolution) -> None:
+        if not done.changed:
+            typer.echo(f"Already dismissed: {checkout_session_id}; no change.")
+            return
+        typer.echo(
+            f"Dismissed {checkout_session_id}: nothing credited ({done.payment.resolution})."
+        )
+
+    run_with(
+        json_output,
+        lambda: context.service().dismiss_payment(checkout_session_id, reason=reason),
+        human,
+    )
+
+
+def _cents(cents: int | None) -> str:
+    from stripetopup.money import format_cents
+
+    return format_cents(cents) if cents is not None else "?"

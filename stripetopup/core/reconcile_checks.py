@@ -15,7 +15,7 @@ from typing import Any
 from stripetopup.core.context import Context
 from stripetopup.core.handlers import CREDIT_SOURCE_PREFIX, session_account_id
 from stripetopup.core.reconcile_results import Difference
-from stripetopup.core.reversals import DISPUTE_PREFIX, REFUND_PREFIX
+from stripetopup.core.reversals import DISPUTE_PREFIX, REFUND_PREFIX, REFUND_REVERSED_PREFIX
 from stripetopup.models import StripePayment
 from stripetopup.money import format_cents
 from stripetopup.store.reconcile import LedgerRow
@@ -194,7 +194,9 @@ def _reversals(obj: dict[str, Any], view: PageView, account_id: str | None) -> l
     if pi is None or not charge:
         return []
     rows = view.by_intent.get(pi, [])
-    debited = -sum(r.amount_cents for r in rows if r.source.startswith(REFUND_PREFIX))
+    # Net of refunds credited back after they failed (refund_reversed:re_...).
+    refund_rows = [r for r in rows if r.source.startswith((REFUND_PREFIX, REFUND_REVERSED_PREFIX))]
+    debited = -sum(r.amount_cents for r in refund_rows)
     refunded = int(charge.get("amount_refunded") or 0)
     found = []
     if refunded > debited:

@@ -134,6 +134,9 @@ class Payment:
     payment_intent_id: str | None
     credited_entry_id: int | None
     created_at: datetime
+    resolved_by: str | None = None  # an operator's assign/dismiss: who, when, why
+    resolved_at: datetime | None = None
+    resolution: str | None = None
 
     @classmethod
     def of(cls, row: StripePayment) -> Payment:
@@ -151,6 +154,9 @@ class Payment:
             payment_intent_id=row.payment_intent_id,
             credited_entry_id=row.credited_entry_id,
             created_at=row.created_at,
+            resolved_by=row.resolved_by,
+            resolved_at=row.resolved_at,
+            resolution=row.resolution,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -158,6 +164,7 @@ class Payment:
         cents = self.amount_total_cents
         data["amount_total"] = format_cents(cents) if cents is not None else None
         data["created_at"] = _iso(self.created_at)
+        data["resolved_at"] = _iso(self.resolved_at)
         return data
 
 

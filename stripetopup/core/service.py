@@ -22,6 +22,7 @@ from stripetopup.config import Settings, load_settings
 from stripetopup.core import accounts, auth, checkout, events, holds, records, spend, webhook
 from stripetopup.core.context import Context
 from stripetopup.core.doctor_results import DoctorReport
+from stripetopup.core.operator_results import LedgerVerification, Resolution
 from stripetopup.core.reconcile_results import Difference, ReconcileReport, ReplayBatch
 from stripetopup.core.results import (
     Balance,
@@ -85,6 +86,12 @@ class TopUpService:
         self, account_id: str, *, limit: int = 50, before_id: int | None = None
     ) -> list[Entry]:
         return accounts.entries(self.ctx, account_id, limit=limit, before_id=before_id)
+
+    def verify_ledger(self) -> LedgerVerification:
+        """Recompute every balance from its entries; ``.differences`` lists any mismatch."""
+        from stripetopup.core import ledger_check
+
+        return ledger_check.verify(self.ctx)
 
     def credit(
         self,
@@ -221,6 +228,28 @@ class TopUpService:
         return records.list_payments(
             self.ctx, since=since, account_id=account_id, state=state, status=status, limit=limit
         )
+
+    def assign_payment(
+        self,
+        checkout_session_id: str,
+        account_id: str,
+        *,
+        reason: str,
+        actor: str = "operator:assign",
+    ) -> Resolution:
+        """Credit a stray paid session to ``account_id`` through the exactly-once path
+        (Stripe's ``amount_total``), debiting refunds/disputes Stripe already made on it."""
+        from stripetopup.core import stray
+
+        return stray.assign(self.ctx, checkout_session_id, account_id, reason=reason, actor=actor)
+
+    def dismiss_payment(
+        self, checkout_session_id: str, *, reason: str, actor: str = "operator:dismiss"
+    ) -> Resolution:
+        """Mark a payment dismissed: nothing is credited for it, now or later."""
+        from stripetopup.core import stray
+
+        return stray.dismiss(self.ctx, checkout_session_id, reason=reason, actor=actor)
 
     def events(
         self,

@@ -1,0 +1,114 @@
+"""``stripetopup ledger``: an account's entries (``ledger ACCOUNT``) and ``ledger verify``.
+
+``ledger`` is a group whose default command is the hidden ``show``: ``ledger acct-1`` runs
+``ledger show acct-1``, while ``ledger verify`` runs the check (an account literally named
+``verify`` is listed with ``ledger show verify``). ``verify`` exits 1 when any balance
+differs from the sum of its entries, 0 otherwise.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import typer
+from typer.core import TyperGroup
+
+from stripetopup.cli import context
+from stripetopup.cli.output import EXIT_FAILURE, emit_json, guard, run_with, table
+
+if TYPE_CHECKING:
+    from typer._click.core import Context
+
+    from stripetopup.core.operator_results import LedgerVerification
+    from stripetopup.core.results import Entry
+
+DEFAULT_COMMAND = "show"
+
+
+class LedgerGroup(TyperGroup):
+    """A group that treats an unknown first word as the account of ``show``."""
+
+    def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
+            args = [DEFAULT_COMMAND, *args]
+        return super().parse_args(ctx, args)
+
+
+ledger_app = typer.Typer(
+    cls=LedgerGroup,
+    help="An account's entries: ledger ACCOUNT [--limit N] [--json]. "
+    "Check every balance against its entries: ledger verify [--json] (exit 1 on a difference).",
+    no_args_is_help=True,
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(ledger_app, name="ledger")
+
+
+@ledger_app.command(DEFAULT_COMMAND, hidden=True)
+def show(
+    account: str = typer.Argument(..., help="The account id."),
+    limit: int = typer.Option(
+        50, "--limit", min=1, max=1000, help="How many entries, newest first."
+    ),
+    json_output: bool = typer.Option(False, "--json", help="Write JSON only, to stdout."),
+) -> None:
+    """List an account's ledger entries, newest first."""
+
+    def human(entries: list[Entry]) -> None:
+        table(
+            f"Ledger for {account}",
+            ["ID", "When", "Kind", "Amount", "Balance after", "Source", "Actor", "Reason"],
+            [
+                (
+                    e.id,
+                    e.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                    e.kind,
+                    _cents(e.amount_cents),
+                    _cents(e.balance_after_cents),
+                    e.source,
+                    e.actor,
+                    e.reason,
+                )
+                for e in entries
+            ],
+        )
+
+    run_with(json_output, lambda: context.service().ledger(account, limit=limit), human)
+
+
+@ledger_app.command("verify")
+def verify(
+    json_output: bool = typer.Option(False, "--json", help="Write JSON only, to stdout."),
+) -> None:
+    """Recompute every balance from its entries; exit 1 if any differs."""
+    with guard():
+        report: LedgerVerification = context.service().verify_ledger()
+    if json_output:
+        emit_json(report.to_json())
+    elif report.ok:
+        typer.echo(
+            f"Ledger verified: {_accounts(report.accounts)}, every balance equals the sum of "
+            "its entries."
+        )
+    else:
+        for d in report.differences:
+            typer.echo(
+                f"{d.account_id}: balance {_cents(d.balance_cents)} but its entries sum to "
+                f"{_cents(d.entries_cents)} (difference {_cents(d.difference_cents)})"
+            )
+        differ = "differs" if len(report.differences) == 1 else "differ"
+        typer.echo(f"{len(report.differences)} of {_accounts(report.accounts)} {differ}.")
+    if not report.ok:
+        raise typer.Exit(code=EXIT_FAILURE)
+
+
+def _cents(cents: int) -> str:
+    from stripetopup.money import format_cents
+
+    return format_cents(cents)
+
+
+def _accounts(count: int) -> str:
+    return f"{count} account" + ("" if count == 1 else "s")

@@ -1,0 +1,171 @@
+"""Stray payments: an operator assigns a paid session to an account, or dismisses it.
+
+``assign`` fetches the session from Stripe (what is credited is Stripe's ``amount_total``),
+refuses one that is not paid or not in our currency or mode, and credits it through
+:func:`core.handlers.credit_session`, the exactly-once path (``checkout_session:cs_...``).
+Refunds and disputes Stripe already made on it are debited in the same transaction, so
+the ledger matches the money at once. ``dismiss`` marks it dismissed, credits nothing, and
+no later event credits it. Both record who, when and why on the payment row.
+Imports core, store, db and errors.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session
+
+from stripetopup.core import reversals
+from stripetopup.core.context import Context
+from stripetopup.core.handlers import credit_session, session_account_id
+from stripetopup.core.handlers_reversals import current_objects, settle_intent
+from stripetopup.core.operator_results import Resolution
+from stripetopup.core.results import Payment
+from stripetopup.db import run_in_transaction, transaction
+from stripetopup.errors import NotFound, PaymentStateError, UsageError
+from stripetopup.models import StripePayment
+from stripetopup.money import format_cents
+from stripetopup.store import accounts, payments
+from stripetopup.store import reversals as store
+
+MAX_REASON_LENGTH = 500
+Found = dict[reversals.Family, list[dict[str, Any]]]
+
+
+def _reason(reason: str) -> str:
+    cleaned = reason.strip()
+    if not cleaned:
+        raise UsageError("a reason is required to assign or dismiss a payment", param="reason")
+    if len(cleaned) > MAX_REASON_LENGTH:
+        raise UsageError(f"reason is longer than {MAX_REASON_LENGTH} characters", param="reason")
+    return cleaned
+
+
+def _check_assignable(ctx: Context, obj: dict[str, Any]) -> None:
+    session_id = str(obj["id"])
+    if obj.get("payment_status") != "paid":
+        state = f"{obj.get('status')}/{obj.get('payment_status')}"
+        raise PaymentStateError(
+            f"{session_id} is not paid (Stripe says {state}): nothing to credit"
+        )
+    currency = str(obj.get("currency") or "").lower()
+    if currency != ctx.currency:
+        raise PaymentStateError(
+            f"{session_id} was paid in {currency.upper()}; only {ctx.currency.upper()} is "
+            "credited (refund it in Stripe, or dismiss it)"
+        )
+    if bool(obj.get("livemode")) != ctx.settings.livemode:
+        raise PaymentStateError(f"{session_id} is from the other mode (livemode)")
+    amount = obj.get("amount_total")
+    if not isinstance(amount, int) or amount <= 0:
+        raise PaymentStateError(f"{session_id} has no positive amount_total")
+
+
+def assign(
+    ctx: Context, checkout_session_id: str, account_id: str, *, reason: str, actor: str
+) -> Resolution:
+    """Credit a paid session to ``account_id`` (exactly once), with a reason and an actor."""
+    reason = _reason(reason)
+    obj = ctx.stripe.retrieve_checkout_session(checkout_session_id)
+    _check_assignable(ctx, obj)
+    pi = obj.get("payment_intent")
+    pi = str(pi.get("id") if isinstance(pi, dict) else pi) if pi else None
+    found: Found = {}
+    if pi is not None:  # asked before the transaction: no Stripe call under the lock
+        found = {f: current_objects(ctx, f, pi) for f in (reversals.REFUNDS, reversals.DISPUTES)}
+
+    def work(session: Session) -> Resolution:
+        if accounts.find(session, account_id) is None:
+            raise NotFound(f"unknown account: {account_id}")
+        existing = payments.find(session, checkout_session_id, lock=True)
+        if existing is not None and existing.state == "credited":
+            return _already_credited(session, existing, account_id)
+        if existing is not None and existing.state == "dismissed":
+            # An operator's explicit assign undoes a dismissal; nothing automatic does.
+            payments.advance(
+                session, existing, "attention", reason=existing.attention_reason, force=True
+            )
+        return _credit(session, ctx, obj, account_id, reason, actor, found)
+
+    return run_in_transaction(ctx.engine, work)
+
+
+def _credit(
+    session: Session,
+    ctx: Context,
+    obj: dict[str, Any],
+    account_id: str,
+    reason: str,
+    actor: str,
+    found: Found,
+) -> Resolution:
+    result, detail, payment, entry_id = credit_session(
+        session, ctx, obj, actor=actor, event_id=None, account_override=account_id, reason=reason
+    )
+    if result not in ("credited", "already_applied"):
+        raise PaymentStateError(f"{obj['id']} was not credited: {detail}")
+    store.mark_resolved(session, payment, actor=actor, resolution=reason, account_id=account_id)
+    moved: list[tuple[str, int]] = []
+    for family, objects in found.items():
+        settled = settle_intent(session, payment, family, objects, actor=actor, event_id=None)
+        moved.extend((move.source, move.amount_cents) for move, _ in settled.posted)
+    return Resolution(
+        action="assigned",
+        changed=result == "credited",
+        payment=Payment.of(payment),
+        entry_id=entry_id,
+        amount_cents=payment.amount_total_cents,
+        reversals=tuple(moved),
+        balance_cents=accounts.get(session, account_id).balance_cents,
+    )
+
+
+def _already_credited(session: Session, payment: StripePayment, account_id: str) -> Resolution:
+    credited_to = payment.account_id
+    if payment.payment_intent_id is not None:
+        source = "checkout_session:" + payment.checkout_session_id
+        for entry in store.intent_entries(session, payment.payment_intent_id):
+            if entry.source == source:
+                credited_to = entry.account_id
+    if credited_to != account_id:
+        raise PaymentStateError(
+            f"{payment.checkout_session_id} is already credited to {credited_to} "
+            f"(entry {payment.credited_entry_id}); debit it there by hand first"
+        )
+    return Resolution(
+        action="assigned",
+        changed=False,
+        payment=Payment.of(payment),
+        entry_id=payment.credited_entry_id,
+        amount_cents=payment.amount_total_cents,
+        balance_cents=accounts.get(session, account_id).balance_cents,
+    )
+
+
+def dismiss(ctx: Context, checkout_session_id: str, *, reason: str, actor: str) -> Resolution:
+    """Mark a payment dismissed: nothing is credited, now or by any later event."""
+    reason = _reason(reason)
+    with transaction(ctx.engine) as session:
+        known = payments.find(session, checkout_session_id) is not None
+    # A payment we never recorded is fetched from Stripe (NotFound if Stripe lacks it too).
+    obj = None if known else ctx.stripe.retrieve_checkout_session(checkout_session_id)
+
+    def work(session: Session) -> Resolution:
+        if obj is not None:
+            payments.upsert_from_stripe(session, obj, session_account_id(obj))
+        payment = payments.find(session, checkout_session_id, lock=True)
+        if payment is None:
+            raise NotFound(f"no payment {checkout_session_id}")
+        if payment.state == "credited":
+            amount = format_cents(payment.amount_total_cents or 0)
+            raise PaymentStateError(
+                f"{checkout_session_id} is already credited ({amount} to {payment.account_id}, "
+                f"entry {payment.credited_entry_id}); to take it back, debit the account"
+            )
+        changed = payment.state != "dismissed"
+        if changed:
+            payments.advance(session, payment, "dismissed", reason=payment.attention_reason)
+            store.mark_resolved(session, payment, actor=actor, resolution=reason)
+        return Resolution(action="dismissed", changed=changed, payment=Payment.of(payment))
+
+    return run_in_transaction(ctx.engine, work)
