@@ -72,7 +72,8 @@ def test_ledger_account_still_lists_entries_beside_verify(cli, service: TopUpSer
     service.credit(ACCOUNT, 125, reason="welcome")
     human = cli("ledger", ACCOUNT)
     assert human.exit_code == 0, human.stderr
-    assert f"Ledger for {ACCOUNT}" in human.stdout and "manual_credit" in human.stdout
+    assert f"Ledger for {ACCOUNT}" in human.stdout
+    assert "manual_credit" in human.stdout
     [entry] = json.loads(cli("ledger", ACCOUNT, "--json").stdout)
     assert (entry["amount_cents"], entry["kind"]) == (125, "manual_credit")
     assert json.loads(cli("ledger", "--limit", "1", ACCOUNT, "--json").stdout)[0]["id"] == 1

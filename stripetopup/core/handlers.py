@@ -73,6 +73,11 @@ def credit_session(
     payment = payments.upsert_from_stripe(session, obj, account_id)
     if payment.state == "dismissed":
         return "ignored", "payment was dismissed by an operator", payment, None
+    if payment.state == "credited" and account_override is None:
+        # Credited already (perhaps assigned by an operator to another account than the
+        # session names): a late event must not flag it for attention again.
+        entry_id = payment.credited_entry_id
+        return "already_applied", "this payment was already credited", payment, entry_id
     problem = None if account_override else attention_reason(ctx, obj)
     if problem is not None:
         payments.advance(session, payment, "attention", reason=problem)
