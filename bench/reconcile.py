@@ -6,8 +6,11 @@ For each N the emulator (in this process) is reset and seeded with N paid sessio
 one account; a fresh child process then (1) iterates the same list request with the SDK's
 ``auto_paging_iter`` (same ``created`` filter, limit 100 and ``expand``), and (2) runs
 ``TopUpService.reconcile(..., fix=True)``, which credits all N, and (3) the same again,
-which finds nothing to fix (the steady state of a nightly run). The child prints both times,
-their ratio and its peak RSS (ru_maxrss), so memory is per N, not cumulative. The default
+which finds nothing to fix (the steady state of a nightly run). The baseline and reconcile
+run in separate child processes, so each peak RSS (ru_maxrss) is its own and per N; the
+Python heap's peak (tracemalloc) during a further clean run shows what reconcile itself
+holds. RSS grows with N for plain ``requests`` paging too (the allocator keeps freed page
+buffers), which is why the heap peak is the number to watch for "flat memory". The default
 database is a new SQLite file per N.
 """
 
@@ -20,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -27,15 +31,11 @@ ACCOUNT = "acct-bench"
 KEY = "sk_test_bench000000000001"
 
 
-def child(emulator_url: str, database_url: str, since: int) -> dict[str, Any]:
-    """Measure in a fresh process: the SDK baseline, then reconcile --fix."""
-    from datetime import UTC, datetime
+def child_sdk(emulator_url: str, since: int) -> dict[str, Any]:
+    """The baseline, in a fresh process: bare SDK auto-pagination over the same request."""
 
     import stripe
-    from pydantic import SecretStr
 
-    from stripetopup.config import Settings
-    from stripetopup.core import TopUpService
     from stripetopup.core.reconcile import EXPAND
 
     http = stripe.RequestsClient()
@@ -49,6 +49,19 @@ def child(emulator_url: str, database_url: str, since: int) -> dict[str, Any]:
     listed = sum(1 for _ in client.v1.checkout.sessions.list(params=params).auto_paging_iter())  # type: ignore[arg-type]
     sdk_s = time.perf_counter() - t0
     http.close()  # type: ignore[no-untyped-call]
+    return {"listed": listed, "sdk_s": sdk_s, "sdk_rss_mb": _peak_rss_mb()}
+
+
+def child_reconcile(emulator_url: str, database_url: str, since: int) -> dict[str, Any]:
+    """reconcile --fix, then again (nothing to fix), in a fresh process of its own so
+    that its peak memory is its own."""
+    from datetime import UTC, datetime
+
+    from pydantic import SecretStr
+
+    from stripetopup.config import Settings
+    from stripetopup.core import TopUpService
+
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None,
         stripe_secret_key=SecretStr(KEY),
@@ -68,22 +81,37 @@ def child(emulator_url: str, database_url: str, since: int) -> dict[str, Any]:
     t2 = time.perf_counter()
     again = service.reconcile(datetime.fromtimestamp(since, UTC), fix=True, on_item=count)
     clean_s = time.perf_counter() - t2
+    # The Python heap's peak during one more (clean) run: what reconcile itself holds,
+    # apart from the allocator's high-water mark that RSS reports.
+    tracemalloc.start()
+    service.reconcile(datetime.fromtimestamp(since, UTC), fix=True, on_item=count)
+    heap_peak_mb = tracemalloc.get_traced_memory()[1] / 1e6
+    tracemalloc.stop()
     assert again.clean
     assert again.differences == 0
     balance = service.balance(ACCOUNT).balance_cents
     service.close()
     return {
-        "listed": listed,
         "sessions": report.sessions,
         "fixed": report.fixed,
         "balance_cents": balance,
-        "sdk_s": sdk_s,
         "reconcile_s": fix_s,
-        "ratio": fix_s / sdk_s,
         "clean_s": clean_s,
-        "clean_ratio": clean_s / sdk_s,
-        "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "max_rss_mb": _peak_rss_mb(),
+        "heap_peak_mb": heap_peak_mb,
     }
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _run_child(*args: str) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", *args], check=True, capture_output=True, text=True
+    ).stdout
+    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return result
 
 
 def measure(control: Any, url: str, n: int, database_url: str | None, tmp: Path) -> dict[str, Any]:
@@ -100,13 +128,9 @@ def measure(control: Any, url: str, n: int, database_url: str | None, tmp: Path)
         engine = create_db_engine(db)
         schema.upgrade(engine)
         engine.dispose()
-    out = subprocess.run(
-        [sys.executable, __file__, "--child", url, db, str(since)],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    result = {**_run_child("sdk", url, str(since)), **_run_child("reconcile", url, db, str(since))}
+    result["ratio"] = result["reconcile_s"] / result["sdk_s"]
+    result["clean_ratio"] = result["clean_s"] / result["sdk_s"]
     assert result["fixed"] == result["sessions"] == result["listed"] == n, result
     assert result["balance_cents"] == 500 * n, result
     return result
@@ -116,17 +140,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--counts", type=int, nargs="+", default=[1_000, 10_000, 20_000])
     parser.add_argument("--database-url", help="An empty, migrated database (default: SQLite).")
-    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        url, db, since = args.child
-        print(json.dumps(child(url, db, int(since))))
+        kind, *rest = args.child
+        if kind == "sdk":
+            print(json.dumps(child_sdk(rest[0], int(rest[1]))))
+        else:
+            print(json.dumps(child_reconcile(rest[0], rest[1], int(rest[2]))))
         return
     from stripetopup.emulator import EmulatorControl, EmulatorServer
 
     print(
         f"{'N':>7} {'sdk s':>8} {'fix s':>8} {'ratio':>6} {'rerun s':>8} {'ratio':>6} "
-        f"{'peak RSS MB':>12}"
+        f"{'SDK RSS MB':>11} {'reconcile RSS MB':>17} {'reconcile heap peak MB':>23}"
     )
     with (
         EmulatorServer() as server,
@@ -137,7 +164,8 @@ def main() -> None:
             r = measure(control, server.url, n, args.database_url, Path(tmp))
             print(
                 f"{n:>7} {r['sdk_s']:>8.2f} {r['reconcile_s']:>8.2f} {r['ratio']:>6.2f} "
-                f"{r['clean_s']:>8.2f} {r['clean_ratio']:>6.2f} {r['max_rss_mb']:>12.1f}",
+                f"{r['clean_s']:>8.2f} {r['clean_ratio']:>6.2f} {r['sdk_rss_mb']:>11.1f} "
+                f"{r['max_rss_mb']:>17.1f} {r['heap_peak_mb']:>23.1f}",
                 flush=True,
             )
 
