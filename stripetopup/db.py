@@ -67,7 +67,9 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    # FULL: a commit is on disk before we answer. With NORMAL a committed credit can vanish
+    # on power loss after Stripe got its 200 and stopped retrying.
+    cursor.execute("PRAGMA synchronous=FULL")
     cursor.close()
 
 
