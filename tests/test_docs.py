@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 import typer.main
 
 from stripetopup.cli.main import app
@@ -55,3 +56,14 @@ def test_every_setting_is_in_the_env_example() -> None:
             else f"STRIPETOPUP_{name.upper()}"
         )
         assert re.search(rf"^#? ?{variable}=", example, re.MULTILINE), variable
+
+
+def test_the_readme_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    readme = (REPO / "README.md").read_text()
+    example = readme.split("```python", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(tmp_path)  # the example's sqlite:///./stripetopup.db lands here
+    namespace: dict[str, Any] = {}
+    exec(compile(example, "README.md", "exec"), namespace)
+    service = namespace["service"]
+    assert service.balance("acct-42").balance_cents == 1000 - 150 - 320
+    service.close()
