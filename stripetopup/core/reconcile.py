@@ -169,22 +169,23 @@ def _confirm(ctx: Context, work: _Work, view: checks.PageView) -> _Work | None:
     moves = reversals.missing(
         ctx,
         diff.payment_intent_id,
-        view.sources_for(diff.payment_intent_id),
+        view.amounts_for(diff.payment_intent_id),
         refunds=refund,
         disputes=not refund,
     )
     if not moves:
         return None
-    missing = sum(m.amount_cents for m in moves)
+    net = sum(m.amount_cents for m in moves)
     what = ", ".join(m.source for m in moves)
-    word = "refunded" if refund else "withdrawn for a dispute"
-    money = f"{format_cents(-missing)} {diff.currency.upper()}"
+    word = "refunded" if refund else "moved by a dispute"
+    money = f"{format_cents(abs(net))} {diff.currency.upper()}"
     detail = f"{money} {word}, not in the ledger ({what})"
+    verb = "debit" if net < 0 else "credit back"
     confirmed = replace(
         diff,
-        amount_cents=-missing,
+        amount_cents=-net,
         detail=detail,
-        fix=f"debit {money} from {diff.account_id} (--fix)",
+        fix=f"{verb} {money} {'from' if net < 0 else 'to'} {diff.account_id} (--fix)",
     )
     return replace(work, diff=confirmed, moves=moves)
 
@@ -235,8 +236,10 @@ def _fix(session: Session, ctx: Context, work: _Work) -> Difference:
             for move in work.moves
         ]
         entries = ", ".join(str(d.entry.id) for d in done)
-        cents = -sum(m.amount_cents for m in work.moves)
-        return replace(diff, fixed=True, action=f"debited {format_cents(cents)} (entry {entries})")
+        net = sum(m.amount_cents for m in work.moves)
+        verb = "debited" if net < 0 else "credited back"
+        action = f"{verb} {format_cents(abs(net))} (entry {entries})"
+        return replace(diff, fixed=True, action=action)
     if work.record_attention:
         # Not credited, but recorded so `payments --attention` shows it to an operator.
         credit_session(session, ctx, work.obj, actor=ACTOR, event_id=None)

@@ -40,8 +40,9 @@ class PageView:
             elif row.payment_intent_id:
                 self.by_intent[row.payment_intent_id].append(row)
 
-    def sources_for(self, payment_intent_id: str) -> set[str]:
-        return {row.source for row in self.by_intent.get(payment_intent_id, [])}
+    def amounts_for(self, payment_intent_id: str) -> dict[str, int]:
+        """The intent's refund/dispute entries: source -> signed cents."""
+        return {row.source: row.amount_cents for row in self.by_intent.get(payment_intent_id, [])}
 
 
 def payment_intent_id(obj: dict[str, Any]) -> str | None:

@@ -3,11 +3,11 @@
 Sources (see DESIGN.md): ``refund:re_...`` debits a succeeded refund and
 ``refund_reversed:re_...`` credits it back when it later fails or is cancelled;
 ``dispute:du_...`` debits a dispute's amount, ``dispute_reinstated:du_...`` credits it back
-when the dispute is won. :func:`missing` asks Stripe which of these a payment intent has
-and the ledger lacks; :func:`post` writes one through :func:`stripetopup.store.ledger.post`
-(exactly once). ``reconcile --fix`` uses both.
+when the dispute is won. :func:`post` writes one through :func:`stripetopup.store.ledger.post`
+(exactly once).
 
-The event handlers use :func:`settle`: from an object's *current* state in Stripe it
+The event handlers and ``reconcile`` (through :func:`missing`) share one rule,
+:func:`settle`: from an object's *current* state in Stripe it
 computes what the ledger should hold for it (its target: ``-amount`` or 0) and the one
 entry that moves the ledger there. Being a function of the final state, not of the event
 that arrived, makes duplicated and reordered events converge. Should an object move back
@@ -17,7 +17,7 @@ after its credit back (a re-opened dispute), the next entries are numbered
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,54 +48,6 @@ class Reversal:
     payment_intent_id: str
 
 
-def from_refund(refund: dict[str, Any]) -> Reversal | None:
-    """The debit for a refund, or None while it has not succeeded."""
-    if refund.get("status") != "succeeded":
-        return None
-    return Reversal(
-        source=REFUND_PREFIX + str(refund["id"]),
-        kind="refund",
-        amount_cents=-int(refund["amount"]),
-        currency=str(refund["currency"]).lower(),
-        payment_intent_id=str(refund["payment_intent"]),
-    )
-
-
-def from_dispute(dispute: dict[str, Any]) -> list[Reversal]:
-    """The withdrawal debit and (when won) the reinstatement credit a dispute has made."""
-    moves = [t for t in dispute.get("balance_transactions") or [] if isinstance(t, dict)]
-    currency = str(dispute["currency"]).lower()
-    pi = str(dispute["payment_intent"])
-    found: list[Reversal] = []
-    if any(int(t.get("amount", 0)) < 0 for t in moves):
-        amount = int(dispute["amount"])
-        found.append(Reversal(DISPUTE_PREFIX + dispute["id"], "dispute", -amount, currency, pi))
-        if any(int(t.get("amount", 0)) > 0 for t in moves):
-            found.append(
-                Reversal(
-                    REINSTATED_PREFIX + dispute["id"], "dispute_reinstated", amount, currency, pi
-                )
-            )
-    return found
-
-
-def missing(
-    ctx: Context, payment_intent_id: str, have: Collection[str], *, refunds: bool, disputes: bool
-) -> list[Reversal]:
-    """Refund/dispute movements Stripe reports for the payment intent whose source is not in
-    ``have`` (the ledger's sources for it). Calls Stripe: one list per kind asked for."""
-    found: list[Reversal] = []
-    if refunds:
-        for refund in ctx.stripe.list_refunds(payment_intent_id):
-            reversal = from_refund(refund)
-            if reversal is not None:
-                found.append(reversal)
-    if disputes:
-        for dispute in ctx.stripe.list_disputes(payment_intent_id):
-            found.extend(from_dispute(dispute))
-    return [r for r in found if r.source not in have]
-
-
 @dataclass(frozen=True)
 class Family:
     """The entries one kind of Stripe object makes: a debit, and a credit that undoes it."""
@@ -114,6 +66,7 @@ class Family:
         return False
 
 
+Target = Callable[[Mapping[str, Any]], int]  # what the ledger should hold for one object
 REFUNDS = Family("refund", REFUND_PREFIX, REFUND_REVERSED_PREFIX, "refund_reversed")
 DISPUTES = Family("dispute", DISPUTE_PREFIX, REINSTATED_PREFIX, "dispute_reinstated")
 
@@ -178,6 +131,26 @@ def _step(
     cycle = 1 + sum(1 for source in mine if source.startswith(prefix))
     source = prefix + object_id + (f":{cycle}" if cycle > 1 else "")
     return Reversal(source, kind, delta, str(obj["currency"]).lower(), str(obj["payment_intent"]))
+
+
+def missing(
+    ctx: Context, payment_intent_id: str, have: Mapping[str, int], *, refunds: bool, disputes: bool
+) -> list[Reversal]:
+    """The entries that would bring the payment intent's refunds (and/or disputes) in ``have``
+    (the ledger's source -> cents for it) to what Stripe holds now: the same rule the event
+    handlers settle by. Calls Stripe: one list per kind asked for."""
+    found: list[Reversal] = []
+    families: list[tuple[Family, Target]] = [(REFUNDS, refund_target)] if refunds else []
+    families += [(DISPUTES, dispute_target)] if disputes else []
+    for family, target_of in families:
+        listed = (
+            ctx.stripe.list_refunds(payment_intent_id)
+            if family is REFUNDS
+            else ctx.stripe.list_disputes(payment_intent_id)
+        )
+        for obj in sorted(listed, key=lambda item: int(item.get("created") or 0)):
+            found.extend(settle(family, obj, target_of(obj), have))
+    return found
 
 
 def post(
