@@ -12,6 +12,7 @@ import uuid
 
 from sqlmodel import Session
 
+from stripetopup.core import sources
 from stripetopup.core.context import Context
 from stripetopup.core.results import Balance, Entry, Posted
 from stripetopup.db import run_in_transaction, transaction
@@ -86,7 +87,7 @@ def adjust(
         amount_cents=amount_cents,
         currency=ctx.currency,
         kind="manual_credit" if amount_cents > 0 else "manual_debit",
-        source=f"manual:{key}",
+        source=sources.MANUAL + key,
         actor=actor,
         reason=reason,
         request_fingerprint=fingerprint(account_id, amount_cents, reason),

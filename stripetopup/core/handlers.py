@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from stripetopup.core import sources
 from stripetopup.core.context import Context
 from stripetopup.core.handlers_reversals import (
     DISPUTE_EVENTS,
@@ -23,8 +24,6 @@ from stripetopup.core.results import EventOutcome
 from stripetopup.errors import NotFound
 from stripetopup.models import StripePayment
 from stripetopup.store import ledger, payments
-
-CREDIT_SOURCE_PREFIX = "checkout_session:"
 
 
 def session_account_id(obj: dict[str, Any]) -> str | None:
@@ -88,7 +87,7 @@ def credit_session(
         amount_cents=int(obj["amount_total"]),
         currency=str(obj["currency"]).lower(),
         kind="topup",
-        source=CREDIT_SOURCE_PREFIX + str(obj["id"]),
+        source=sources.checkout_credit(str(obj["id"])),
         actor=actor,
         reason=reason,
         checkout_session_id=str(obj["id"]),

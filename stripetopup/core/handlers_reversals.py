@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from stripetopup.core import reversals
+from stripetopup.core import reversals, sources
 from stripetopup.core.context import Context
 from stripetopup.core.results import EventOutcome
 from stripetopup.errors import NotFound
@@ -34,7 +34,6 @@ from stripetopup.money import format_cents
 from stripetopup.store import accounts, payments
 from stripetopup.store import reversals as store
 
-CREDIT_SOURCE_PREFIX = "checkout_session:"  # as in core.handlers (which imports this module)
 KNOWN_STATES = frozenset({"credited", "attention", "dismissed"})
 MAX_REASON = 500
 
@@ -175,7 +174,7 @@ def _post(
 
 
 def _credit_entry(session: Session, payment: StripePayment, pi: str) -> store.IntentEntry:
-    source = CREDIT_SOURCE_PREFIX + payment.checkout_session_id
+    source = sources.checkout_credit(payment.checkout_session_id)
     for entry in store.intent_entries(session, pi):
         if entry.source == source:
             return entry

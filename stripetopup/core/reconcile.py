@@ -25,9 +25,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from stripetopup.core import reconcile_checks as checks
-from stripetopup.core import reversals
+from stripetopup.core import reversals, sources
 from stripetopup.core.context import Context
-from stripetopup.core.handlers import CREDIT_SOURCE_PREFIX, credit_session
+from stripetopup.core.handlers import credit_session
 from stripetopup.core.prefetch import prefetch
 from stripetopup.core.reconcile_results import Difference, ReconcileReport
 from stripetopup.dates import utcnow
@@ -152,7 +152,9 @@ def _load(ctx: Context, page: list[dict[str, Any]]) -> checks.PageView:
     intents = [pi for obj in page if (pi := checks.reversal_intent(obj))]
     with transaction(ctx.engine) as session:
         rows = payments.by_session_ids(session, ids)
-        entries = store.entries_for_page(session, [CREDIT_SOURCE_PREFIX + i for i in ids], intents)
+        entries = store.entries_for_page(
+            session, [sources.checkout_credit(i) for i in ids], intents
+        )
         view = checks.PageView(rows, entries)
         wanted = [a for obj in page if (a := checks.needs_account_check(obj, view))]
         view.accounts = store.known_accounts(session, wanted)

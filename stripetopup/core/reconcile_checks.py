@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from stripetopup.core import sources
 from stripetopup.core.context import Context
-from stripetopup.core.handlers import CREDIT_SOURCE_PREFIX, session_account_id
+from stripetopup.core.handlers import session_account_id
 from stripetopup.core.reconcile_results import Difference
-from stripetopup.core.reversals import DISPUTE_PREFIX, REFUND_PREFIX, REFUND_REVERSED_PREFIX
 from stripetopup.models import StripePayment
 from stripetopup.money import format_cents
 from stripetopup.store.reconcile import LedgerRow
@@ -35,8 +35,8 @@ class PageView:
         self.credits = {}
         self.by_intent = defaultdict(list)
         for row in self.rows:
-            if row.source.startswith(CREDIT_SOURCE_PREFIX):
-                self.credits[row.source.removeprefix(CREDIT_SOURCE_PREFIX)] = row
+            if row.source.startswith(sources.CHECKOUT_SESSION):
+                self.credits[row.source.removeprefix(sources.CHECKOUT_SESSION)] = row
             elif row.payment_intent_id:
                 self.by_intent[row.payment_intent_id].append(row)
 
@@ -196,7 +196,9 @@ def _reversals(obj: dict[str, Any], view: PageView, account_id: str | None) -> l
         return []
     rows = view.by_intent.get(pi, [])
     # Net of refunds credited back after they failed (refund_reversed:re_...).
-    refund_rows = [r for r in rows if r.source.startswith((REFUND_PREFIX, REFUND_REVERSED_PREFIX))]
+    refund_rows = [
+        r for r in rows if r.source.startswith((sources.REFUND, sources.REFUND_REVERSED))
+    ]
     debited = -sum(r.amount_cents for r in refund_rows)
     refunded = int(charge.get("amount_refunded") or 0)
     found = []
@@ -213,7 +215,7 @@ def _reversals(obj: dict[str, Any], view: PageView, account_id: str | None) -> l
             )
         )
     if charge.get("disputed"):
-        local = sum(r.amount_cents for r in rows if r.source.startswith(DISPUTE_PREFIX))
+        local = sum(r.amount_cents for r in rows if r.source.startswith(sources.DISPUTE))
         found.append(
             _base(
                 obj,

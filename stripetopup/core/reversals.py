@@ -23,13 +23,9 @@ from typing import Any
 
 from sqlmodel import Session
 
+from stripetopup.core import sources
 from stripetopup.core.context import Context
 from stripetopup.store import ledger
-
-REFUND_PREFIX = "refund:"
-DISPUTE_PREFIX = "dispute:"
-REINSTATED_PREFIX = "dispute_reinstated:"
-REFUND_REVERSED_PREFIX = "refund_reversed:"
 
 # Dispute statuses whose money is back (target 0) and whose money is gone or frozen
 # (target -amount). Any other status (an inquiry, warning_*) holds what Stripe moved.
@@ -67,8 +63,8 @@ class Family:
 
 
 Target = Callable[[Mapping[str, Any]], int]  # what the ledger should hold for one object
-REFUNDS = Family("refund", REFUND_PREFIX, REFUND_REVERSED_PREFIX, "refund_reversed")
-DISPUTES = Family("dispute", DISPUTE_PREFIX, REINSTATED_PREFIX, "dispute_reinstated")
+REFUNDS = Family("refund", sources.REFUND, sources.REFUND_REVERSED, "refund_reversed")
+DISPUTES = Family("dispute", sources.DISPUTE, sources.DISPUTE_REINSTATED, "dispute_reinstated")
 
 
 def refund_target(refund: Mapping[str, Any]) -> int:

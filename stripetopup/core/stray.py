@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from stripetopup.core import reversals
+from stripetopup.core import reversals, sources
 from stripetopup.core.context import Context
 from stripetopup.core.handlers import credit_session, session_account_id
 from stripetopup.core.handlers_reversals import current_objects, settle_intent
@@ -123,7 +123,7 @@ def _credit(
 def _already_credited(session: Session, payment: StripePayment, account_id: str) -> Resolution:
     credited_to = payment.account_id
     if payment.payment_intent_id is not None:
-        source = "checkout_session:" + payment.checkout_session_id
+        source = sources.checkout_credit(payment.checkout_session_id)
         for entry in store.intent_entries(session, payment.payment_intent_id):
             if entry.source == source:
                 credited_to = entry.account_id
