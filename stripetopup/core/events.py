@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from sqlmodel import Session
@@ -25,8 +24,6 @@ from stripetopup.store import events as event_log
 from stripetopup.store.events import FAILED
 
 log = logging.getLogger(__name__)
-
-Handler = Callable[[Session, Context, dict[str, Any], str], EventOutcome]
 
 
 def parse_event(payload: bytes) -> dict[str, Any]:
@@ -78,11 +75,12 @@ def apply(
 
     def work(session: Session) -> EventOutcome:
         # Applying and recording share one transaction: one commit per delivery.
-        outcome = dispatch(session, ctx, event, actor)
+        outcome = dispatch(session, ctx, event, actor, facts)
         record(session, outcome.result)
         return outcome
 
     try:
+        facts = gather(ctx, event)  # Stripe calls: before the transaction, never under a lock
         return run_in_transaction(ctx.engine, work)
     except Exception as exc:
         error = redact(f"{type(exc).__name__}: {exc}")[:500]
@@ -97,15 +95,27 @@ def apply(
 def preview(ctx: Context, event: dict[str, Any], *, actor: str) -> EventOutcome:
     """What :func:`apply` would do, computed in a transaction that is rolled back."""
     check_shape(event)
+    facts = gather(ctx, event)
     with Session(ctx.engine) as session:
         try:
-            outcome = dispatch(session, ctx, event, actor)
+            outcome = dispatch(session, ctx, event, actor, facts)
         finally:
             session.rollback()
     return EventOutcome(**{**outcome.__dict__, "dry_run": True})
 
 
-def dispatch(session: Session, ctx: Context, event: dict[str, Any], actor: str) -> EventOutcome:
+def gather(ctx: Context, event: dict[str, Any]) -> Any:
+    """What the event's handler needs from Stripe (None for most types)."""
+    from stripetopup.core.handlers import GATHERERS
+
+    gatherer = GATHERERS.get(str(event["type"]))
+    return gatherer(ctx, event) if gatherer is not None else None
+
+
+def dispatch(
+    session: Session, ctx: Context, event: dict[str, Any], actor: str, facts: Any = None
+) -> EventOutcome:
+    """Run the event's handler in ``session``; ``facts`` is what :func:`gather` returned."""
     from stripetopup.core.handlers import HANDLERS
 
     handler = HANDLERS.get(str(event["type"]))
@@ -113,4 +123,4 @@ def dispatch(session: Session, ctx: Context, event: dict[str, Any], actor: str) 
         return EventOutcome(
             str(event["id"]), str(event["type"]), "ignored", "event type is not handled"
         )
-    return handler(session, ctx, event, actor)
+    return handler(session, ctx, event, actor, facts)

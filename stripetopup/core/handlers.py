@@ -8,6 +8,7 @@ all share.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlmodel import Session
@@ -17,6 +18,8 @@ from stripetopup.core.context import Context
 from stripetopup.core.handlers_reversals import (
     DISPUTE_EVENTS,
     REFUND_EVENTS,
+    gather_dispute_facts,
+    gather_refund_facts,
     on_dispute_event,
     on_refund_event,
 )
@@ -125,7 +128,7 @@ def _outcome(
 
 
 def on_session_completed(
-    session: Session, ctx: Context, event: dict[str, Any], actor: str
+    session: Session, ctx: Context, event: dict[str, Any], actor: str, facts: Any = None
 ) -> EventOutcome:
     obj = event["data"]["object"]
     status = obj.get("payment_status")
@@ -143,7 +146,7 @@ def on_session_completed(
 
 
 def on_async_succeeded(
-    session: Session, ctx: Context, event: dict[str, Any], actor: str
+    session: Session, ctx: Context, event: dict[str, Any], actor: str, facts: Any = None
 ) -> EventOutcome:
     obj = event["data"]["object"]
     # The async success event is the payment confirmation even if the copy of the
@@ -152,13 +155,13 @@ def on_async_succeeded(
 
 
 def on_async_failed(
-    session: Session, ctx: Context, event: dict[str, Any], actor: str
+    session: Session, ctx: Context, event: dict[str, Any], actor: str, facts: Any = None
 ) -> EventOutcome:
     return _mark(session, event, "failed", "delayed payment failed")
 
 
 def on_session_expired(
-    session: Session, ctx: Context, event: dict[str, Any], actor: str
+    session: Session, ctx: Context, event: dict[str, Any], actor: str, facts: Any = None
 ) -> EventOutcome:
     return _mark(session, event, "expired", "session expired unpaid")
 
@@ -183,7 +186,9 @@ def _credit(
     )
 
 
-HANDLERS = {
+# (transaction, context, event, actor, what the gatherer fetched) -> what it did
+Handler = Callable[[Session, Context, dict[str, Any], str, Any], EventOutcome]
+HANDLERS: dict[str, Handler] = {
     "checkout.session.completed": on_session_completed,
     "checkout.session.async_payment_succeeded": on_async_succeeded,
     "checkout.session.async_payment_failed": on_async_failed,
@@ -191,4 +196,9 @@ HANDLERS = {
     # Refunds and disputes: see stripetopup.core.handlers_reversals.
     **dict.fromkeys(REFUND_EVENTS, on_refund_event),
     **dict.fromkeys(DISPUTE_EVENTS, on_dispute_event),
+}
+# What a handler needs from Stripe, asked before its transaction opens.
+GATHERERS: dict[str, Callable[[Context, dict[str, Any]], Any]] = {
+    **dict.fromkeys(REFUND_EVENTS, gather_refund_facts),
+    **dict.fromkeys(DISPUTE_EVENTS, gather_dispute_facts),
 }

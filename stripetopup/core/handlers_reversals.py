@@ -11,8 +11,10 @@ cancelled (``refund_reversed:re_...``); a dispute is debited while open or lost
 result depends on Stripe's current state and not on which event came, duplicates and
 reordered events all converge on the same entries.
 
-A payment we do not know yet (its session event has not arrived) is fetched from Stripe
-and credited first through :func:`core.handlers.credit_session`, as its own event would.
+Stripe is asked before the transaction opens (:func:`gather_refund_facts`,
+:func:`gather_dispute_facts`), so no network call runs under a lock. A payment we do not
+know yet (its session event has not arrived) is credited first from the session Stripe
+returned, through :func:`core.handlers.credit_session`, as its own event would.
 A payment that was never credited (attention) is not debited: the payment row notes the
 refund or dispute for the operator. Imports core, store and errors
 (:mod:`stripetopup.core.handlers` inside functions: it registers these handlers).
@@ -47,34 +49,65 @@ class Settled:
     seen: int  # how many objects already had entries
 
 
-def on_refund_event(
-    session: Session, ctx: Context, event: dict[str, Any], actor: str
-) -> EventOutcome:
-    return _handle(session, ctx, event, actor, reversals.REFUNDS)
+@dataclass(frozen=True)
+class StripeFacts:
+    """What Stripe says now about an event's payment intent, asked before the transaction
+    (no network call while the account or the SQLite write lock is held)."""
+
+    payment_intent_id: str | None
+    objects: list[dict[str, Any]]  # the intent's refunds or disputes, oldest first
+    checkout_session: dict[str, Any] | None  # the session that created it; None: not ours
 
 
-def on_dispute_event(
-    session: Session, ctx: Context, event: dict[str, Any], actor: str
-) -> EventOutcome:
-    return _handle(session, ctx, event, actor, reversals.DISPUTES)
+def gather_refund_facts(ctx: Context, event: dict[str, Any]) -> StripeFacts:
+    return _gather(ctx, event, reversals.REFUNDS)
 
 
-def _handle(
-    session: Session, ctx: Context, event: dict[str, Any], actor: str, family: reversals.Family
-) -> EventOutcome:
+def gather_dispute_facts(ctx: Context, event: dict[str, Any]) -> StripeFacts:
+    return _gather(ctx, event, reversals.DISPUTES)
+
+
+def _gather(ctx: Context, event: dict[str, Any], family: reversals.Family) -> StripeFacts:
     obj = event["data"]["object"]
     pi = _payment_intent(obj)
     if pi is None:
+        return StripeFacts(None, [], None)
+    found = current_objects(ctx, family, pi, obj)
+    return StripeFacts(pi, found, ctx.stripe.find_checkout_session(pi))
+
+
+def on_refund_event(
+    session: Session, ctx: Context, event: dict[str, Any], actor: str, facts: Any
+) -> EventOutcome:
+    return _handle(session, ctx, event, actor, reversals.REFUNDS, facts)
+
+
+def on_dispute_event(
+    session: Session, ctx: Context, event: dict[str, Any], actor: str, facts: Any
+) -> EventOutcome:
+    return _handle(session, ctx, event, actor, reversals.DISPUTES, facts)
+
+
+def _handle(
+    session: Session,
+    ctx: Context,
+    event: dict[str, Any],
+    actor: str,
+    family: reversals.Family,
+    facts: StripeFacts,
+) -> EventOutcome:
+    obj, pi = event["data"]["object"], facts.payment_intent_id
+    if pi is None:
         return _outcome(event, "ignored", f"the {obj.get('object')} has no payment_intent")
-    payment = _payment(session, ctx, pi, str(event["id"]), actor)
+    payment = _payment(session, ctx, facts, str(event["id"]), actor)
     if payment is None:
         return _outcome(event, "ignored", f"{pi} is not a stripetopup Checkout payment")
-    found = current_objects(ctx, family, pi, obj)
     if payment.state == "dismissed":
         return _outcome(event, "ignored", f"payment dismissed by an operator: {family.kind} kept")
     if payment.state != "credited":
-        return _note_attention(session, event, payment, family, found)
-    settled = settle_intent(session, payment, family, found, actor=actor, event_id=str(event["id"]))
+        return _note_attention(session, event, payment, family, facts.objects)
+    eid = str(event["id"])
+    settled = settle_intent(session, payment, family, facts.objects, actor=actor, event_id=eid)
     return _settled_outcome(event, family, obj, settled)
 
 
@@ -86,15 +119,16 @@ def _payment_intent(obj: dict[str, Any]) -> str | None:
 
 
 def _payment(
-    session: Session, ctx: Context, pi: str, event_id: str, actor: str
+    session: Session, ctx: Context, facts: StripeFacts, event_id: str, actor: str
 ) -> StripePayment | None:
-    """Our payment for ``pi``; one we have not seen paid yet is fetched and applied first."""
-    payment = payments.find_by_payment_intent(session, pi)
+    """Our payment for the intent; one we have not seen paid yet is applied first."""
+    assert facts.payment_intent_id is not None
+    payment = payments.find_by_payment_intent(session, facts.payment_intent_id)
     if payment is not None and payment.state in KNOWN_STATES:
         return payment
     from stripetopup.core.handlers import credit_session, session_account_id
 
-    obj = ctx.stripe.find_checkout_session(pi)
+    obj = facts.checkout_session
     if obj is None:
         return payment
     if obj.get("payment_status") == "paid":
