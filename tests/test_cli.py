@@ -149,3 +149,33 @@ def test_the_real_entry_point_runs_and_reports_its_version(
     assert credited.returncode == 0, credited.stderr
     assert json.loads(credited.stdout)["balance_cents"] == 300
     assert run_cli(["db", "upgrade"], env).returncode == 0
+
+
+def test_checkout_asks_for_the_account_on_a_terminal(
+    settings: Settings, service: TopUpService, control: EmulatorControl
+) -> None:
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from tests.support.servers import REPO
+
+    primary, secondary = pty.openpty()
+    env = cli_env(settings_env(settings))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "stripetopup", "checkout", "--amount", "5", "--json"],
+        stdin=secondary,
+        stdout=subprocess.PIPE,
+        stderr=secondary,
+        env=env,
+        cwd=REPO,
+    )
+    os.close(secondary)
+    os.write(primary, f"{ACCOUNT}\n".encode())
+    out, _ = process.communicate(timeout=60)
+    prompt = os.read(primary, 1000).decode()
+    os.close(primary)
+    assert process.returncode == 0
+    assert "Account to top up" in prompt
+    assert json.loads(out)["account_id"] == ACCOUNT

@@ -47,7 +47,7 @@ def checkout(
         if not sys.stdin.isatty():
             typer.echo("Error: --user is required when not running on a terminal", err=True)
             raise typer.Exit(code=EXIT_USAGE)
-        user = typer.prompt("Account to top up")
+        user = typer.prompt("Account to top up", err=True)  # stdout stays clean for --json
 
     def human(link: CheckoutLink) -> None:
         say(f"Checkout for {link.account_id}: {_money(link.amount_cents, link.currency)}")
