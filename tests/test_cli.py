@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
+import subprocess
+import sys
 
 import pytest
 from typer.testing import CliRunner
@@ -12,7 +16,7 @@ from stripetopup.config import Settings
 from stripetopup.core import TopUpService
 from stripetopup.emulator import EmulatorControl
 from tests.conftest import ACCOUNT, settings_env
-from tests.support.servers import cli_env, run_cli
+from tests.support.servers import REPO, cli_env, run_cli
 
 
 @pytest.fixture
@@ -154,13 +158,6 @@ def test_the_real_entry_point_runs_and_reports_its_version(
 def test_checkout_asks_for_the_account_on_a_terminal(
     settings: Settings, service: TopUpService, control: EmulatorControl
 ) -> None:
-    import os
-    import pty
-    import subprocess
-    import sys
-
-    from tests.support.servers import REPO
-
     primary, secondary = pty.openpty()
     env = cli_env(settings_env(settings))
     process = subprocess.Popen(
