@@ -89,3 +89,20 @@ def test_every_module_has_a_docstring() -> None:
         if p.name != "__main__.py" and ast.get_docstring(ast.parse(p.read_text())) is None
     ]
     assert missing == []
+
+
+def test_the_cli_starts_without_the_heavy_libraries() -> None:
+    """`stripetopup --help` must stay fast: stripe, fastapi, sqlalchemy and friends are
+    imported by the commands that need them, not at startup."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; from stripetopup.cli.main import app; "
+        "print(' '.join(m for m in ('stripe', 'fastapi', 'sqlalchemy', 'sqlmodel', 'pydantic', "
+        "'rich', 'uvicorn', 'httpx', 'alembic', 'starlette') if m in sys.modules))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert loaded == ""
