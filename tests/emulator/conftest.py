@@ -1,7 +1,7 @@
 """Fixtures for the emulator tests: the emulator on loopback, the real SDK, a webhook receiver.
 
-The emulator runs once per session (per xdist worker) on a free port; every test starts from
-``reset()``. Webhook receivers are real ``http.server`` threads on 127.0.0.1.
+The emulator runs once per session (per xdist worker) on a free port (tests/conftest.py);
+every test starts from ``reset()``. Webhook receivers are real ``http.server`` threads on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -21,22 +21,7 @@ from stripetopup.emulator import EmulatorControl, EmulatorServer
 API_KEY = "sk_test_emulator0000000001"
 
 
-@pytest.fixture(scope="session")
-def emulator() -> Iterator[EmulatorServer]:
-    with EmulatorServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="session")
-def control_session(emulator: EmulatorServer) -> Iterator[EmulatorControl]:
-    with EmulatorControl(emulator.url) as control:
-        yield control
-
-
-@pytest.fixture
-def control(control_session: EmulatorControl) -> EmulatorControl:
-    control_session.reset()
-    return control_session
+# `emulator` (one per session) and `control` (reset for each test) come from tests/conftest.py.
 
 
 def make_client(url: str, key: str = API_KEY, retries: int = 0) -> tuple[Any, Any]:
