@@ -21,7 +21,7 @@ demo: $(STAMP)
 
 ## The whole suite, on SQLite and PostgreSQL (PostgreSQL required when CI=true).
 test: $(STAMP) postgres
-	$(BIN)/pytest -n 2 --dist loadgroup
+	$(BIN)/pytest -n 2 --dist loadgroup --cov --cov-report=term
 
 postgres:
 	@pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null || \
