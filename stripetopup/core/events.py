@@ -81,7 +81,12 @@ def apply(
 
     try:
         facts = gather(ctx, event)  # Stripe calls: before the transaction, never under a lock
-        return run_in_transaction(ctx.engine, work)
+        outcome = run_in_transaction(ctx.engine, work)
+        # The audit trail an operator greps for: which event did what, through which door.
+        log.info(
+            "event %s %s via %s: %s %s", event_id, event_type, actor, outcome.result, outcome.detail
+        )
+        return outcome
     except Exception as exc:
         error = redact(f"{type(exc).__name__}: {exc}")[:500]
         log.error("event %s (%s) failed: %s", event_id, event_type, error)
