@@ -22,10 +22,11 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlmodel import Session
 
 from stripetopup.errors import DatabaseError
+from stripetopup.redact import redact
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -85,10 +86,28 @@ def is_sqlite(engine: Engine) -> bool:
 
 @contextmanager
 def transaction(engine: Engine) -> Iterator[Session]:
-    """One database transaction: commit on success, roll back on any exception."""
+    """One database transaction: commit on success, roll back on any exception.
+
+    A database that cannot be reached (or fails under us) is a DatabaseError.
+    """
+    try:
+        with _transaction(engine) as session:
+            yield session
+    except (OperationalError, InterfaceError) as exc:
+        raise unavailable(exc) from None
+
+
+@contextmanager
+def _transaction(engine: Engine) -> Iterator[Session]:
     lock = _sqlite_write_locks.get(engine) or nullcontext()
     with lock, Session(engine, expire_on_commit=False) as session, session.begin():
         yield session
+
+
+def unavailable(exc: DBAPIError) -> DatabaseError:
+    """The domain error for a driver failure: its class and message, never its SQL."""
+    detail = redact(str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else "")
+    return DatabaseError(f"database unavailable: {type(exc.orig).__name__}: {detail[:200]}")
 
 
 def run_in_transaction(engine: Engine, work: Callable[[Session], T]) -> T:
@@ -99,10 +118,12 @@ def run_in_transaction(engine: Engine, work: Callable[[Session], T]) -> T:
     """
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
-            with transaction(engine) as session:
+            with _transaction(engine) as session:
                 return work(session)
-        except (IntegrityError, OperationalError, DBAPIError) as exc:
+        except DBAPIError as exc:
             if attempt == MAX_ATTEMPTS or not _is_retryable(exc):
+                if isinstance(exc, OperationalError | InterfaceError):
+                    raise unavailable(exc) from None
                 raise
             log.info("retrying transaction after %s (attempt %d)", type(exc.orig).__name__, attempt)
             time.sleep(min(0.5, 0.005 * 2**attempt) * random.random())
