@@ -149,9 +149,9 @@ def _translate(exc: Any, stripe: Any) -> StripeUnavailable | NotFound:
     status = getattr(exc, "http_status", None)
     code = getattr(exc, "code", None)
     request_id = getattr(exc, "request_id", None)
-    message = redact(str(getattr(exc, "user_message", None) or exc._message or "no message"))
+    message = _one_line(str(getattr(exc, "user_message", None) or exc._message or "no message"))
     where = f" (request {request_id})" if request_id else ""
-    log.warning("stripe call failed: status=%s code=%s request_id=%s", status, code, request_id)
+    log.info("stripe call failed: status=%s code=%s request_id=%s", status, code, request_id)
     if isinstance(exc, stripe.InvalidRequestError) and code == "resource_missing":
         return NotFound(f"Stripe has no such object: {message}{where}")
     if isinstance(exc, stripe.APIConnectionError):
@@ -166,6 +166,18 @@ def _translate(exc: Any, stripe: Any) -> StripeUnavailable | NotFound:
     return StripeUnavailable(
         f"{kind} (HTTP {status}, {code or 'no code'}): {message}{where}", http_status=status
     )
+
+
+_SDK_BOILERPLATE = (
+    "Unexpected error communicating with Stripe. If this problem persists, "
+    "let us know at support@stripe.com. "
+)
+
+
+def _one_line(message: str) -> str:
+    """The SDK's message on one line, without its support boilerplate, secrets redacted."""
+    flat = " ".join(message.split())
+    return redact(flat.replace(_SDK_BOILERPLATE, "").strip() or flat)
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,8 @@ async def _domain(request: Request, exc: errors.StripeTopupError) -> JSONRespons
     if isinstance(exc, errors.ConfigError):
         log.error("configuration error serving %s: %s", request.url.path, redact(exc.message))
         message = "the server is misconfigured; see its log"
+    elif status >= 500:  # our side or Stripe's failed: the operator should see it
+        log.warning("%d %s %s: %s", status, request.method, request.url.path, redact(message))
     body = error_body(exc.code, message, getattr(exc, "param", None))
     if isinstance(exc, errors.InsufficientFunds):
         body["error"]["available_cents"] = exc.available_cents  # type: ignore[index]
