@@ -80,10 +80,6 @@ def _sqlite_on_begin(connection: sa.Connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"
-
-
 @contextmanager
 def transaction(engine: Engine) -> Iterator[Session]:
     """One database transaction: commit on success, roll back on any exception.

@@ -20,6 +20,7 @@ from stripetopup.db import check_connection
 from stripetopup.errors import DatabaseError
 from stripetopup.models import _now
 from stripetopup.store import event_health, ledger
+from stripetopup.store import events as events_log
 
 PING_TYPE = "stripetopup.doctor.ping"
 STREAK_WINDOW = 100
@@ -128,7 +129,7 @@ def failure_streak(ctx: Context, now: datetime | None = None) -> Check:
         last_day = event_health.failed_since(
             session, now - timedelta(hours=24), exclude_types=[PING_TYPE]
         )
-    streak = next((i for i, o in enumerate(outcomes) if o != event_health.FAILED), len(outcomes))
+    streak = next((i for i, o in enumerate(outcomes) if o != events_log.FAILED), len(outcomes))
     shown = f"{streak}+" if streak == STREAK_WINDOW else str(streak)
     message = f"{shown} most recent event(s) failed in a row; {last_day} failed in the last 24 h"
     if streak >= STREAK_FAIL or last_day >= FAILED_24H_FAIL:

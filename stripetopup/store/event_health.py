@@ -2,7 +2,7 @@
 
 Every query can leave out some event types (the doctor's own signed test events), so that
 running ``doctor`` neither breaks a failure streak nor makes a signing secret look in use.
-May import models and sqlalchemy/sqlmodel only.
+May import models, store.events and sqlalchemy/sqlmodel only.
 """
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from stripetopup.models import WebhookEvent
-
-FAILED = "failed"
+from stripetopup.store.events import FAILED
 
 
 def recent_outcomes(

@@ -102,13 +102,3 @@ def search(
         statement = statement.where(col(WebhookEvent.received_at) >= since)
     order = (col(WebhookEvent.received_at).desc(), col(WebhookEvent.id).desc())
     return session.exec(statement.order_by(*order).limit(limit)).all()
-
-
-def last_matched_by_label(session: Session) -> dict[str, datetime]:
-    """For each secret label, when an event last matched it (for ``doctor``)."""
-    rows = session.execute(
-        select(WebhookEvent.secret_label, sa.func.max(WebhookEvent.received_at))
-        .where(col(WebhookEvent.secret_label).is_not(None))
-        .group_by(col(WebhookEvent.secret_label))
-    ).all()
-    return {str(label): when for label, when in rows}

@@ -136,15 +136,6 @@ def entries(
     return session.exec(statement.order_by(col(LedgerEntry.id).desc()).limit(limit)).all()
 
 
-def sum_for(session: Session, account: Account) -> int:
-    total = session.exec(
-        select(func.coalesce(func.sum(LedgerEntry.amount_cents), 0)).where(
-            LedgerEntry.account_pk == account.id
-        )
-    ).one()
-    return int(total)
-
-
 @dataclass(frozen=True)
 class BalanceMismatch:
     account_id: str
