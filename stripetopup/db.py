@@ -35,6 +35,7 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 MAX_ATTEMPTS = 8
 # PostgreSQL SQLSTATEs worth retrying: serialization_failure, deadlock_detected.
 _RETRYABLE_PG = {"40001", "40P01"}
+_UNIQUE_VIOLATION = "23505"
 
 
 # SQLite admits one writer at a time. Threads of one process queue on this lock instead of
@@ -127,12 +128,14 @@ def run_in_transaction(engine: Engine, work: Callable[[Session], T]) -> T:
 
 
 def _is_retryable(exc: DBAPIError) -> bool:
-    if isinstance(exc, IntegrityError):
-        return True
     sqlstate = getattr(exc.orig, "sqlstate", None)
     if sqlstate in _RETRYABLE_PG:
         return True
     message = str(exc.orig).lower()
+    if isinstance(exc, IntegrityError):
+        # Only a unique-key race is another writer getting there first; any other
+        # integrity failure would fail the same way again.
+        return sqlstate == _UNIQUE_VIOLATION or "unique constraint failed" in message
     return "database is locked" in message or "database is busy" in message
 
 
