@@ -165,7 +165,8 @@ class RateLimits:
                 )
 
     def take_checkout(self, account_id: str, address: str) -> None:
-        """Count one checkout session, or RateLimited (counting nothing) when over a limit."""
+        """Count one checkout session, or RateLimited when over a limit (counting nothing,
+        unless a concurrent request took the last slot between the test and the hit)."""
         wanted = [(item, ("checkout-account", account_id)) for item in self.checkout_per_account]
         wanted += [(item, ("checkout-address", address)) for item in self.checkout_per_address]
         for item, keys in wanted:
@@ -196,7 +197,9 @@ class RateLimits:
     def _refusal(self, item: RateLimitItem, keys: tuple[str, str], what: str) -> RateLimited:
         kind, subject = keys
         whom = "for this account" if kind == "checkout-account" else "from this address"
-        log.info("rate limited: %s %s (%s)", kind, subject, item)
+        # Debug only: a flood of refusals must not become a flood of log lines; the
+        # warning is logged once, when the limit is reached.
+        log.debug("rate limited: %s %s (%s)", kind, subject, item)
         retry = self._retry_after(item, *keys)
         return RateLimited(f"{what}{whom}; retry in {retry} seconds", retry_after_seconds=retry)
 
