@@ -175,6 +175,8 @@ class RateLimits:
         for item, keys in wanted:
             if not self._hit(item, *keys):  # another request took the last one meanwhile
                 raise self._refusal(item, keys, "too many checkout sessions ")
+            if not self._test(item, *keys):
+                log.warning("rate limit: %s checkout sessions for %s %s reached", item, *keys)
 
     def count_forged_signature(self, address: str) -> RateLimited | None:
         """Count one failed signature; the refusal to answer instead when over the limit."""
