@@ -5,7 +5,7 @@ a user token here is 403. Every write needs an ``Idempotency-Key`` header: a ret
 the same key and body answers the first answer again (same status and body, plus
 ``Idempotent-Replayed: true``); the same key with another body is 409. Keys are scoped
 per service key name. Only translates: HTTP -> :class:`TopUpService` calls -> JSON.
-May import fastapi, pydantic, stripetopup.core, stripetopup.errors and web.errors.
+May import fastapi, pydantic, stripetopup.core, stripetopup.errors, web.errors and web.ratelimit.
 """
 
 from __future__ import annotations
