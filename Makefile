@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck check bench clean postgres
+.PHONY: demo test lint typecheck check bench clean postgres redis
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,7 @@ demo: $(STAMP)
 	cd demo && DATABASE_URL=sqlite:///./stripetopup.db ../$(BIN)/stripetopup serve --emulator
 
 ## The whole suite, on SQLite and PostgreSQL (PostgreSQL required when CI=true).
-test: $(STAMP) postgres
+test: $(STAMP) postgres redis
 	$(BIN)/pytest -n 2 --dist loadgroup --cov --cov-report=term
 
 postgres:
@@ -28,6 +28,13 @@ postgres:
 	  (command -v pg_ctlcluster >/dev/null && \
 	   pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start) || \
 	  echo "PostgreSQL is not running on 127.0.0.1:5432; its tests will be skipped outside CI" >&2
+
+redis:
+	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || \
+	  (command -v redis-server >/dev/null && mkdir -p /var/lib/redis /var/log/redis && \
+	   redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+	     --dir /var/lib/redis --logfile /var/log/redis/ci.log >/dev/null) || \
+	  echo "Redis is not running on 127.0.0.1:6379; the shared rate limit test will be skipped outside CI" >&2
 
 lint: $(STAMP)
 	$(BIN)/ruff check stripetopup tests bench

@@ -2,11 +2,14 @@
 
 Built at the edge (CLI callback, ``serve``, the host application) and passed down; nothing
 here runs at import time. Secrets are ``SecretStr`` and validation errors never echo input.
-A leaf module: imports pydantic and ``stripetopup.errors`` only.
+A leaf module: imports pydantic, ``limits`` (to check rate limit strings) and
+``stripetopup.errors`` only.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import ipaddress
 import os
 import re
 from dataclasses import dataclass
@@ -22,6 +25,16 @@ _KEY_PATTERN = re.compile(r"^(sk|rk)_(test|live)_[A-Za-z0-9]{8,}$")
 _LABEL_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
 ENV_FILE_VARIABLE = "STRIPETOPUP_ENV_FILE"
 DEFAULT_PRESETS = (50, 500, 1000, 2000, 5000, 10000)
+# Rate limit storage schemes we support -> the driver package each needs ("" = none).
+_RATE_LIMIT_STORAGES = {
+    "memory": "",
+    "redis": "redis",
+    "rediss": "redis",
+    "redis+unix": "redis",
+    "redis+sentinel": "redis",
+    "redis+cluster": "redis",
+    "memcached": "pymemcache",
+}
 
 
 @dataclass(frozen=True)
@@ -186,6 +199,66 @@ class Settings(BaseSettings):
         if not secrets:
             raise ConfigError("STRIPE_WEBHOOK_SECRET is not set (the whsec_ signing secret)")
         return secrets
+
+    # Rate limiting (web/ratelimit.py), in the `limits` syntax such as "10/minute;50/hour"
+    rate_limit_auth_failures: str = "30/minute"
+    rate_limit_checkout_per_account: str = "10/minute;50/hour"
+    rate_limit_checkout_per_address: str = "60/minute;600/hour"
+    rate_limit_forged_signatures: str = "10/minute"
+    rate_limit_storage_uri: SecretStr = SecretStr("memory://")
+    rate_limit_key_prefix: str = Field("stripetopup", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator(
+        "rate_limit_auth_failures",
+        "rate_limit_checkout_per_account",
+        "rate_limit_checkout_per_address",
+        "rate_limit_forged_signatures",
+    )
+    @classmethod
+    def _rate_limit_syntax(cls, value: str) -> str:
+        from limits import parse_many
+
+        try:
+            items = parse_many(value)
+        except ValueError:
+            raise ValueError(
+                'must be rate limits such as "30/minute" or "10/minute;50/hour"'
+            ) from None
+        if any(item.amount < 1 for item in items):
+            raise ValueError("a rate limit must allow at least 1 request per window")
+        return value
+
+    @field_validator("rate_limit_storage_uri")
+    @classmethod
+    def _rate_limit_storage(cls, value: SecretStr) -> SecretStr:
+        scheme = urlsplit(value.get_secret_value()).scheme
+        driver = _RATE_LIMIT_STORAGES.get(scheme)
+        if driver is None:
+            raise ValueError(
+                "must be memory://, redis://host:port (also rediss://, redis+sentinel://, "
+                "redis+cluster://) or memcached://host:port"
+            )
+        if driver and importlib.util.find_spec(driver) is None:
+            raise ValueError(f"{scheme}:// needs the {driver} package (pip install {driver})")
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxies_from_csv(cls, value: Any) -> Any:
+        return _split_csv(value)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_networks(cls, proxies: list[str]) -> list[str]:
+        for proxy in proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(
+                    "each trusted proxy must be an IP address or network, like 10.0.0.0/8"
+                ) from None
+        return proxies
 
 
 def _parse_webhook_secrets(raw: str) -> tuple[WebhookSecret, ...]:

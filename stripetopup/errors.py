@@ -20,7 +20,8 @@ Every door (CLI, web, Python API) catches these and translates them exactly once
     │   └── PayloadError              the verified body is not a Stripe event
     ├── ProcessingError               applying an event failed; recorded, Stripe retries (500)
     ├── StripeUnavailable             Stripe (or the emulator) refused or could not be reached
-    └── DatabaseError                 the database is unreachable or not migrated
+    ├── DatabaseError                 the database is unreachable or not migrated
+    └── RateLimited                   a client went over a rate limit; retry later (HTTP 429)
 
 Messages are safe to show: they never contain a secret.
 """
@@ -157,3 +158,13 @@ class DatabaseError(StripeTopupError):
     """Raised when the database is unreachable or its schema is not at the expected revision."""
 
     code = "database_error"
+
+
+class RateLimited(StripeTopupError):
+    """Raised when a client address or account is over a rate limit; it may retry later."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds

@@ -61,6 +61,7 @@ def serve(
                 port=port,
                 workers=workers,
                 log_config=None,
+                proxy_headers=False,  # STRIPETOPUP_TRUSTED_PROXIES decides, as with one worker
             )
     finally:
         if demo is not None:

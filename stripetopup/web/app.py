@@ -13,7 +13,7 @@ from stripetopup import __version__
 from stripetopup.core import TopUpService
 from stripetopup.db import check_connection
 from stripetopup.errors import DatabaseError
-from stripetopup.web import billing, errors, spend
+from stripetopup.web import billing, errors, ratelimit, spend
 
 
 def create_app(service: TopUpService, *, demo: bool = False) -> FastAPI:
@@ -42,6 +42,7 @@ def create_app(service: TopUpService, *, demo: bool = False) -> FastAPI:
 
         app.include_router(demo_pages.router)
     _add_probes(app)
+    ratelimit.install(app, service.settings)
     return app
 
 

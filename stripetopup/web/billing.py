@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from stripetopup.core import TopUpService
 from stripetopup.errors import UsageError
 from stripetopup.money import check_cents, format_cents, parse_dollars
+from stripetopup.web import ratelimit
 from stripetopup.web.body import json_object, read_limited
 
 router = APIRouter(prefix="/billing", tags=["billing"])
@@ -38,7 +39,7 @@ def amount_from_body(body: dict[str, Any]) -> int:
 @router.post(
     "/checkout-session",
     summary="Create a Stripe Checkout Session for the authenticated user",
-    responses={400: {}, 401: {}, 403: {}, 502: {}},
+    responses={400: {}, 401: {}, 403: {}, 429: {}, 502: {}},
 )
 async def create_checkout_session(
     request: Request,
@@ -47,10 +48,13 @@ async def create_checkout_session(
     idempotency_key: str | None = Header(default=None),
 ) -> dict[str, Any]:
     service = _service(request)
-    account_id = await run_in_threadpool(service.authenticate_user, authorization)
+    account_id = await run_in_threadpool(
+        ratelimit.authenticated, request, service.authenticate_user, authorization
+    )
     amount_cents = amount_from_body(await json_object(request))
     if origin is None:
         raise UsageError("the Origin header is required", param="Origin")
+    await run_in_threadpool(ratelimit.count_checkout, request, account_id)
     link = await run_in_threadpool(
         service.create_checkout,
         account_id,
@@ -65,7 +69,9 @@ async def _webhook(request: Request) -> dict[str, Any]:
     service = _service(request)
     payload = await read_limited(request, service.settings.webhook_max_body_bytes)
     signature = request.headers.get("stripe-signature")
-    outcome = await run_in_threadpool(service.handle_webhook, payload, signature)
+    outcome = await run_in_threadpool(
+        ratelimit.unless_forged, request, service.handle_webhook, payload, signature
+    )
     return {"received": True, "result": outcome.result, "event_id": outcome.event_id}
 
 
@@ -74,7 +80,7 @@ router.add_api_route(
     _webhook,
     methods=["POST"],
     summary="Stripe webhook (signed with Stripe-Signature)",
-    responses={400: {}, 413: {}, 500: {}},
+    responses={400: {}, 413: {}, 429: {}, 500: {}},
 )
 router.add_api_route("/webhook/", _webhook, methods=["POST"], include_in_schema=False)
 
@@ -84,7 +90,9 @@ async def balance(
     request: Request, authorization: str | None = Header(default=None)
 ) -> dict[str, Any]:
     service = _service(request)
-    account_id = await run_in_threadpool(service.authenticate_user, authorization)
+    account_id = await run_in_threadpool(
+        ratelimit.authenticated, request, service.authenticate_user, authorization
+    )
 
     def read() -> dict[str, Any]:
         body = service.balance(account_id).to_json()

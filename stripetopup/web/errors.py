@@ -26,6 +26,7 @@ STATUS_BY_ERROR: tuple[tuple[type[errors.StripeTopupError], int], ...] = (
     (errors.NotFound, 404),
     (errors.Conflict, 409),
     (errors.InsufficientFunds, 402),
+    (errors.RateLimited, 429),
     (errors.WebhookError, 400),
     (errors.ProcessingError, 500),
     (errors.StripeUnavailable, 502),
@@ -55,6 +56,8 @@ def install(app: FastAPI) -> None:
 async def _domain(request: Request, exc: errors.StripeTopupError) -> JSONResponse:
     status = status_for(exc)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if isinstance(exc, errors.RateLimited):
+        headers = {"Retry-After": str(exc.retry_after_seconds)}
     message = exc.message
     if isinstance(exc, errors.ConfigError):
         log.error("configuration error serving %s: %s", request.url.path, redact(exc.message))

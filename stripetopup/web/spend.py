@@ -5,7 +5,7 @@ a user token here is 403. Every write needs an ``Idempotency-Key`` header: a ret
 the same key and body answers the first answer again (same status and body, plus
 ``Idempotent-Replayed: true``); the same key with another body is 409. Keys are scoped
 per service key name. Only translates: HTTP -> :class:`TopUpService` calls -> JSON.
-May import fastapi, pydantic, stripetopup.core, stripetopup.errors and web.errors.
+May import fastapi, pydantic, stripetopup.core, stripetopup.errors, web.errors and web.ratelimit.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from stripetopup.core import TopUpService
 from stripetopup.errors import UsageError
+from stripetopup.web import ratelimit
 
 PREFIX = "/api/v1"
 MAX_PAGE = 100
@@ -52,6 +53,7 @@ READ_ERRORS: dict[int | str, dict[str, Any]] = {
     401: _error("Missing, invalid or revoked service key."),
     403: _error("A user token: the spend API takes service keys only."),
     404: _error("Unknown account or hold."),
+    429: _error("Too many failed authentications from this address; see Retry-After."),
 }
 WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     **READ_ERRORS,
@@ -104,7 +106,9 @@ def caller(
     _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> str:
     """The service key's name; 401 without a valid key, 403 for a user token."""
-    return _service(request).authenticate_service(request.headers.get("authorization"))
+    return ratelimit.authenticated(
+        request, _service(request).authenticate_service, request.headers.get("authorization")
+    )
 
 
 Caller = Annotated[str, Depends(caller)]

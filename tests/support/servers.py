@@ -26,7 +26,9 @@ def serve_in_thread(app: Any) -> Iterator[str]:
 
     Waits on ``server.started`` as encode/httpx's tests do.
     """
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, log_level="warning", lifespan="off", proxy_headers=False
+    )  # like `serve`: X-Forwarded-For is believed only from STRIPETOPUP_TRUSTED_PROXIES
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
