@@ -51,6 +51,7 @@ def serve(
                 port=port,
                 log_config=None,
                 proxy_headers=False,
+                http="stripetopup.web.protocol:JsonErrorH11Protocol",  # JSON 400s
             )
         else:
             service.close()
@@ -61,6 +62,7 @@ def serve(
                 port=port,
                 workers=workers,
                 log_config=None,
+                http="stripetopup.web.protocol:JsonErrorH11Protocol",  # JSON 400s
             )
     finally:
         if demo is not None:

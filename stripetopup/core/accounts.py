@@ -17,6 +17,7 @@ from stripetopup.core.context import Context
 from stripetopup.core.results import Balance, Entry, Posted
 from stripetopup.db import run_in_transaction, transaction
 from stripetopup.errors import InvalidAmount, UsageError
+from stripetopup.models import MAX_INTEGER
 from stripetopup.store import accounts, holds, ledger
 
 MAX_MANUAL_CENTS = 100_000_000_00  # one hundred million dollars: beyond this is a typo
@@ -56,6 +57,8 @@ def entries(
 ) -> list[Entry]:
     if not 1 <= limit <= 1000:
         raise UsageError("limit must be between 1 and 1000", param="limit")
+    if before_id is not None and not 1 <= before_id <= MAX_INTEGER:
+        raise UsageError(f"an entry id is between 1 and {MAX_INTEGER}", param="starting_after")
     with transaction(ctx.engine) as session:
         account = accounts.get(session, account_id)
         rows = ledger.entries(session, account, limit=limit, before_id=before_id)

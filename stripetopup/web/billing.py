@@ -47,6 +47,8 @@ async def create_checkout_session(
     idempotency_key: str | None = Header(default=None),
 ) -> dict[str, Any]:
     service = _service(request)
+    if len(request.headers.getlist("origin")) > 1:  # which one would the URLs be built on?
+        raise UsageError("send one Origin header, not several", param="Origin")
     account_id = await run_in_threadpool(service.authenticate_user, authorization)
     amount_cents = amount_from_body(await json_object(request))
     if origin is None:
