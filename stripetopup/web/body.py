@@ -50,7 +50,7 @@ def bounded_json(raw: bytes) -> Any:
     try:
         return json_input.loads(raw, max_depth=MAX_DEPTH)
     except json_input.UnsafeJson as exc:
-        raise UsageError(f"request body: {exc}") from None
+        raise UsageError(f"request body: {exc}", param=exc.param) from None
 
 
 class BoundedJsonRoute(APIRoute):
