@@ -18,8 +18,12 @@ import httpx
 import pytest
 import sqlalchemy as sa
 import stripe
+from typer.testing import CliRunner
 
-from tests.conftest import ACCOUNT, API_KEY, NEW_SECRET, ORIGIN, Running
+from stripetopup.cli.main import app
+from stripetopup.config import Settings
+from stripetopup.core import TopUpService
+from tests.conftest import ACCOUNT, API_KEY, NEW_SECRET, ORIGIN, Running, settings_env
 from tests.support.stripe_events import checkout_session, event, sign
 
 # api_credentials is left out: a valid credential's last_used_at moves on every request.
@@ -320,3 +324,41 @@ def test_a_client_disconnecting_mid_body_is_not_logged_as_an_error(
         time.sleep(0.05)
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
     assert rows(running) == before
+
+
+@pytest.mark.parametrize("reason", ["red \x1b[31m text", "two\nlines", "nul\x00here"])
+def test_a_reason_with_a_control_character_is_400_naming_it(
+    running: Running, service_key: str, reason: str
+) -> None:
+    before = rows(running)
+    response = running.http.post(
+        f"/api/v1/accounts/{ACCOUNT}/debits",
+        json={"amount_cents": 100, "reason": reason},
+        headers={"Authorization": f"Bearer {service_key}", "Idempotency-Key": "ctl"},
+    )
+    assert_error(response, 400, "invalid_request", "reason")
+    assert rows(running) == before
+
+
+# The CLI door keeps the same rules ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (
+            ["--amount", "5", "--reason", "a\x1bb"],
+            "Error: reason must not contain control characters",
+        ),
+        (["--amount", "9" * 5000, "--reason", "x"], "Error: --amount is too large"),
+        (["--amount", "5." + "0" * 40, "--reason", "x"], "Error: --amount is too large"),
+    ],
+    ids=["escape in reason", "5000-digit amount", "40 decimals"],
+)
+def test_the_cli_refuses_the_same_input_with_one_line(
+    service: TopUpService, settings: Settings, args: list[str], line: str
+) -> None:
+    result = CliRunner().invoke(app, ["credit", ACCOUNT, *args], env=settings_env(settings))
+    assert result.exit_code == 2
+    assert result.stderr == line + "\n"
+    assert service.balance(ACCOUNT).balance_cents == 0

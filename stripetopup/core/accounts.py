@@ -8,6 +8,7 @@ a retry with the same input a no-op and a reuse with other input a Conflict.
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 import uuid
 
 from sqlmodel import Session
@@ -22,6 +23,21 @@ from stripetopup.store import accounts, holds, ledger
 
 MAX_MANUAL_CENTS = 100_000_000_00  # one hundred million dollars: beyond this is a typo
 MAX_REASON_LENGTH = 500
+
+
+def check_line(text: str, *, param: str) -> None:
+    """UsageError if ``text`` holds a control character (NUL, newline, escape...).
+
+    A reason is one line that tables and logs print as it is: no terminal escapes, and
+    nothing PostgreSQL would refuse (NUL) where SQLite would not.
+    """
+    if any(unicodedata.category(ch) == "Cc" for ch in text):
+        raise UsageError(f"{param} must not contain control characters", param=param)
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise UsageError(f"{param} contains an unpaired surrogate", param=param) from None
 
 
 def fingerprint(*parts: object) -> str:
@@ -80,6 +96,7 @@ def adjust(
         raise UsageError("a reason is required for a manual credit or debit", param="reason")
     if len(reason) > MAX_REASON_LENGTH:
         raise UsageError(f"reason is longer than {MAX_REASON_LENGTH} characters", param="reason")
+    check_line(reason, param="reason")
     if amount_cents == 0 or abs(amount_cents) > MAX_MANUAL_CENTS:
         raise InvalidAmount("amount must be non-zero and at most 100,000,000.00", param="amount")
     key = idempotency_key or uuid.uuid4().hex

@@ -17,7 +17,12 @@ import hashlib
 
 from sqlmodel import Session
 
-from stripetopup.core.accounts import MAX_MANUAL_CENTS, MAX_REASON_LENGTH, fingerprint
+from stripetopup.core.accounts import (
+    MAX_MANUAL_CENTS,
+    MAX_REASON_LENGTH,
+    check_line,
+    fingerprint,
+)
 from stripetopup.core.context import Context
 from stripetopup.core.results import Entry
 from stripetopup.core.spend_results import Spent
@@ -67,6 +72,7 @@ def check_reason(reason: str | None) -> str | None:
     reason = reason.strip()
     if len(reason) > MAX_REASON_LENGTH:
         raise UsageError(f"reason is longer than {MAX_REASON_LENGTH} characters", param="reason")
+    check_line(reason, param="reason")
     return reason or None
 
 
