@@ -37,7 +37,7 @@ async def read_limited(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def json_object(request: Request, limit: int = 64 * 1024) -> dict[str, Any]:
+async def json_object(request: Request, limit: int) -> dict[str, Any]:
     """The body as a JSON object, or a UsageError saying what is wrong with it."""
     value = bounded_json(await read_limited(request, limit) or b"{}")
     if not isinstance(value, dict):
