@@ -98,6 +98,8 @@ class Settings(BaseSettings):
     stripe_timeout_seconds: float = Field(30.0, gt=0)
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Request bounds: the body limit of every route but the webhook.
+    api_max_body_bytes: int = Field(16 * 1024, ge=1024)
 
     @field_validator("allowed_frontend_origins", mode="before")
     @classmethod

@@ -12,6 +12,10 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+# INTEGER columns (ids, cents, balances) are 32-bit on PostgreSQL; SQLite's are wider. The
+# doors keep what they accept within this, so both databases answer alike.
+MAX_INTEGER = 2**31 - 1
+
 
 def _now() -> datetime:
     return datetime.now(UTC)

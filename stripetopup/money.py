@@ -10,6 +10,8 @@ from decimal import Decimal, InvalidOperation
 from stripetopup.errors import InvalidAmount
 
 CENT = Decimal("0.01")
+MAX_CENTS = 2**63 - 1  # a signed 64-bit integer: what any amount must fit before range checks
+_MAX_DOLLAR_DIGITS = 16  # 16 whole-dollar digits in cents stay below MAX_CENTS
 
 
 def parse_dollars(text: str | int | Decimal, *, param: str = "amount") -> int:
@@ -21,6 +23,8 @@ def parse_dollars(text: str | int | Decimal, *, param: str = "amount") -> int:
     raw = str(text).strip()
     if not raw or any(ch not in "0123456789." for ch in raw) or raw.count(".") > 1:
         raise InvalidAmount(f"{param} must be a positive dollar amount like 5 or 5.25", param=param)
+    if len(raw) > 2 * _MAX_DOLLAR_DIGITS or len(raw.partition(".")[0]) > _MAX_DOLLAR_DIGITS:
+        raise InvalidAmount(f"{param} is too large", param=param)
     try:
         value = Decimal(raw)
     except InvalidOperation:
@@ -39,6 +43,8 @@ def check_cents(value: object, *, param: str = "amount_cents") -> int:
         raise InvalidAmount(f"{param} must be an integer number of cents", param=param)
     if value <= 0:
         raise InvalidAmount(f"{param} must be greater than zero", param=param)
+    if value > MAX_CENTS:
+        raise InvalidAmount(f"{param} is too large", param=param)
     return value
 
 

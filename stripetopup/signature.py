@@ -19,6 +19,7 @@ from stripetopup.errors import SignatureError
 
 SCHEME = "v1"
 MAX_HEADER_LENGTH = 4096
+MAX_TIMESTAMP_DIGITS = 12  # seconds until the year 33658; longer ones overflow a float
 
 
 def compute_signature(secret: str, timestamp: int, payload: bytes) -> str:
@@ -64,7 +65,7 @@ def _parse(header: str) -> tuple[int, list[str]]:
         key, sep, value = item.strip().partition("=")
         if not sep:
             continue
-        if key == "t" and value.isdigit():
+        if key == "t" and value.isdigit() and len(value) <= MAX_TIMESTAMP_DIGITS:
             timestamp = int(value)
         elif key == SCHEME:
             signatures.append(value)

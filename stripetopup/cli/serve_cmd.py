@@ -51,6 +51,7 @@ def serve(
                 port=port,
                 log_config=None,
                 proxy_headers=False,
+                http="stripetopup.web.protocol:JsonErrorH11Protocol",  # JSON 400s
             )
         else:
             service.close()
@@ -62,6 +63,7 @@ def serve(
                 workers=workers,
                 log_config=None,
                 proxy_headers=False,  # STRIPETOPUP_TRUSTED_PROXIES decides, as with one worker
+                http="stripetopup.web.protocol:JsonErrorH11Protocol",  # JSON 400s
             )
     finally:
         if demo is not None:

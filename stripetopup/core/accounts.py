@@ -8,6 +8,7 @@ a retry with the same input a no-op and a reuse with other input a Conflict.
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 import uuid
 
 from sqlmodel import Session
@@ -17,10 +18,26 @@ from stripetopup.core.context import Context
 from stripetopup.core.results import Balance, Entry, Posted
 from stripetopup.db import run_in_transaction, transaction
 from stripetopup.errors import InvalidAmount, UsageError
+from stripetopup.models import MAX_INTEGER
 from stripetopup.store import accounts, holds, ledger
 
 MAX_MANUAL_CENTS = 100_000_000_00  # one hundred million dollars: beyond this is a typo
 MAX_REASON_LENGTH = 500
+
+
+def check_line(text: str, *, param: str) -> None:
+    """UsageError if ``text`` holds a control character (NUL, newline, escape...).
+
+    A reason is one line that tables and logs print as it is: no terminal escapes, and
+    nothing PostgreSQL would refuse (NUL) where SQLite would not.
+    """
+    if any(unicodedata.category(ch) == "Cc" for ch in text):
+        raise UsageError(f"{param} must not contain control characters", param=param)
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise UsageError(f"{param} contains an unpaired surrogate", param=param) from None
 
 
 def fingerprint(*parts: object) -> str:
@@ -56,6 +73,8 @@ def entries(
 ) -> list[Entry]:
     if not 1 <= limit <= 1000:
         raise UsageError("limit must be between 1 and 1000", param="limit")
+    if before_id is not None and not 1 <= before_id <= MAX_INTEGER:
+        raise UsageError(f"an entry id is between 1 and {MAX_INTEGER}", param="starting_after")
     with transaction(ctx.engine) as session:
         account = accounts.get(session, account_id)
         rows = ledger.entries(session, account, limit=limit, before_id=before_id)
@@ -77,6 +96,7 @@ def adjust(
         raise UsageError("a reason is required for a manual credit or debit", param="reason")
     if len(reason) > MAX_REASON_LENGTH:
         raise UsageError(f"reason is longer than {MAX_REASON_LENGTH} characters", param="reason")
+    check_line(reason, param="reason")
     if amount_cents == 0 or abs(amount_cents) > MAX_MANUAL_CENTS:
         raise InvalidAmount("amount must be non-zero and at most 100,000,000.00", param="amount")
     key = idempotency_key or uuid.uuid4().hex

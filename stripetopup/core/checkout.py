@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from stripetopup.core.accounts import fingerprint
 from stripetopup.core.context import Context
 from stripetopup.core.results import CheckoutLink
+from stripetopup.core.spend import check_key
 from stripetopup.db import run_in_transaction, transaction
 from stripetopup.errors import ConfigError, OriginNotAllowed
 from stripetopup.money import check_bounds
@@ -48,6 +49,8 @@ def create(
 ) -> CheckoutLink:
     settings = ctx.settings
     base = resolve_origin(ctx, origin)
+    if request_key is not None:
+        check_key(request_key)
     check_bounds(amount_cents, minimum=settings.min_amount_cents, maximum=settings.max_amount_cents)
     with transaction(ctx.engine) as session:
         accounts.get(session, account_id)

@@ -9,12 +9,15 @@ through :func:`stripetopup.store.ledger.post`, keyed by a unique source.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import re
 from typing import Any
 
 from sqlmodel import Session
 
+from stripetopup import json_input
 from stripetopup.core.context import Context
 from stripetopup.core.results import EventOutcome
 from stripetopup.db import run_in_transaction
@@ -25,13 +28,26 @@ from stripetopup.store.events import FAILED
 
 log = logging.getLogger(__name__)
 
+# Stripe's events nest a dozen levels at most (expanded objects included).
+MAX_EVENT_DEPTH = 64
+# What the event log's columns hold: ids and types are stored as they are, so they must fit.
+_EVENT_ID = re.compile(r"evt_[A-Za-z0-9_]{1,251}")
+_EVENT_TYPE = re.compile(r"[A-Za-z0-9_.\-]{1,100}")
+REFUSED_TYPE = "(refused)"
+
 
 def parse_event(payload: bytes) -> dict[str, Any]:
-    """The verified body as a Stripe event dict; PayloadError if it is not one."""
+    """The verified body as a Stripe event dict; PayloadError if it is not one.
+
+    Bounded (depth, 64-bit integers, strings a database can store), so an odd but signed
+    body is a refusal, never a crash.
+    """
     try:
-        event = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise PayloadError("body is not valid JSON") from None
+        event = json_input.loads(payload.decode("utf-8"), max_depth=MAX_EVENT_DEPTH)
+    except UnicodeDecodeError:  # json.loads would guess UTF-16 or 32; Stripe sends UTF-8
+        raise PayloadError("body is not UTF-8 JSON") from None
+    except json_input.UnsafeJson as exc:
+        raise PayloadError(str(exc)) from None
     check_shape(event)
     return event  # type: ignore[no-any-return]
 
@@ -39,10 +55,10 @@ def parse_event(payload: bytes) -> dict[str, Any]:
 def check_shape(event: Any) -> None:
     if not isinstance(event, dict) or event.get("object") != "event":
         raise PayloadError("body is not a Stripe event object")
-    if not isinstance(event.get("id"), str) or not str(event["id"]).startswith("evt_"):
-        raise PayloadError("event has no evt_ id")
-    if not isinstance(event.get("type"), str):
-        raise PayloadError("event has no type")
+    if not isinstance(event.get("id"), str) or not _EVENT_ID.fullmatch(event["id"]):
+        raise PayloadError("event has no evt_ id (letters, digits and _, at most 255)")
+    if not isinstance(event.get("type"), str) or not _EVENT_TYPE.fullmatch(event["type"]):
+        raise PayloadError("event has no type (letters, digits, _ . -, at most 100)")
     data = event.get("data")
     if not isinstance(data, dict) or not isinstance(data.get("object"), dict):
         raise PayloadError("event has no data.object")
@@ -95,6 +111,36 @@ def apply(
         if isinstance(exc, StripeTopupError):
             raise ProcessingError(f"event {event_id} failed: {exc.message}") from None
         raise ProcessingError(f"event {event_id} failed; recorded for retry") from None
+
+
+def record_refused(
+    ctx: Context, payload: bytes, reason: PayloadError, *, secret_label: str | None
+) -> str:
+    """Keep a signed body we refuse as a failed event, whatever it holds; returns its id.
+
+    Nothing in it is trusted: the id is derived from the bytes (so Stripe's retries of
+    one body count attempts on one record), and the text is made storable (invalid UTF-8
+    and NUL become U+FFFD). An operator finds it with ``events --failed``.
+    """
+    event_id = "refused_" + hashlib.sha256(payload).hexdigest()
+    text = payload.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
+    error = f"PayloadError: {reason.message}"
+
+    def record(session: Session) -> None:
+        event_log.record(
+            session,
+            event_id=event_id,
+            event_type=REFUSED_TYPE,
+            livemode=False,
+            payload=text,
+            secret_label=secret_label,
+            outcome=FAILED,
+            error=error,
+        )
+
+    run_in_transaction(ctx.engine, record)
+    log.warning("refused a signed webhook body (%s): %s", event_id, reason.message)
+    return event_id
 
 
 def preview(ctx: Context, event: dict[str, Any], *, actor: str) -> EventOutcome:

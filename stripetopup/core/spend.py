@@ -17,13 +17,18 @@ import hashlib
 
 from sqlmodel import Session
 
-from stripetopup.core.accounts import MAX_MANUAL_CENTS, MAX_REASON_LENGTH, fingerprint
+from stripetopup.core.accounts import (
+    MAX_MANUAL_CENTS,
+    MAX_REASON_LENGTH,
+    check_line,
+    fingerprint,
+)
 from stripetopup.core.context import Context
 from stripetopup.core.results import Entry
 from stripetopup.core.spend_results import Spent
 from stripetopup.db import run_in_transaction
 from stripetopup.errors import InsufficientFunds, InvalidAmount, UsageError
-from stripetopup.models import Account
+from stripetopup.models import MAX_INTEGER, Account
 from stripetopup.money import check_cents, format_cents
 from stripetopup.store import accounts, holds, ledger
 
@@ -55,10 +60,9 @@ def scoped_key(kind: str, actor: str, key: str, width: int) -> str:
 
 def check_amount(amount_cents: object, *, param: str = "amount_cents") -> int:
     cents = check_cents(amount_cents, param=param)
-    if cents > MAX_MANUAL_CENTS:
-        raise InvalidAmount(
-            f"{param} must be at most {format_cents(MAX_MANUAL_CENTS)}", param=param
-        )
+    limit = min(MAX_MANUAL_CENTS, MAX_INTEGER)  # what the amount columns hold
+    if cents > limit:
+        raise InvalidAmount(f"{param} must be at most {format_cents(limit)}", param=param)
     return cents
 
 
@@ -68,6 +72,7 @@ def check_reason(reason: str | None) -> str | None:
     reason = reason.strip()
     if len(reason) > MAX_REASON_LENGTH:
         raise UsageError(f"reason is longer than {MAX_REASON_LENGTH} characters", param="reason")
+    check_line(reason, param="reason")
     return reason or None
 
 

@@ -6,13 +6,15 @@ from stripetopup import signature
 from stripetopup.core import events
 from stripetopup.core.context import Context
 from stripetopup.core.results import EventOutcome
+from stripetopup.errors import PayloadError
 
 
 def handle(ctx: Context, payload: bytes, signature_header: str | None) -> EventOutcome:
     """Verify ``payload`` against every configured secret, then apply it exactly once.
 
-    SignatureError/PayloadError: refused, nothing written. ProcessingError: recorded as
-    failed, to be retried by Stripe.
+    SignatureError: refused, nothing written. PayloadError (signed, but not an event we
+    can parse or store): refused and kept as a failed record. ProcessingError: recorded
+    as failed, to be retried by Stripe.
     """
     settings = ctx.settings
     matched = signature.verify(
@@ -21,7 +23,11 @@ def handle(ctx: Context, payload: bytes, signature_header: str | None) -> EventO
         settings.require_webhook_secrets(),
         tolerance=settings.webhook_tolerance_seconds,
     )
-    event = events.parse_event(payload)
+    try:
+        event = events.parse_event(payload)
+    except PayloadError as exc:
+        events.record_refused(ctx, payload, exc, secret_label=matched.label)
+        raise
     return events.apply(
         ctx,
         event,

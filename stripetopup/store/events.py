@@ -52,11 +52,19 @@ def record(
         "received_at": now,
         "processed_at": now,
         "outcome": outcome,
-        "error": error[:MAX_ERROR_LENGTH] if error else None,
+        "error": storable(error[:MAX_ERROR_LENGTH]) if error else None,
         "attempts": 1,
         "keep_first": outcome == ALREADY_APPLIED,
     }
     session.execute(_record_statement(dialect_of(session)), values)
+
+
+def storable(text: str) -> str:
+    """``text`` as every database stores it: no NUL, no unpaired surrogate (both replaced).
+
+    An error message can quote what failed; the failure record must be writable anyway.
+    """
+    return text.encode("utf-8", errors="replace").decode("utf-8").replace("\x00", "\ufffd")
 
 
 @functools.cache

@@ -17,8 +17,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
-from stripetopup.errors import Conflict, NotFound
-from stripetopup.models import Account, LedgerEntry, _now
+from stripetopup.errors import Conflict, InvalidAmount, NotFound
+from stripetopup.models import MAX_INTEGER, Account, LedgerEntry, _now
 from stripetopup.store.upsert import bound_values, dialect_of, insert_for
 
 
@@ -63,6 +63,8 @@ def post(session: Session, posting: Posting) -> PostResult:
     """
     account_pk, balance = _lock_account(session, posting.account_id)
     balance_after = balance + posting.amount_cents
+    if max(abs(posting.amount_cents), abs(balance_after)) > MAX_INTEGER:
+        return _out_of_range(session, posting)
     values: dict[str, Any] = {
         "account_pk": account_pk,
         "amount_cents": posting.amount_cents,
@@ -101,6 +103,19 @@ def _insert_statement(dialect: str) -> Any:
         .on_conflict_do_nothing(index_elements=["source"])
         .returning(_ENTRIES.c.id)
     )
+
+
+def _out_of_range(session: Session, posting: Posting) -> PostResult:
+    """A retry still finds its entry; new money past what a balance column holds is refused."""
+    existing = find_by_source(session, posting.source)
+    if existing is None:
+        raise InvalidAmount(
+            "the amount would take the balance beyond what the ledger can hold "
+            f"(±{MAX_INTEGER // 100:,}.{MAX_INTEGER % 100:02d})",
+            param="amount_cents",
+        )
+    _check_same_request(existing, posting)
+    return PostResult(existing, created=False)
 
 
 def _lock_account(session: Session, account_id: str) -> tuple[int, int]:

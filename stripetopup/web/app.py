@@ -14,6 +14,7 @@ from stripetopup.core import TopUpService
 from stripetopup.db import check_connection
 from stripetopup.errors import DatabaseError
 from stripetopup.web import billing, errors, ratelimit, spend
+from stripetopup.web.limits import BodyLimitMiddleware
 
 
 def create_app(service: TopUpService, *, demo: bool = False) -> FastAPI:
@@ -34,6 +35,12 @@ def create_app(service: TopUpService, *, demo: bool = False) -> FastAPI:
         allow_origins=service.settings.allowed_frontend_origins,
         allow_methods=["GET", "POST"],
         allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+    )
+    # Added last, so it runs first: sizes are refused before anything else looks at them.
+    app.add_middleware(
+        BodyLimitMiddleware,
+        api_limit=service.settings.api_max_body_bytes,
+        webhook_limit=service.settings.webhook_max_body_bytes,
     )
     app.include_router(billing.router)
     app.include_router(spend.router)

@@ -48,10 +48,12 @@ async def create_checkout_session(
     idempotency_key: str | None = Header(default=None),
 ) -> dict[str, Any]:
     service = _service(request)
+    if len(request.headers.getlist("origin")) > 1:  # which one would the URLs be built on?
+        raise UsageError("send one Origin header, not several", param="Origin")
     account_id = await run_in_threadpool(
         ratelimit.authenticated, request, service.authenticate_user, authorization
     )
-    amount_cents = amount_from_body(await json_object(request))
+    amount_cents = amount_from_body(await json_object(request, service.settings.api_max_body_bytes))
     if origin is None:
         raise UsageError("the Origin header is required", param="Origin")
     await run_in_threadpool(ratelimit.count_checkout, request, account_id)

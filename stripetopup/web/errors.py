@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from stripetopup import errors
 from stripetopup.redact import redact
@@ -50,6 +51,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(errors.StripeTopupError, _domain)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http)  # type: ignore[arg-type]
+    app.add_exception_handler(ClientDisconnect, _disconnected)
     app.add_exception_handler(Exception, _unexpected)
 
 
@@ -87,6 +89,12 @@ async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     return JSONResponse(
         error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
     )
+
+
+async def _disconnected(request: Request, exc: Exception) -> JSONResponse:
+    # The client went away mid-body: its business, not an error of ours. Nobody reads this.
+    log.info("client disconnected during %s %s", request.method, request.url.path)
+    return JSONResponse(error_body("client_disconnected", "the client disconnected"), 400)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -5,7 +5,8 @@ a user token here is 403. Every write needs an ``Idempotency-Key`` header: a ret
 the same key and body answers the first answer again (same status and body, plus
 ``Idempotent-Replayed: true``); the same key with another body is 409. Keys are scoped
 per service key name. Only translates: HTTP -> :class:`TopUpService` calls -> JSON.
-May import fastapi, pydantic, stripetopup.core, stripetopup.errors, web.errors and web.ratelimit.
+May import fastapi, pydantic, stripetopup.core, stripetopup.errors, web.errors, web.body
+and web.ratelimit.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from stripetopup.core import TopUpService
 from stripetopup.errors import UsageError
+from stripetopup.models import MAX_INTEGER
 from stripetopup.web import ratelimit
+from stripetopup.web.body import BoundedJsonRoute
 
 PREFIX = "/api/v1"
 MAX_PAGE = 100
@@ -134,7 +137,7 @@ def answer(body: dict[str, Any], status: int, created: bool) -> JSONResponse:
     return JSONResponse(body, status_code=status, headers={"Idempotent-Replayed": replayed})
 
 
-router = APIRouter(prefix=PREFIX, tags=["spend API"])
+router = APIRouter(prefix=PREFIX, tags=["spend API"], route_class=BoundedJsonRoute)
 
 
 def _actor(service_name: str) -> str:
@@ -162,7 +165,9 @@ def list_entries(
     account_id: AccountId,
     _caller: Caller,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 10,
-    starting_after: Annotated[int | None, Query(ge=1, description="An entry id.")] = None,
+    starting_after: Annotated[
+        int | None, Query(ge=1, le=MAX_INTEGER, description="An entry id.")
+    ] = None,
 ) -> dict[str, Any]:
     rows = _service(request).ledger(account_id, limit=limit + 1, before_id=starting_after)
     return {

@@ -1,0 +1,104 @@
+"""The request-size limit: every route, before the body is read and before authentication.
+
+A pure ASGI middleware, outside the routes, so it runs before any dependency (and so before
+the credential is looked up). A declared ``Content-Length`` over the limit is answered 413
+at once, without calling the app; a streamed (chunked) body is counted as it arrives and the
+read that crosses the limit raises :class:`BodyTooLarge`, which the app's handler answers
+413 in the one error shape. Nothing past the limit is ever buffered: uvicorn stops reading
+the socket while the app is not asking for more.
+
+Starlette's own ``RequestBodyLimitMiddleware`` is not used because it calls the app (and so
+authenticates) before refusing a declared size, and answers in plain text.
+The webhook gets ``STRIPETOPUP_WEBHOOK_MAX_BODY_BYTES`` (Stripe's events can be large);
+every other route ``STRIPETOPUP_API_MAX_BODY_BYTES``. May import starlette and web.errors.
+"""
+
+from __future__ import annotations
+
+import json
+
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from stripetopup.web.errors import error_body
+
+WEBHOOK_PATHS = frozenset({"/billing/webhook", "/billing/webhook/"})
+
+
+class BodyTooLarge(HTTPException):
+    """Raised by the limited ``receive`` when a streamed body crosses the limit."""
+
+    def __init__(self, limit: int) -> None:
+        # Close the connection: the rest of the body is not worth reading.
+        super().__init__(413, too_large_message(limit), headers={"Connection": "close"})
+
+
+def too_large_message(limit: int) -> str:
+    return f"request body is larger than {limit} bytes"
+
+
+class BodyLimitMiddleware:
+    """Refuse request bodies over ``api_limit`` (``webhook_limit`` for the webhook) with 413."""
+
+    def __init__(self, app: ASGIApp, *, api_limit: int, webhook_limit: int) -> None:
+        self.app = app
+        self.api_limit = api_limit
+        self.webhook_limit = webhook_limit
+
+    def limit_for(self, path: str) -> int:
+        return self.webhook_limit if path in WEBHOOK_PATHS else self.api_limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limit_for(scope["path"])
+        declared = Headers(scope=scope).get("content-length")
+        if declared is not None and not fits(declared, limit):
+            await send_too_large(send, limit)
+            return
+        started = False
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge(limit)
+            return message
+
+        async def watched_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, watched_send)
+        except BodyTooLarge:
+            if started:  # the app answered already; nothing more can be said
+                raise
+            await send_too_large(send, limit)
+
+
+def fits(declared: str, limit: int) -> bool:
+    """Whether a Content-Length value is a size within ``limit`` (long digit runs are not)."""
+    return declared.isdigit() and len(declared) <= len(str(limit)) and int(declared) <= limit
+
+
+async def send_too_large(send: Send, limit: int) -> None:
+    body = json.dumps(error_body("payload_too_large", too_large_message(limit))).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
