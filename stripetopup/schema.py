@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError
 from stripetopup.errors import DatabaseError
 
 # The newest migration in stripetopup/migrations/versions (a test keeps them in step).
-HEAD_REVISION = "0002_reversals"
+HEAD_REVISION = "0003_payment_resolutions"
 
 
 def upgrade(engine: Engine) -> str:

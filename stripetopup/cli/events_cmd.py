@@ -63,13 +63,14 @@ def list_events(
     def human(rows: list[EventRecord]) -> None:
         table(
             "Events",
-            ["Event", "Type", "Outcome", "Attempts", "Received", "Error"],
+            ["Event", "Type", "Outcome", "Attempts", "Replays", "Received", "Error"],
             [
                 (
                     e.event_id,
                     e.type,
                     e.outcome or "received",
                     e.attempts,
+                    e.replays,
                     e.received_at.strftime("%Y-%m-%d %H:%M:%S"),
                     e.error,
                 )
@@ -105,6 +106,7 @@ def show(
         f"outcome: {record.outcome or 'received'}",
         f"error: {record.error or '-'}",
         f"attempts: {record.attempts}",
+        f"replays: {record.replays}",
         f"livemode: {'yes' if record.livemode else 'no'}",
         f"received: {record.received_at.isoformat()}",
         f"processed: {processed}",

@@ -22,7 +22,7 @@ from stripetopup.config import Settings, load_settings
 from stripetopup.core import accounts, auth, checkout, events, holds, records, spend, webhook
 from stripetopup.core.context import Context
 from stripetopup.core.doctor_results import DoctorReport
-from stripetopup.core.operator_results import LedgerVerification, Resolution
+from stripetopup.core.operator_results import LedgerVerification, PaymentDetail, Resolution
 from stripetopup.core.reconcile_results import Difference, ReconcileReport, ReplayBatch
 from stripetopup.core.results import (
     Balance,
@@ -236,12 +236,17 @@ class TopUpService:
         *,
         reason: str,
         actor: str = "operator:assign",
+        force: bool = False,
     ) -> Resolution:
         """Credit a stray paid session to ``account_id`` through the exactly-once path
-        (Stripe's ``amount_total``), debiting refunds/disputes Stripe already made on it."""
+        (Stripe's ``amount_total``), debiting refunds/disputes Stripe already made on it.
+
+        A dismissed payment is refused (PaymentStateError) unless ``force``."""
         from stripetopup.core import stray
 
-        return stray.assign(self.ctx, checkout_session_id, account_id, reason=reason, actor=actor)
+        return stray.assign(
+            self.ctx, checkout_session_id, account_id, reason=reason, actor=actor, force=force
+        )
 
     def dismiss_payment(
         self, checkout_session_id: str, *, reason: str, actor: str = "operator:dismiss"
@@ -250,6 +255,12 @@ class TopUpService:
         from stripetopup.core import stray
 
         return stray.dismiss(self.ctx, checkout_session_id, reason=reason, actor=actor)
+
+    def payment(self, checkout_session_id: str) -> PaymentDetail:
+        """One payment and every assign/dismiss decision on it, oldest first."""
+        from stripetopup.core import stray
+
+        return stray.detail(self.ctx, checkout_session_id)
 
     def events(
         self,
