@@ -269,9 +269,16 @@ class TopUpService:
         event_type: str | None = None,
         since: datetime | None = None,
         limit: int = 200,
+        include_doctor: bool = False,
     ) -> list[EventRecord]:
+        """The event log, newest first; ``doctor``'s pings only with ``include_doctor``."""
         return records.list_events(
-            self.ctx, failed_only=failed_only, event_type=event_type, since=since, limit=limit
+            self.ctx,
+            failed_only=failed_only,
+            event_type=event_type,
+            since=since,
+            limit=limit,
+            include_doctor=include_doctor,
         )
 
     def event(self, event_id: str) -> EventRecord:

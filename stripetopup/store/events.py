@@ -98,8 +98,11 @@ def search(
     event_type: str | None = None,
     since: datetime | None = None,
     limit: int = 200,
+    exclude_types: Sequence[str] = (),
 ) -> Sequence[WebhookEvent]:
     statement = select(WebhookEvent)
+    if exclude_types:
+        statement = statement.where(col(WebhookEvent.type).not_in(list(exclude_types)))
     if failed_only:
         statement = statement.where(WebhookEvent.outcome == FAILED)
     if event_type is not None:
