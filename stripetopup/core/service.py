@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy.engine import Engine
 
@@ -47,18 +47,26 @@ class TopUpService:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings | None = None, *, check_schema: bool = True, **overrides: Any
+        cls,
+        settings: Settings | None = None,
+        *,
+        check_schema: bool | Literal["on_first_use"] = True,
+        **overrides: Any,
     ) -> TopUpService:
         """Build from ``settings`` (or the environment plus ``overrides``).
 
         With ``check_schema`` a new SQLite file is migrated on the spot and any other
-        database must already be at this version's schema.
+        database must already be at this version's schema; ``"on_first_use"`` waits until
+        the database is first used (the CLI: a command refused before that creates no file).
         """
         settings = settings or load_settings(**overrides)
         engine = create_db_engine(settings.database_url)
-        if check_schema:
+        service = cls(settings, engine)
+        if check_schema == "on_first_use":
+            service.ctx.check_on_first_use(schema.ensure_current)
+        elif check_schema:
             schema.ensure_current(engine)
-        return cls(settings, engine)
+        return service
 
     @property
     def settings(self) -> Settings:

@@ -88,9 +88,10 @@ def assign(
     PaymentStateError for a dismissed payment unless ``force``.
     """
     reason = _reason(reason)
+    stripe = ctx.stripe  # a missing key is refused before the database is touched
     with transaction(ctx.engine) as session:  # refused before asking Stripe anything
         _refuse_dismissed(payments.find(session, checkout_session_id), force)
-    obj = ctx.stripe.retrieve_checkout_session(checkout_session_id)
+    obj = stripe.retrieve_checkout_session(checkout_session_id)
     _check_assignable(ctx, obj)
     pi = obj.get("payment_intent")
     pi = str(pi.get("id") if isinstance(pi, dict) else pi) if pi else None
