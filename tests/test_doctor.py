@@ -372,6 +372,7 @@ def test_a_ledger_balance_that_differs_from_its_entries_fails(
 def test_an_unmigrated_database_fails_and_skips_the_log_checks(
     tmp_path: Any, emulator: Any
 ) -> None:
+    (tmp_path / "empty.db").touch()  # exists, but nothing in it
     settings = make_settings(f"sqlite:///{tmp_path}/empty.db", emulator.url)
     result = doctor(settings, "--url", f"http://127.0.0.1:{free_port()}/billing/webhook")
     assert result.exit_code == 1

@@ -7,6 +7,7 @@ values; none of them talks to Stripe or to the network (see ``doctor_stripe`` an
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -117,6 +118,9 @@ def database_checks(ctx: Context) -> tuple[list[Check], bool]:
     if "DATABASE_URL" in ctx.settings.problems:
         return [fail("database", "not checked: DATABASE_URL is invalid", None)], False
     dialect = ctx.engine.dialect.name
+    new_file = _new_sqlite_file(ctx)
+    if new_file is not None:  # connecting would create it; the first real command will
+        return [ok("database", f"{new_file} does not exist yet: created on first use")], False
     try:
         check_connection(ctx.engine)
         revision = schema.current_revision(ctx.engine)
@@ -132,6 +136,15 @@ def database_checks(ctx: Context) -> tuple[list[Check], bool]:
     checks.append(ok("database schema", f"at {revision}"))
     checks.append(ledger_balances(ctx))
     return checks, True
+
+
+def _new_sqlite_file(ctx: Context) -> str | None:
+    """The SQLite file DATABASE_URL names, when it does not exist yet."""
+    url = ctx.engine.url
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    path = os.path.abspath(str(url.database))
+    return None if os.path.exists(path) else f"SQLite file {path}"
 
 
 def ledger_balances(ctx: Context) -> Check:
