@@ -152,3 +152,18 @@ def test_a_checkout_refused_before_the_database_creates_nothing(
     else:
         assert rows(url, "stripe_payments") == 0
         assert rows(url, "accounts") == 0
+
+
+def test_an_empty_value_in_the_env_file_means_not_set(tmp_path: Path) -> None:
+    from stripetopup.config import load_settings
+
+    env_file = tmp_path / ".env"
+    env_file.write_text(
+        "STRIPE_SECRET_KEY=\nSTRIPE_WEBHOOK_SECRET=\nSTRIPETOPUP_JWT_SECRET=\n"
+        "STRIPETOPUP_JWT_AUDIENCE=\n"
+    )
+    settings = load_settings(_env_file=str(env_file))
+    assert settings.problems == {}
+    assert (settings.stripe_secret_key, settings.stripe_webhook_secret) == (None, None)
+    # An empty JWT secret must not switch JWT sign-in on (anyone could sign with it).
+    assert (settings.jwt_secret, settings.jwt_audience) == (None, None)
