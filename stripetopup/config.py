@@ -16,7 +16,14 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from stripetopup.errors import ConfigError
@@ -100,6 +107,23 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # Request bounds: the body limit of every route but the webhook.
     api_max_body_bytes: int = Field(16 * 1024, ge=1024)
+    # Refused settings only some commands need (see load_settings): variable -> why.
+    _problems: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    @field_validator(
+        "stripe_secret_key",
+        "stripe_webhook_secret",
+        "jwt_secret",
+        "jwt_audience",
+        mode="before",
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        # `STRIPE_SECRET_KEY=` (a line left empty in .env) means "not set", not a bad key;
+        # and an empty JWT secret must never turn JWT checking on.
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
 
     @field_validator("allowed_frontend_origins", mode="before")
     @classmethod
@@ -157,21 +181,25 @@ class Settings(BaseSettings):
 
     @field_validator("stripe_api_base")
     @classmethod
-    def _api_base(cls, value: str | None) -> str | None:
+    def _api_base(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value in (None, ""):
             return None
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("must be an http(s) URL such as http://127.0.0.1:12111")
+        # Checked here (the key is validated first) so the error names this variable.
+        key = info.data.get("stripe_secret_key")
+        if isinstance(key, SecretStr) and "_live_" in key.get_secret_value()[:8]:
+            raise ValueError("a live Stripe key may not be sent to STRIPE_API_BASE (emulator)")
         return value.rstrip("/")
 
-    @model_validator(mode="after")
-    def _coherent(self) -> Settings:
-        if self.max_amount_cents < self.min_amount_cents:
-            raise ValueError("STRIPETOPUP_MAX_AMOUNT_CENTS is below STRIPETOPUP_MIN_AMOUNT_CENTS")
-        if self.stripe_api_base and self.livemode:
-            raise ValueError("a live Stripe key may not be sent to STRIPE_API_BASE (emulator)")
-        return self
+    @field_validator("max_amount_cents")
+    @classmethod
+    def _max_above_min(cls, value: int, info: ValidationInfo) -> int:
+        minimum = info.data.get("min_amount_cents")
+        if isinstance(minimum, int) and value < minimum:
+            raise ValueError("is below STRIPETOPUP_MIN_AMOUNT_CENTS")
+        return value
 
     @property
     def livemode(self) -> bool:
@@ -190,17 +218,37 @@ class Settings(BaseSettings):
             return ()
         return _parse_webhook_secrets(self.stripe_webhook_secret.get_secret_value())
 
+    @property
+    def problems(self) -> dict[str, str]:
+        """Settings that were refused when loaded, by variable name (see :func:`load_settings`).
+
+        Only settings some commands never use end up here; the rest stop the load.
+        """
+        return dict(self._problems)
+
     def require_stripe_key(self) -> SecretStr:
         """The API key, or a ConfigError naming the variable to set."""
+        self._raise_if_refused("STRIPE_SECRET_KEY")
         if self.stripe_secret_key is None:
-            raise ConfigError("STRIPE_SECRET_KEY is not set (an sk_ or rk_ key from Stripe)")
+            raise ConfigError(
+                "STRIPE_SECRET_KEY is not set: this command calls Stripe "
+                "(set an sk_ or rk_ key in .env or the environment)"
+            )
         return self.stripe_secret_key
 
     def require_webhook_secrets(self) -> tuple[WebhookSecret, ...]:
+        self._raise_if_refused("STRIPE_WEBHOOK_SECRET")
         secrets = self.webhook_secrets
         if not secrets:
-            raise ConfigError("STRIPE_WEBHOOK_SECRET is not set (the whsec_ signing secret)")
+            raise ConfigError(
+                "STRIPE_WEBHOOK_SECRET is not set: webhooks cannot be verified "
+                "(set the endpoint's whsec_ signing secret in .env or the environment)"
+            )
         return secrets
+
+    def _raise_if_refused(self, variable: str) -> None:
+        if variable in self._problems:
+            raise ConfigError(f"invalid configuration: {variable}: {self._problems[variable]}")
 
     # Rate limiting (web/ratelimit.py), in the `limits` syntax such as "10/minute;50/hour"
     rate_limit_auth_failures: str = "30/minute"
@@ -279,21 +327,62 @@ def _parse_webhook_secrets(raw: str) -> tuple[WebhookSecret, ...]:
     return tuple(secrets)
 
 
-def load_settings(**overrides: Any) -> Settings:
+# Settings only the commands that call Stripe or verify webhooks use. A bad one is kept
+# aside (Settings.problems) and refused by require_stripe_key/require_webhook_secrets, so
+# `accounts list` or `ledger` still run; any other bad setting stops every command.
+_NEEDED_BY_SOME = frozenset({"stripe_secret_key", "stripe_webhook_secret"})
+
+
+def load_settings(*, keep_going: bool = False, **overrides: Any) -> Settings:
     """Build Settings from the environment, the env file and overrides; errors: ConfigError.
 
     The env file is ``$STRIPETOPUP_ENV_FILE`` when set (``--env-file`` sets it), else ``.env``.
-    The message names each offending variable and why, never its value.
+    The message names each offending variable and why, never its value. With
+    ``keep_going`` (``doctor``) no bad setting stops the load: each is left at its default
+    and reported in ``Settings.problems``.
     """
     overrides.setdefault("_env_file", os.environ.get(ENV_FILE_VARIABLE, ".env"))
     try:
         return Settings(**overrides)
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors(include_input=False, include_url=False):
-            name = _variable_name(error["loc"])
-            problems.append(f"{name}: {error['msg'].removeprefix('Value error, ')}")
-        raise ConfigError("invalid configuration: " + "; ".join(problems)) from None
+        refused = _refused(exc)
+    if not keep_going and not set(refused) <= _NEEDED_BY_SOME:
+        shown = "; ".join(f"{_variable_name((f,))}: {why}" for f, why in refused.items())
+        raise ConfigError("invalid configuration: " + shown) from None
+    kept = {k: v for k, v in overrides.items() if _field_named(k) not in refused}
+    defaults = dict(_default(field) for field in refused if field in Settings.model_fields)
+    try:
+        settings = Settings(**{**kept, **defaults})
+    except ValidationError as exc:  # a rule across settings, with the defaults back in
+        shown = "; ".join(f"{_variable_name((f,))}: {why}" for f, why in _refused(exc).items())
+        raise ConfigError("invalid configuration: " + shown) from None
+    settings._problems = {_variable_name((field,)): why for field, why in refused.items()}
+    return settings
+
+
+def _refused(exc: ValidationError) -> dict[str, str]:
+    """Field name (or "settings" for a rule across fields) -> why it was refused."""
+    refused: dict[str, str] = {}
+    for error in exc.errors(include_input=False, include_url=False):
+        field = _field_named(str(error["loc"][0])) if error["loc"] else "settings"
+        refused.setdefault(field, error["msg"].removeprefix("Value error, "))
+    return refused
+
+
+def _field_named(name: str) -> str:
+    """The field a validation error's location names (an alias, like STRIPE_SECRET_KEY)."""
+    for field, info in Settings.model_fields.items():
+        if info.validation_alias == name:
+            return field
+    return name
+
+
+def _default(field: str) -> tuple[str, Any]:
+    """``(name, default)`` for an override that beats the environment: an aliased field is
+    overridden by its alias (given both, pydantic would read the alias, the bad value)."""
+    info = Settings.model_fields[field]
+    name = info.validation_alias if isinstance(info.validation_alias, str) else field
+    return name, info.get_default(call_default_factory=True)
 
 
 def _variable_name(loc: tuple[int | str, ...]) -> str:

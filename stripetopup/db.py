@@ -11,7 +11,9 @@ Imports sqlalchemy/sqlmodel and ``stripetopup.errors`` only.
 from __future__ import annotations
 
 import logging
+import os
 import random
+import re
 import threading
 import time
 import weakref
@@ -145,4 +147,27 @@ def check_connection(engine: Engine) -> None:
         with engine.connect() as connection:
             connection.execute(sa.text("SELECT 1"))
     except DBAPIError as exc:
-        raise DatabaseError(f"database unreachable: {type(exc.orig).__name__}") from None
+        raise unreachable(engine, exc) from None
+
+
+# psycopg wraps the reason in 'connection failed: connection to server at "h", port p failed:'.
+_PG_PREFIX = re.compile(
+    r'^(connection failed: )?(connection to server at "[^"]*", port \d+ failed: )?'
+)
+
+
+def unreachable(engine: Engine, exc: DBAPIError) -> DatabaseError:
+    """The error for a database we could not open: where we tried (never the user or the
+    password), the driver's reason in a few words, and what to check."""
+    first = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else ""
+    cause = redact(_PG_PREFIX.sub("", first).replace("FATAL:  ", "").strip())[:200]
+    url = engine.url
+    if url.get_backend_name() == "sqlite":
+        path = url.database
+        where = f"SQLite file {os.path.abspath(path)}" if path and path != ":memory:" else "SQLite"
+        check = "check DATABASE_URL (a SQLite file, in a directory that exists and is writable)"
+    else:
+        where = f"PostgreSQL {url.host or 'localhost'}:{url.port or 5432}/{url.database or ''}"
+        check = "check DATABASE_URL and that PostgreSQL is running there and accepts connections"
+    reason = cause or type(exc.orig).__name__
+    return DatabaseError(f"database unreachable at {where}: {reason}; {check}")

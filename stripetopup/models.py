@@ -117,7 +117,8 @@ class WebhookEvent(SQLModel, table=True):
     processed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     outcome: str | None = Field(default=None, max_length=30, index=True)
     error: str | None = Field(default=None, max_length=2000)
-    attempts: int = 0
+    attempts: int = 0  # deliveries through the webhook door (Stripe's attempts)
+    replays: int = Field(default=0, sa_column_kwargs={"server_default": "0", "nullable": False})
 
 
 class ApiCredential(SQLModel, table=True):
@@ -157,3 +158,22 @@ class Hold(SQLModel, table=True):
     expires_at: datetime = Field(sa_column=_ts(nullable=False, index=True))
     created_at: datetime = Field(default_factory=_now, sa_column=_ts(nullable=False))
     closed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class PaymentResolution(SQLModel, table=True):
+    """One operator decision on a payment (assign, dismiss, or a forced assign), kept for good.
+
+    Append-only, like the ledger: the payment row shows the latest decision, this table
+    every one of them, so overriding a dismissal never erases who dismissed it and why.
+    """
+
+    __tablename__ = "payment_resolutions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    checkout_session_id: str = Field(max_length=255, index=True)
+    action: str = Field(max_length=20)
+    forced: bool = False
+    account_id: str | None = Field(default=None, max_length=200)
+    actor: str = Field(max_length=100)
+    reason: str = Field(max_length=500)
+    created_at: datetime = Field(default_factory=_now, sa_column=_ts(nullable=False))

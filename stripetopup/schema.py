@@ -8,10 +8,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
+from stripetopup.db import unreachable
 from stripetopup.errors import DatabaseError
 
 # The newest migration in stripetopup/migrations/versions (a test keeps them in step).
-HEAD_REVISION = "0002_reversals"
+HEAD_REVISION = "0003_payment_resolutions"
 
 
 def upgrade(engine: Engine) -> str:
@@ -38,7 +39,7 @@ def current_revision(engine: Engine) -> str | None:
                 return None
             return connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
     except DBAPIError as exc:
-        raise DatabaseError(f"database unreachable: {type(exc.orig).__name__}") from None
+        raise unreachable(engine, exc) from None
 
 
 def ensure_current(engine: Engine, *, auto_upgrade_empty_sqlite: bool = True) -> None:

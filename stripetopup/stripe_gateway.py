@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
@@ -38,6 +39,8 @@ class StripeGateway:
         import stripe
 
         self._stripe = stripe
+        # Named in "could not reach" messages: where we tried, never the key.
+        self._where = (urlsplit(api_base).netloc if api_base else "") or "api.stripe.com"
         # requests is the SDK's own default transport (and its dependency); one pooled session.
         self._http = stripe.RequestsClient(timeout=timeout_seconds)
         self.client = stripe.StripeClient(
@@ -142,10 +145,10 @@ class StripeGateway:
         try:
             return call()
         except self._stripe.StripeError as exc:
-            raise _translate(exc, self._stripe) from None
+            raise _translate(exc, self._stripe, self._where) from None
 
 
-def _translate(exc: Any, stripe: Any) -> StripeUnavailable | NotFound:
+def _translate(exc: Any, stripe: Any, host: str) -> StripeUnavailable | NotFound:
     status = getattr(exc, "http_status", None)
     code = getattr(exc, "code", None)
     request_id = getattr(exc, "request_id", None)
@@ -155,7 +158,7 @@ def _translate(exc: Any, stripe: Any) -> StripeUnavailable | NotFound:
     if isinstance(exc, stripe.InvalidRequestError) and code == "resource_missing":
         return NotFound(f"Stripe has no such object: {message}{where}")
     if isinstance(exc, stripe.APIConnectionError):
-        return StripeUnavailable(f"could not reach Stripe: {message}")
+        return StripeUnavailable(f"could not reach Stripe at {host}: {connection_cause(message)}")
     kind = {
         401: "Stripe rejected the API key",
         403: "the API key lacks a permission",
@@ -178,6 +181,37 @@ def _one_line(message: str) -> str:
     """The SDK's message on one line, without its support boilerplate, secrets redacted."""
     flat = " ".join(message.split())
     return redact(flat.replace(_SDK_BOILERPLATE, "").strip() or flat)
+
+
+# What urllib3/requests bury in 300 characters, in the words an operator acts on.
+_CAUSES = (
+    (re.compile(r"connection refused", re.I), "connection refused (is anything listening there?)"),
+    (
+        re.compile(
+            r"name or service not known|failed to resolve|nodename nor servname|"
+            r"temporary failure in name resolution|getaddrinfo failed",
+            re.I,
+        ),
+        "host name not found (check the host name and DNS)",
+    ),
+    (re.compile(r"timed? ?out", re.I), "timed out (check the network or a firewall)"),
+    (re.compile(r"ssl|certificate|tls", re.I), "TLS handshake failed (check the certificate)"),
+    (re.compile(r"connection reset|remote end closed|aborted", re.I), "connection closed early"),
+    (re.compile(r"network is unreachable|no route to host", re.I), "network unreachable"),
+)
+_ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\"()\]]+)")
+
+
+def connection_cause(message: str) -> str:
+    """One short cause for a connection failure: refused, name not found, timed out..."""
+    for pattern, cause in _CAUSES:
+        if pattern.search(message):
+            return cause
+    found = _ERRNO.search(message)
+    if found:
+        return found.group(1).strip()
+    network = re.search(r"Network error: (\w+)", message)
+    return network.group(1) if network else "no answer"
 
 
 @dataclass(frozen=True)

@@ -125,7 +125,7 @@ def test_tokens_are_shown_once_listed_without_secrets_and_revocable(cli) -> None
 
 def test_a_bad_setting_is_a_configuration_error_that_hides_the_value(settings: Settings) -> None:
     env = {**settings_env(settings), "STRIPE_SECRET_KEY": "pk_live_oops_this_is_secret"}
-    result = CliRunner().invoke(app, ["balance", ACCOUNT], env=env)
+    result = CliRunner().invoke(app, ["checkout", "--amount", "5", "--user", ACCOUNT], env=env)
     assert result.exit_code == 2
     assert (
         "STRIPE_SECRET_KEY: must be an sk_test_, sk_live_, rk_test_ or rk_live_ key"

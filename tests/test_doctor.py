@@ -372,6 +372,7 @@ def test_a_ledger_balance_that_differs_from_its_entries_fails(
 def test_an_unmigrated_database_fails_and_skips_the_log_checks(
     tmp_path: Any, emulator: Any
 ) -> None:
+    (tmp_path / "empty.db").touch()  # exists, but nothing in it
     settings = make_settings(f"sqlite:///{tmp_path}/empty.db", emulator.url)
     result = doctor(settings, "--url", f"http://127.0.0.1:{free_port()}/billing/webhook")
     assert result.exit_code == 1
@@ -394,14 +395,33 @@ def test_missing_origins_warn_and_the_default_url_only_warns_when_nothing_listen
         assert self_test.status == "warn"
 
 
-def test_invalid_settings_exit_2_before_any_check(settings: Settings) -> None:
+def test_an_invalid_setting_is_a_failed_check_and_the_other_checks_still_run(
+    settings: Settings, service: TopUpService
+) -> None:
     from stripetopup.cli.main import app
 
-    env = {**settings_env(settings), "STRIPE_WEBHOOK_SECRET": "not-a-secret"}
-    result = CliRunner().invoke(app, ["doctor"], env=env)
-    assert result.exit_code == 2
-    assert result.output.startswith("Error: invalid configuration: STRIPE_WEBHOOK_SECRET")
-    assert "not-a-secret" not in result.output
+    env = {
+        **settings_env(settings),
+        "STRIPE_WEBHOOK_SECRET": "not-a-secret",
+        "STRIPETOPUP_MAX_AMOUNT_CENTS": "10",
+    }
+    url = f"http://127.0.0.1:{free_port()}/billing/webhook"
+    result = CliRunner().invoke(app, ["doctor", "--url", url, "--json"], env=env)
+    assert result.exit_code == 1
+    checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
+    assert (checks["webhook secrets"]["status"], checks["webhook secrets"]["message"]) == (
+        "fail",
+        "STRIPE_WEBHOOK_SECRET is invalid: each webhook secret must start with whsec_ "
+        "(label:whsec_... allowed)",
+    )
+    assert checks["STRIPETOPUP_MAX_AMOUNT_CENTS"]["message"] == (
+        "STRIPETOPUP_MAX_AMOUNT_CENTS is invalid: Input should be greater than or equal to 50"
+    )
+    assert checks["database"]["status"] == "ok"
+    assert checks["stripe permissions"]["status"] == "ok"
+    human = CliRunner().invoke(app, ["doctor", "--url", url], env=env)
+    assert human.exit_code == 1
+    assert "not-a-secret" not in human.output + result.output
 
 
 def test_a_url_that_is_not_http_is_a_usage_error(settings: Settings) -> None:

@@ -42,12 +42,13 @@ def test_events_lists_filters_and_shows_the_log(
 
     shown = runner.invoke(app, ["events", "show", completed], env=env)
     assert shown.exit_code == 0, shown.output
-    assert shown.output.splitlines()[:5] == [
+    assert shown.output.splitlines()[:6] == [
         f"event: {completed}",
         "type: checkout.session.completed",
         "outcome: credited",
         "error: -",
-        "attempts: 1",
+        "attempts: 0",  # fetched by replay: not a delivery attempt of Stripe's
+        "replays: 1",
     ]
     missing = runner.invoke(app, ["events", "show", "evt_missing"], env=env)
     assert missing.exit_code == 1

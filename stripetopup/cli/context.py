@@ -15,16 +15,18 @@ if TYPE_CHECKING:
 _opened: list[TopUpService] = []
 
 
-def settings() -> Settings:
+def settings(*, keep_going: bool = False) -> Settings:
+    """The settings; ``keep_going`` (doctor) reports bad ones instead of refusing them."""
     from stripetopup.config import load_settings
 
-    return load_settings()
+    return load_settings(keep_going=keep_going)
 
 
 def service() -> TopUpService:
     from stripetopup.core import TopUpService
 
-    opened = TopUpService.from_settings(settings())
+    # The schema check (and a new SQLite file) waits until a command first uses the database.
+    opened = TopUpService.from_settings(settings(), check_schema="on_first_use")
     _opened.append(opened)
     return opened
 

@@ -1,7 +1,8 @@
 """``stripetopup doctor``: check the whole setup, one line per check with a fix.
 
-Exit codes: 0 every check is ok or warn; 1 at least one check failed; 2 the settings are
-invalid, so nothing could be checked. ``--json`` writes ``{"checks": [...], "ok": bool}``.
+Exit codes: 0 every check is ok or warn; 1 at least one check failed (a bad or missing
+setting is a failed check: doctor still checks everything it can); 2 a bad ``--url``.
+``--json`` writes ``{"checks": [...], "ok": bool}``.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ def doctor(url: str | None = URL_OPTION, json_output: bool = JSON_OPTION) -> Non
     from stripetopup.core import TopUpService
 
     with guard():
-        service = TopUpService.from_settings(context.settings(), check_schema=False)
+        settings = context.settings(keep_going=True)
+        service = TopUpService.from_settings(settings, check_schema=False)
     try:
         with guard():
             report = service.doctor(url=url)

@@ -19,6 +19,9 @@ TYPE_OPTION = typer.Option(None, "--type", help="Only this event type.")
 SINCE_OPTION = typer.Option(None, "--since", help="Received since: ISO date/time or 7d, 24h.")
 LIMIT_OPTION = typer.Option(200, "--limit", min=1, max=10000, help="How many, newest first.")
 JSON_OPTION = typer.Option(False, "--json", help="Write JSON only, to stdout.")
+ALL_OPTION = typer.Option(
+    False, "--all", help="Also doctor's self-test pings (evt_doctor_..., hidden by default)."
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -32,12 +35,13 @@ def events(
     event_type: str | None = TYPE_OPTION,
     since: str | None = SINCE_OPTION,
     limit: int = LIMIT_OPTION,
+    everything: bool = ALL_OPTION,
     json_output: bool = JSON_OPTION,
 ) -> None:
     """List received events, newest first."""
     if ctx.invoked_subcommand is not None:
         return
-    list_events(failed, event_type, since, limit, json_output)
+    list_events(failed, event_type, since, limit, json_output, everything)
 
 
 @events_app.command("list")
@@ -46,14 +50,20 @@ def list_command(
     event_type: str | None = TYPE_OPTION,
     since: str | None = SINCE_OPTION,
     limit: int = LIMIT_OPTION,
+    everything: bool = ALL_OPTION,
     json_output: bool = JSON_OPTION,
 ) -> None:
     """List received events, newest first (same as `events`)."""
-    list_events(failed, event_type, since, limit, json_output)
+    list_events(failed, event_type, since, limit, json_output, everything)
 
 
 def list_events(
-    failed: bool, event_type: str | None, since: str | None, limit: int, json_output: bool
+    failed: bool,
+    event_type: str | None,
+    since: str | None,
+    limit: int,
+    json_output: bool,
+    everything: bool = False,
 ) -> None:
     from stripetopup.dates import parse_when
 
@@ -63,13 +73,14 @@ def list_events(
     def human(rows: list[EventRecord]) -> None:
         table(
             "Events",
-            ["Event", "Type", "Outcome", "Attempts", "Received", "Error"],
+            ["Event", "Type", "Outcome", "Attempts", "Replays", "Received", "Error"],
             [
                 (
                     e.event_id,
                     e.type,
                     e.outcome or "received",
                     e.attempts,
+                    e.replays,
                     e.received_at.strftime("%Y-%m-%d %H:%M:%S"),
                     e.error,
                 )
@@ -80,7 +91,11 @@ def list_events(
     run_with(
         json_output,
         lambda: context.service().events(
-            failed_only=failed, event_type=event_type, since=since_at, limit=limit
+            failed_only=failed,
+            event_type=event_type,
+            since=since_at,
+            limit=limit,
+            include_doctor=everything,
         ),
         human,
     )
@@ -105,6 +120,7 @@ def show(
         f"outcome: {record.outcome or 'received'}",
         f"error: {record.error or '-'}",
         f"attempts: {record.attempts}",
+        f"replays: {record.replays}",
         f"livemode: {'yes' if record.livemode else 'no'}",
         f"received: {record.received_at.isoformat()}",
         f"processed: {processed}",

@@ -1,7 +1,8 @@
 """``stripetopup payments``: the local record of Checkout Sessions, and resolving strays.
 
 ``payments assign cs_... ACCOUNT --reason`` credits a payment that needs attention through
-the exactly-once path; ``payments dismiss cs_... --reason`` marks it dismissed.
+the exactly-once path (a dismissed one only with ``--force``); ``payments dismiss cs_...
+--reason`` marks it dismissed; ``payments show cs_...`` prints it with every decision made.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from stripetopup.cli import context
 from stripetopup.cli.output import guard, run_with, table
 
 if TYPE_CHECKING:
-    from stripetopup.core.operator_results import Resolution
+    from stripetopup.core.operator_results import Decision, PaymentDetail, Resolution
     from stripetopup.core.results import Payment
 
 payments_app = typer.Typer(
@@ -130,9 +131,14 @@ def assign_command(
     checkout_session_id: str = typer.Argument(..., help="The payment's cs_... id."),
     account: str = typer.Argument(..., help="The account to credit."),
     reason: str = REASON_OPTION,
+    force: bool = typer.Option(
+        False, "--force", help="Assign a payment even though it was dismissed (recorded)."
+    ),
     json_output: bool = JSON_OPTION,
 ) -> None:
-    """Credit a stray paid session to ACCOUNT (Stripe's amount, exactly once)."""
+    """Credit a stray paid session to ACCOUNT (Stripe's amount, exactly once).
+
+    A dismissed payment is refused unless --force; either way its history is kept."""
 
     def human(done: Resolution) -> None:
         payment = done.payment
@@ -154,7 +160,9 @@ def assign_command(
 
     run_with(
         json_output,
-        lambda: context.service().assign_payment(checkout_session_id, account, reason=reason),
+        lambda: context.service().assign_payment(
+            checkout_session_id, account, reason=reason, force=force
+        ),
         human,
     )
 
@@ -180,6 +188,47 @@ def dismiss_command(
         lambda: context.service().dismiss_payment(checkout_session_id, reason=reason),
         human,
     )
+
+
+@payments_app.command("show")
+def show_command(
+    checkout_session_id: str = typer.Argument(..., help="The payment's cs_... id."),
+    json_output: bool = JSON_OPTION,
+) -> None:
+    """Show one payment and its resolution history (every assign and dismiss)."""
+
+    def human(detail: PaymentDetail) -> None:
+        for line in detail_lines(detail):
+            typer.echo(line)
+
+    run_with(json_output, lambda: context.service().payment(checkout_session_id), human)
+
+
+def detail_lines(detail: PaymentDetail) -> list[str]:
+    """``payments show`` for people: one ``name: value`` line each, then the history."""
+    p = detail.payment
+    lines = [
+        f"payment: {p.checkout_session_id}",
+        f"account: {p.account_id or '-'}",
+        f"amount: {_amount(p) or '-'} {p.currency.upper()}",
+        f"stripe status: {p.status}/{p.payment_status}",
+        f"state: {p.state}",
+        f"note: {p.attention_reason or '-'}",
+        f"created: {p.created_at:%Y-%m-%d %H:%M:%S} UTC",
+        f"credited entry: {p.credited_entry_id or '-'}",
+    ]
+    if not detail.history:
+        return [*lines, "history: none"]
+    return [*lines, "history:", *(f"  {_decision(d)}" for d in detail.history)]
+
+
+def _decision(decision: Decision) -> str:
+    what = decision.action
+    if decision.account_id is not None:
+        what += f" to {decision.account_id}"
+    if decision.forced:
+        what += " (forced)"
+    return f"{decision.at:%Y-%m-%d %H:%M:%S} UTC  {what} by {decision.actor}: {decision.reason}"
 
 
 def _cents(cents: int | None) -> str:

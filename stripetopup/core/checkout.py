@@ -29,7 +29,10 @@ def resolve_origin(ctx: Context, origin: str | None) -> str:
     """The validated origin the success and cancel URLs are built from."""
     allowed = ctx.settings.allowed_frontend_origins
     if not allowed:
-        raise ConfigError("ALLOWED_FRONTEND_ORIGINS is not set; success/cancel URLs need it")
+        raise ConfigError(
+            "ALLOWED_FRONTEND_ORIGINS is not set: checkout builds its success/cancel URLs "
+            "from it (set it, e.g. ALLOWED_FRONTEND_ORIGINS=https://app.example.com)"
+        )
     if origin is None:
         return allowed[0]
     parts = urlsplit(origin.strip())
@@ -52,13 +55,14 @@ def create(
     if request_key is not None:
         check_key(request_key)
     check_bounds(amount_cents, minimum=settings.min_amount_cents, maximum=settings.max_amount_cents)
+    stripe = ctx.stripe  # a missing key is refused before the database is touched
     with transaction(ctx.engine) as session:
         accounts.get(session, account_id)
     window = request_key or str(int(time.time()) // DOUBLE_CLICK_WINDOW_SECONDS)
     key = "stripetopup-checkout-" + fingerprint(
         account_id, amount_cents, ctx.currency, base, window
     )
-    created = ctx.stripe.create_checkout_session(
+    created = stripe.create_checkout_session(
         _session_params(ctx, account_id, amount_cents, base), idempotency_key=key
     )
     link = CheckoutLink(

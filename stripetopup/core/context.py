@@ -1,7 +1,12 @@
-"""What every core operation needs: settings, the engine and (lazily) the Stripe gateway."""
+"""What every core operation needs: settings, the engine and (lazily) the Stripe gateway.
+
+The schema check may also wait for first use of the engine, so a command that fails
+before it touches the database (a bad amount, a missing key) creates no SQLite file.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -16,8 +21,21 @@ if TYPE_CHECKING:
 @dataclass
 class Context:
     settings: Settings
-    engine: Engine
+    _engine: Engine
     _gateway: StripeGateway | None = field(default=None, repr=False)
+    # Run once, on first use of the engine (the schema check, for a lazily checked service).
+    _before_first_use: Callable[[Engine], None] | None = field(default=None, repr=False)
+
+    def check_on_first_use(self, check: Callable[[Engine], None]) -> None:
+        """Run ``check`` on the engine just before its first use, not now."""
+        self._before_first_use = check
+
+    @property
+    def engine(self) -> Engine:
+        if self._before_first_use is not None:
+            self._before_first_use(self._engine)
+            self._before_first_use = None
+        return self._engine
 
     @property
     def stripe(self) -> StripeGateway:
@@ -38,7 +56,7 @@ class Context:
         if self._gateway is not None:
             self._gateway.close()
             self._gateway = None
-        self.engine.dispose()
+        self._engine.dispose()
 
     @property
     def currency(self) -> str:

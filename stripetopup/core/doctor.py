@@ -1,6 +1,7 @@
 """``doctor``: every check in order, as one :class:`DoctorReport`.
 
-Settings first; then Stripe (key permissions, registered endpoints) when a key is set; the
+Settings first (a refused one is a failed check, never a reason to stop); then Stripe (key
+permissions, registered endpoints) when a key is set and nothing it needs was refused; the
 database and what the event log says (failure streak, secret rotation) when it is reachable
 and migrated; and the webhook self-test through the running server. Nothing here moves
 money: the probes create nothing in Stripe and the test event is recorded as ignored.
@@ -34,8 +35,14 @@ def run(ctx: Context, *, url: str | None = None) -> DoctorReport:
     return DoctorReport(tuple(checks))
 
 
+# With one of these refused, a Stripe call could go to the wrong place with the wrong key.
+_STRIPE_SETTINGS = ("STRIPE_SECRET_KEY", "STRIPE_API_BASE")
+
+
 def stripe_checks(ctx: Context, url: str | None) -> list[Check]:
     if ctx.settings.stripe_secret_key is None:
+        return []
+    if any(variable in ctx.settings.problems for variable in _STRIPE_SETTINGS):
         return []
     from stripetopup.core.handlers import HANDLERS  # read now: handled types may grow
 

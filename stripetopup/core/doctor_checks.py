@@ -7,6 +7,7 @@ values; none of them talks to Stripe or to the network (see ``doctor_stripe`` an
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -34,16 +35,44 @@ REPLAY_FIX = (
 
 
 # Settings -------------------------------------------------------------------------------
+# Refused settings with a check of their own below; any other gets a "setting" line.
+_OWN_CHECK = {"STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_CURRENCY"}
+
+
 def settings_checks(settings: Settings) -> list[Check]:
     return [
         stripe_key(settings),
         webhook_secrets(settings),
-        ok("currency", f"{settings.stripe_currency} (only this currency is credited)"),
+        currency(settings),
         allowed_origins(settings),
+        *refused_settings(settings),
     ]
 
 
+def _invalid(name: str, variable: str, why: str) -> Check:
+    return fail(
+        name, f"{variable} is invalid: {why}", f"correct {variable} in .env or the environment"
+    )
+
+
+def refused_settings(settings: Settings) -> list[Check]:
+    """One failed check per refused setting (doctor loads settings with keep_going)."""
+    return [
+        _invalid(variable, variable, why)
+        for variable, why in settings.problems.items()
+        if variable not in _OWN_CHECK
+    ]
+
+
+def currency(settings: Settings) -> Check:
+    if "STRIPE_CURRENCY" in settings.problems:
+        return _invalid("currency", "STRIPE_CURRENCY", settings.problems["STRIPE_CURRENCY"])
+    return ok("currency", f"{settings.stripe_currency} (only this currency is credited)")
+
+
 def stripe_key(settings: Settings) -> Check:
+    if "STRIPE_SECRET_KEY" in settings.problems:
+        return _invalid("stripe key", "STRIPE_SECRET_KEY", settings.problems["STRIPE_SECRET_KEY"])
     if settings.stripe_secret_key is None:
         return fail(
             "stripe key",
@@ -57,6 +86,9 @@ def stripe_key(settings: Settings) -> Check:
 
 
 def webhook_secrets(settings: Settings) -> Check:
+    if "STRIPE_WEBHOOK_SECRET" in settings.problems:
+        why = settings.problems["STRIPE_WEBHOOK_SECRET"]
+        return _invalid("webhook secrets", "STRIPE_WEBHOOK_SECRET", why)
     secrets = settings.webhook_secrets
     if not secrets:
         return fail(
@@ -83,7 +115,12 @@ def allowed_origins(settings: Settings) -> Check:
 # Database -------------------------------------------------------------------------------
 def database_checks(ctx: Context) -> tuple[list[Check], bool]:
     """Reachable, migrated, balances equal entries; and whether the log may be queried."""
+    if "DATABASE_URL" in ctx.settings.problems:
+        return [fail("database", "not checked: DATABASE_URL is invalid", None)], False
     dialect = ctx.engine.dialect.name
+    new_file = _new_sqlite_file(ctx)
+    if new_file is not None:  # connecting would create it; the first real command will
+        return [ok("database", f"{new_file} does not exist yet: created on first use")], False
     try:
         check_connection(ctx.engine)
         revision = schema.current_revision(ctx.engine)
@@ -99,6 +136,15 @@ def database_checks(ctx: Context) -> tuple[list[Check], bool]:
     checks.append(ok("database schema", f"at {revision}"))
     checks.append(ledger_balances(ctx))
     return checks, True
+
+
+def _new_sqlite_file(ctx: Context) -> str | None:
+    """The SQLite file DATABASE_URL names, when it does not exist yet."""
+    url = ctx.engine.url
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    path = os.path.abspath(str(url.database))
+    return None if os.path.exists(path) else f"SQLite file {path}"
 
 
 def ledger_balances(ctx: Context) -> Check:

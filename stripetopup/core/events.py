@@ -71,8 +71,12 @@ def apply(
     actor: str,
     secret_label: str | None = None,
     payload: str | None = None,
+    replay: bool = False,
 ) -> EventOutcome:
-    """Record ``event`` and apply it exactly once; ProcessingError if applying failed."""
+    """Record ``event`` and apply it exactly once; ProcessingError if applying failed.
+
+    ``replay`` counts this run as a replay in the event log, not as a delivery attempt.
+    """
     check_shape(event)
     event_id, event_type = str(event["id"]), str(event["type"])
     raw = payload if payload is not None else json.dumps(event, separators=(",", ":"))
@@ -87,6 +91,7 @@ def apply(
             secret_label=secret_label,
             outcome=outcome,
             error=error,
+            replay=replay,
         )
 
     def work(session: Session) -> EventOutcome:

@@ -1,15 +1,17 @@
-"""What ``payments assign|dismiss`` and ``ledger verify`` hand back: frozen dataclasses.
+"""What ``payments assign|dismiss|show`` and ``ledger verify`` hand back: frozen dataclasses.
 
 Each has ``to_json()`` (integer cents plus a ``"5.00"`` string). Imports core.results,
-models-free helpers (money) only.
+models (to read a row) and money only.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from stripetopup.core.results import Payment
+from stripetopup.models import PaymentResolution
 from stripetopup.money import format_cents
 
 
@@ -41,6 +43,47 @@ class Resolution:
             "balance_cents": self.balance_cents,
             "balance": format_cents(self.balance_cents) if self.balance_cents is not None else None,
         }
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One entry of a payment's resolution history: who decided what, when and why.
+
+    ``action`` is ``assigned`` or ``dismissed``; ``forced`` marks an assign that overrode
+    a dismissal (``payments assign --force``).
+    """
+
+    action: str
+    forced: bool
+    account_id: str | None
+    actor: str
+    reason: str
+    at: datetime
+
+    @classmethod
+    def of(cls, row: PaymentResolution) -> Decision:
+        return cls(row.action, row.forced, row.account_id, row.actor, row.reason, row.created_at)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "forced": self.forced,
+            "account_id": self.account_id,
+            "actor": self.actor,
+            "reason": self.reason,
+            "at": self.at.isoformat(),
+        }
+
+
+@dataclass(frozen=True)
+class PaymentDetail:
+    """``payments show``: one payment and every decision an operator made on it."""
+
+    payment: Payment
+    history: tuple[Decision, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.payment.to_json(), "history": [d.to_json() for d in self.history]}
 
 
 @dataclass(frozen=True)

@@ -46,11 +46,22 @@ def list_events(
     event_type: str | None = None,
     since: datetime | None = None,
     limit: int = 200,
+    include_doctor: bool = False,
 ) -> list[EventRecord]:
+    """Events newest first; doctor's self-test pings only with ``include_doctor`` (or when
+    their type is asked for): a ``doctor`` run in a loop would bury Stripe's events."""
+    from stripetopup.core.doctor_checks import PING_TYPE
+
     _check_limit(limit)
+    hidden = () if include_doctor or event_type == PING_TYPE else (PING_TYPE,)
     with transaction(ctx.engine) as session:
         rows = events.search(
-            session, failed_only=failed_only, event_type=event_type, since=since, limit=limit
+            session,
+            failed_only=failed_only,
+            event_type=event_type,
+            since=since,
+            limit=limit,
+            exclude_types=hidden,
         )
         return [EventRecord.of(row) for row in rows]
 

@@ -43,7 +43,7 @@ def replay(ctx: Context, event_id: str, *, dry_run: bool = False) -> EventOutcom
     if dry_run:
         return events.preview(ctx, event, actor=ACTOR)
     try:
-        return events.apply(ctx, event, actor=ACTOR)
+        return events.apply(ctx, event, actor=ACTOR, replay=True)
     except ProcessingError as exc:
         return EventOutcome(event_id, str(event.get("type")), "failed", exc.message)
 

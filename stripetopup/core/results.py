@@ -204,6 +204,7 @@ class EventRecord:
     received_at: datetime
     processed_at: datetime | None
     payload: str = field(repr=False)
+    replays: int = 0  # `replay` runs, apart from Stripe's delivery attempts
 
     @classmethod
     def of(cls, row: WebhookEvent) -> EventRecord:
@@ -218,6 +219,7 @@ class EventRecord:
             received_at=row.received_at,
             processed_at=row.processed_at,
             payload=row.payload,
+            replays=row.replays,
         )
 
     def to_json(self, *, with_payload: bool = False) -> dict[str, Any]:

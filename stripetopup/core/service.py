@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy.engine import Engine
 
@@ -22,7 +22,7 @@ from stripetopup.config import Settings, load_settings
 from stripetopup.core import accounts, auth, checkout, events, holds, records, spend, webhook
 from stripetopup.core.context import Context
 from stripetopup.core.doctor_results import DoctorReport
-from stripetopup.core.operator_results import LedgerVerification, Resolution
+from stripetopup.core.operator_results import LedgerVerification, PaymentDetail, Resolution
 from stripetopup.core.reconcile_results import Difference, ReconcileReport, ReplayBatch
 from stripetopup.core.results import (
     Balance,
@@ -47,18 +47,26 @@ class TopUpService:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings | None = None, *, check_schema: bool = True, **overrides: Any
+        cls,
+        settings: Settings | None = None,
+        *,
+        check_schema: bool | Literal["on_first_use"] = True,
+        **overrides: Any,
     ) -> TopUpService:
         """Build from ``settings`` (or the environment plus ``overrides``).
 
         With ``check_schema`` a new SQLite file is migrated on the spot and any other
-        database must already be at this version's schema.
+        database must already be at this version's schema; ``"on_first_use"`` waits until
+        the database is first used (the CLI: a command refused before that creates no file).
         """
         settings = settings or load_settings(**overrides)
         engine = create_db_engine(settings.database_url)
-        if check_schema:
+        service = cls(settings, engine)
+        if check_schema == "on_first_use":
+            service.ctx.check_on_first_use(schema.ensure_current)
+        elif check_schema:
             schema.ensure_current(engine)
-        return cls(settings, engine)
+        return service
 
     @property
     def settings(self) -> Settings:
@@ -236,12 +244,17 @@ class TopUpService:
         *,
         reason: str,
         actor: str = "operator:assign",
+        force: bool = False,
     ) -> Resolution:
         """Credit a stray paid session to ``account_id`` through the exactly-once path
-        (Stripe's ``amount_total``), debiting refunds/disputes Stripe already made on it."""
+        (Stripe's ``amount_total``), debiting refunds/disputes Stripe already made on it.
+
+        A dismissed payment is refused (PaymentStateError) unless ``force``."""
         from stripetopup.core import stray
 
-        return stray.assign(self.ctx, checkout_session_id, account_id, reason=reason, actor=actor)
+        return stray.assign(
+            self.ctx, checkout_session_id, account_id, reason=reason, actor=actor, force=force
+        )
 
     def dismiss_payment(
         self, checkout_session_id: str, *, reason: str, actor: str = "operator:dismiss"
@@ -251,6 +264,12 @@ class TopUpService:
 
         return stray.dismiss(self.ctx, checkout_session_id, reason=reason, actor=actor)
 
+    def payment(self, checkout_session_id: str) -> PaymentDetail:
+        """One payment and every assign/dismiss decision on it, oldest first."""
+        from stripetopup.core import stray
+
+        return stray.detail(self.ctx, checkout_session_id)
+
     def events(
         self,
         *,
@@ -258,9 +277,16 @@ class TopUpService:
         event_type: str | None = None,
         since: datetime | None = None,
         limit: int = 200,
+        include_doctor: bool = False,
     ) -> list[EventRecord]:
+        """The event log, newest first; ``doctor``'s pings only with ``include_doctor``."""
         return records.list_events(
-            self.ctx, failed_only=failed_only, event_type=event_type, since=since, limit=limit
+            self.ctx,
+            failed_only=failed_only,
+            event_type=event_type,
+            since=since,
+            limit=limit,
+            include_doctor=include_doctor,
         )
 
     def event(self, event_id: str) -> EventRecord:

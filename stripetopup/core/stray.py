@@ -5,8 +5,9 @@ refuses one that is not paid or not in our currency or mode, and credits it thro
 :func:`core.handlers.credit_session`, the exactly-once path (``checkout_session:cs_...``).
 Refunds and disputes Stripe already made on it are debited in the same transaction, so
 the ledger matches the money at once. ``dismiss`` marks it dismissed, credits nothing, and
-no later event credits it. Both record who, when and why on the payment row.
-Imports core, store, db and errors.
+no later event credits it; ``assign`` refuses a dismissed payment unless ``force``d. Every
+decision is appended to the payment's history (``store.resolutions``); the payment row
+shows the latest. Imports core, store, db and errors.
 """
 
 from __future__ import annotations
@@ -19,13 +20,13 @@ from stripetopup.core import reversals, sources
 from stripetopup.core.context import Context
 from stripetopup.core.handlers import credit_session, session_account_id
 from stripetopup.core.handlers_reversals import current_objects, settle_intent
-from stripetopup.core.operator_results import Resolution
+from stripetopup.core.operator_results import Decision, PaymentDetail, Resolution
 from stripetopup.core.results import Payment
 from stripetopup.db import run_in_transaction, transaction
 from stripetopup.errors import NotFound, PaymentStateError, UsageError
 from stripetopup.models import StripePayment
 from stripetopup.money import format_cents
-from stripetopup.store import accounts, payments
+from stripetopup.store import accounts, payments, resolutions
 from stripetopup.store import reversals as store
 
 MAX_REASON_LENGTH = 500
@@ -61,12 +62,36 @@ def _check_assignable(ctx: Context, obj: dict[str, Any]) -> None:
         raise PaymentStateError(f"{session_id} has no positive amount_total")
 
 
+def _refuse_dismissed(payment: StripePayment | None, force: bool) -> None:
+    """A dismissal is an operator's word that nothing is credited; only --force undoes it."""
+    if payment is None or payment.state != "dismissed" or force:
+        return
+    when = f"{payment.resolved_at:%Y-%m-%d %H:%M:%S} UTC" if payment.resolved_at else "earlier"
+    why = f" ({payment.resolution})" if payment.resolution else ""
+    raise PaymentStateError(
+        f"{payment.checkout_session_id} was dismissed by {payment.resolved_by or 'an operator'} "
+        f"at {when}{why}; nothing was credited. Pass --force to assign it anyway"
+    )
+
+
 def assign(
-    ctx: Context, checkout_session_id: str, account_id: str, *, reason: str, actor: str
+    ctx: Context,
+    checkout_session_id: str,
+    account_id: str,
+    *,
+    reason: str,
+    actor: str,
+    force: bool = False,
 ) -> Resolution:
-    """Credit a paid session to ``account_id`` (exactly once), with a reason and an actor."""
+    """Credit a paid session to ``account_id`` (exactly once), with a reason and an actor.
+
+    PaymentStateError for a dismissed payment unless ``force``.
+    """
     reason = _reason(reason)
-    obj = ctx.stripe.retrieve_checkout_session(checkout_session_id)
+    stripe = ctx.stripe  # a missing key is refused before the database is touched
+    with transaction(ctx.engine) as session:  # refused before asking Stripe anything
+        _refuse_dismissed(payments.find(session, checkout_session_id), force)
+    obj = stripe.retrieve_checkout_session(checkout_session_id)
     _check_assignable(ctx, obj)
     pi = obj.get("payment_intent")
     pi = str(pi.get("id") if isinstance(pi, dict) else pi) if pi else None
@@ -80,12 +105,14 @@ def assign(
         existing = payments.find(session, checkout_session_id, lock=True)
         if existing is not None and existing.state == "credited":
             return _already_credited(session, existing, account_id)
-        if existing is not None and existing.state == "dismissed":
-            # An operator's explicit assign undoes a dismissal; nothing automatic does.
+        _refuse_dismissed(existing, force)  # again under the lock: a dismiss may have raced
+        forced = existing is not None and existing.state == "dismissed"
+        if existing is not None and forced:
+            # An operator's forced assign undoes a dismissal; nothing automatic does.
             payments.advance(
                 session, existing, "attention", reason=existing.attention_reason, force=True
             )
-        return _credit(session, ctx, obj, account_id, reason, actor, found)
+        return _credit(session, ctx, obj, account_id, reason, actor, found, forced=forced)
 
     return run_in_transaction(ctx.engine, work)
 
@@ -98,6 +125,8 @@ def _credit(
     reason: str,
     actor: str,
     found: Found,
+    *,
+    forced: bool,
 ) -> Resolution:
     result, detail, payment, entry_id = credit_session(
         session, ctx, obj, actor=actor, event_id=None, account_override=account_id, reason=reason
@@ -105,6 +134,15 @@ def _credit(
     if result not in ("credited", "already_applied"):
         raise PaymentStateError(f"{obj['id']} was not credited: {detail}")
     store.mark_resolved(session, payment, actor=actor, resolution=reason, account_id=account_id)
+    resolutions.append(
+        session,
+        payment.checkout_session_id,
+        action=resolutions.ASSIGNED,
+        actor=actor,
+        reason=reason,
+        account_id=account_id,
+        forced=forced,
+    )
     moved: list[tuple[str, int]] = []
     for family, objects in found.items():
         settled = settle_intent(session, payment, family, objects, actor=actor, event_id=None)
@@ -166,6 +204,23 @@ def dismiss(ctx: Context, checkout_session_id: str, *, reason: str, actor: str) 
         if changed:
             payments.advance(session, payment, "dismissed", reason=payment.attention_reason)
             store.mark_resolved(session, payment, actor=actor, resolution=reason)
+            resolutions.append(
+                session,
+                checkout_session_id,
+                action=resolutions.DISMISSED,
+                actor=actor,
+                reason=reason,
+            )
         return Resolution(action="dismissed", changed=changed, payment=Payment.of(payment))
 
     return run_in_transaction(ctx.engine, work)
+
+
+def detail(ctx: Context, checkout_session_id: str) -> PaymentDetail:
+    """One payment with its whole resolution history; NotFound if we have no record of it."""
+    with transaction(ctx.engine) as session:
+        payment = payments.find(session, checkout_session_id)
+        if payment is None:
+            raise NotFound(f"no payment {checkout_session_id} in the local record")
+        history = resolutions.history(session, checkout_session_id)
+        return PaymentDetail(Payment.of(payment), tuple(Decision.of(row) for row in history))

@@ -1,5 +1,8 @@
 """The event log: every Stripe event received or fetched, with its outcome and attempts.
 
+``attempts`` counts deliveries (the webhook door); ``replays`` counts ``replay`` runs, which
+fetch the event from Stripe themselves and so are not attempts of Stripe's.
+
 The record is written in the processing transaction when processing succeeds, and in a
 transaction of its own after the rollback when it fails, so a failure always leaves its
 record (dj-stripe does the same).
@@ -36,8 +39,9 @@ def record(
     secret_label: str | None,
     outcome: str,
     error: str | None = None,
+    replay: bool = False,
 ) -> None:
-    """Insert the event on first sight or count one more attempt, with how it ended.
+    """Insert the event on first sight or count one more attempt (or replay), with how it ended.
 
     One statement. An earlier success is kept when this attempt only found the work done
     (``already_applied``), so the log still says what the event did the first time.
@@ -53,7 +57,8 @@ def record(
         "processed_at": now,
         "outcome": outcome,
         "error": storable(error[:MAX_ERROR_LENGTH]) if error else None,
-        "attempts": 1,
+        "attempts": 0 if replay else 1,
+        "replays": 1 if replay else 0,
         "keep_first": outcome == ALREADY_APPLIED,
     }
     session.execute(_record_statement(dialect_of(session)), values)
@@ -80,7 +85,8 @@ def _record_statement(dialect: str) -> Any:
     return insert.values(bound_values(columns)).on_conflict_do_update(
         index_elements=["event_id"],
         set_={
-            "attempts": old.attempts + 1,
+            "attempts": old.attempts + new.attempts,
+            "replays": old.replays + new.replays,
             "secret_label": sa.func.coalesce(new.secret_label, old.secret_label),
             "processed_at": new.processed_at,
             "outcome": sa.case((keep_old, old.outcome), else_=new.outcome),
@@ -100,8 +106,11 @@ def search(
     event_type: str | None = None,
     since: datetime | None = None,
     limit: int = 200,
+    exclude_types: Sequence[str] = (),
 ) -> Sequence[WebhookEvent]:
     statement = select(WebhookEvent)
+    if exclude_types:
+        statement = statement.where(col(WebhookEvent.type).not_in(list(exclude_types)))
     if failed_only:
         statement = statement.where(WebhookEvent.outcome == FAILED)
     if event_type is not None:
