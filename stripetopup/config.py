@@ -187,6 +187,18 @@ class Settings(BaseSettings):
             raise ConfigError("STRIPE_WEBHOOK_SECRET is not set (the whsec_ signing secret)")
         return secrets
 
+    # Metrics: /metrics answers only this bearer token; unset (or empty) turns it off.
+    metrics_token: SecretStr | None = None
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _metrics_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None  # compose passes an unset variable as ""
+        if len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters (a long random string)")
+        return value
+
 
 def _parse_webhook_secrets(raw: str) -> tuple[WebhookSecret, ...]:
     """``whsec_a,new:whsec_b`` -> secrets labelled ``1`` and ``new``."""
