@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -189,6 +190,8 @@ class Settings(BaseSettings):
 
     # Metrics: /metrics answers only this bearer token; unset (or empty) turns it off.
     metrics_token: SecretStr | None = None
+    # Metrics: reconcile writes its last run's differences here (node_exporter textfile).
+    reconcile_metrics_file: Path | None = None
 
     @field_validator("metrics_token")
     @classmethod

@@ -23,6 +23,9 @@ def serve(
     emulator_port: int = typer.Option(12111, "--emulator-port", help="Port for --emulator."),
 ) -> None:
     """Serve the checkout, webhook, balance and spend endpoints."""
+    from stripetopup import metrics_dir
+
+    metrics_dir.prepare()  # first: before prometheus_client is imported, workers inherit it
     import uvicorn
 
     from stripetopup.cli import context

@@ -13,7 +13,7 @@ from stripetopup import __version__
 from stripetopup.core import TopUpService
 from stripetopup.db import check_connection
 from stripetopup.errors import DatabaseError
-from stripetopup.web import billing, errors, request_ids, spend
+from stripetopup.web import billing, errors, metrics, request_ids, spend
 
 
 def create_app(service: TopUpService, *, demo: bool = False) -> FastAPI:
@@ -36,6 +36,7 @@ def create_app(service: TopUpService, *, demo: bool = False) -> FastAPI:
         allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"],
         expose_headers=[request_ids.HEADER],
     )
+    metrics.install(app, service)
     app.add_middleware(request_ids.RequestIdMiddleware)  # outermost: stamps every answer
     app.include_router(billing.router)
     app.include_router(spend.router)
