@@ -8,6 +8,7 @@ scrape before and after; the ``serve`` test starts from a fresh directory and co
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -31,6 +32,7 @@ from tests.test_webhook import _drop_failing_trigger, _install_failing_trigger
 
 TOKEN = "metrics-token-" + "m" * 24
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+RECONCILE_TEXTFILE = ("last_differences", "last_remaining", "last_run_timestamp_seconds")
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
@@ -262,6 +264,20 @@ def test_reconcile_writes_its_last_differences_for_the_textfile_collector(
     assert value(written, "stripetopup_reconcile_last_remaining") == 2
     assert value(written, "stripetopup_reconcile_last_run_timestamp_seconds") > 0
     assert list(textfile.parent.iterdir()) == [textfile]  # written atomically: no temporary left
+
+
+def test_every_metric_the_readme_names_is_exported(metered: Metered) -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme[readme.index("## Monitoring") :]
+    section = section[: section.index("\n## ")]
+    named = set(re.findall(r"\bstripetopup_[a-z_]+\b", section))
+    response = metered.http.get("/metrics", headers=AUTH)
+    exported = {"stripetopup_reconcile_" + n for n in RECONCILE_TEXTFILE}
+    for family in text_string_to_metric_families(response.text):
+        exported |= {family.name, f"{family.name}_total"}
+        exported |= {sample.name for sample in family.samples}
+    assert named - exported == set()
+    assert len(named) >= 15
 
 
 # serve --workers 2 ------------------------------------------------------------------------
