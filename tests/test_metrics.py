@@ -26,7 +26,7 @@ from stripetopup.dates import utcnow
 from stripetopup.emulator import EmulatorControl, EmulatorServer
 from stripetopup.web.app import create_app
 from tests.conftest import ACCOUNT, NEW_SECRET, make_settings, settings_env
-from tests.support.servers import cli_env, free_port, serve_in_thread, serve_process
+from tests.support.servers import cli_env, free_port, run_cli, serve_in_thread, serve_process
 from tests.support.stripe_events import body, checkout_session, event, sign
 from tests.test_webhook import _drop_failing_trigger, _install_failing_trigger
 
@@ -323,3 +323,17 @@ def test_one_scrape_sums_both_serve_workers_and_starts_from_a_clean_directory(
             assert value(scrape, "stripetopup_ledger_entries", kind="topup") == sent
         assert httpx.get(server.url + "/metrics", timeout=30).status_code == 401
     assert service.balance(ACCOUNT).balance_cents == sent // 20 * sum(range(100, 120))
+
+
+def test_serve_refuses_a_metrics_directory_it_cannot_use_with_one_line(
+    settings: Settings, tmp_path: Path
+) -> None:
+    not_a_directory = tmp_path / "file"
+    not_a_directory.write_text("")
+    env = cli_env(settings_env(settings))
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(not_a_directory)
+    result = run_cli(["serve", "--port", str(free_port())], env)
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"Error: PROMETHEUS_MULTIPROC_DIR {not_a_directory} cannot be used: File exists\n"
+    )

@@ -25,7 +25,8 @@ def serve(
     """Serve the checkout, webhook, balance and spend endpoints."""
     from stripetopup import metrics_dir
 
-    metrics_dir.prepare()  # first: before prometheus_client is imported, workers inherit it
+    with guard():  # first: before prometheus_client is imported; the workers inherit it
+        metrics_dir.prepare()
     import uvicorn
 
     from stripetopup.cli import context
