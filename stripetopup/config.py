@@ -202,6 +202,11 @@ class Settings(BaseSettings):
             raise ValueError("must be at least 16 characters (a long random string)")
         return value
 
+    @field_validator("reconcile_metrics_file", mode="before")
+    @classmethod
+    def _reconcile_metrics_file(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
 
 def _parse_webhook_secrets(raw: str) -> tuple[WebhookSecret, ...]:
     """``whsec_a,new:whsec_b`` -> secrets labelled ``1`` and ``new``."""

@@ -12,6 +12,7 @@ Rate limiting calls :func:`count_rate_limited` for every refusal it answers (429
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -26,6 +27,7 @@ from prometheus_client.registry import Collector
 
 from stripetopup.metrics_dir import VARIABLE as MULTIPROC_VARIABLE
 
+log = logging.getLogger(__name__)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # Webhook outcomes besides the applied results: refused before anything was read from it.
 REFUSED = "refused"
@@ -207,7 +209,10 @@ def reconcile_finished(by_kind: Mapping[str, int], remaining: int, textfile: Pat
             ),
         )
     )
-    write_to_textfile(str(textfile), registry)
+    try:
+        write_to_textfile(str(textfile), registry)
+    except OSError as exc:  # the run itself succeeded: its report matters more than the file
+        log.warning("could not write reconcile metrics to %s: %s", textfile, exc.strerror or exc)
 
 
 class _Fixed(Collector):

@@ -7,6 +7,7 @@ scrape before and after; the ``serve`` test starts from a fresh directory and co
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Iterator
@@ -123,6 +124,7 @@ def test_a_token_shorter_than_sixteen_characters_is_refused_at_start() -> None:
         "must be at least 16 characters (a long random string)"
     )
     assert load_settings(metrics_token="").metrics_token is None
+    assert load_settings(reconcile_metrics_file="").reconcile_metrics_file is None
 
 
 def test_webhook_deliveries_are_counted_by_event_type_and_outcome(metered: Metered) -> None:
@@ -337,3 +339,24 @@ def test_serve_refuses_a_metrics_directory_it_cannot_use_with_one_line(
     assert result.stderr == (
         f"Error: PROMETHEUS_MULTIPROC_DIR {not_a_directory} cannot be used: File exists\n"
     )
+
+
+def test_a_reconcile_textfile_that_cannot_be_written_is_a_warning_not_a_lost_report(
+    settings: Settings, control: EmulatorControl, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    textfile = tmp_path / "missing-directory" / "stripetopup.prom"
+    service = TopUpService.from_settings(
+        settings.model_copy(update={"reconcile_metrics_file": textfile})
+    )
+    try:
+        service.open_account(ACCOUNT)
+        control.seed(count=1, client_reference_id=ACCOUNT)
+        with caplog.at_level(logging.WARNING, logger="stripetopup.metrics"):
+            report = service.reconcile(utcnow() - timedelta(days=7), fix=True)
+    finally:
+        service.close()
+    assert (report.fixed, report.remaining) == (1, 0)
+    assert [r.getMessage() for r in caplog.records] == [
+        f"could not write reconcile metrics to {textfile}: No such file or directory"
+    ]
+    assert not textfile.parent.exists()
