@@ -1,4 +1,14 @@
 # stripetopup: the HTTP API (checkout, webhook, balances, spend API) under uvicorn.
+#
+# Settings that must be supplied at run time (environment or --env-file; see .env.example):
+#   STRIPE_SECRET_KEY         required: sk_live_/rk_live_ (or _test_) key
+#   STRIPE_WEBHOOK_SECRET     required: the endpoint's whsec_ signing secret(s)
+#   ALLOWED_FRONTEND_ORIGINS  required for checkout: https://app.example.com[,...]
+#   DATABASE_URL              default sqlite:////data/stripetopup.db (the /data volume);
+#                             postgresql://user:password@host/db for several instances
+# Optional: STRIPETOPUP_WORKERS (worker processes, default 1), STRIPETOPUP_LOG_FORMAT=json,
+# STRIPETOPUP_METRICS_TOKEN (turns on /metrics for that bearer token).
+# Run `stripetopup db upgrade` on every deploy (docker-compose.yml does it before serving).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -15,10 +25,12 @@ RUN pip install . \
 
 USER stripetopup
 WORKDIR /data
+# With SQLite (the default) the database is /data/stripetopup.db, with its -wal and -shm
+# files beside it: keep /data on a volume or every new container starts with an empty ledger.
 ENV DATABASE_URL=sqlite:////data/stripetopup.db
+VOLUME ["/data"]
 EXPOSE 8000
-HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz')"
+HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"
 
-# Settings come from the environment (see .env.example); run `stripetopup db upgrade` on deploy.
 ENTRYPOINT ["stripetopup"]
 CMD ["serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -13,6 +13,7 @@ import ipaddress
 import os
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -309,6 +310,25 @@ class Settings(BaseSettings):
                     "each trusted proxy must be an IP address or network, like 10.0.0.0/8"
                 ) from None
         return proxies
+
+    # Metrics: /metrics answers only this bearer token; unset (or empty) turns it off.
+    metrics_token: SecretStr | None = None
+    # Metrics: reconcile writes its last run's differences here (node_exporter textfile).
+    reconcile_metrics_file: Path | None = None
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _metrics_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None  # compose passes an unset variable as ""
+        if len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters (a long random string)")
+        return value
+
+    @field_validator("reconcile_metrics_file", mode="before")
+    @classmethod
+    def _reconcile_metrics_file(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
 
 
 def _parse_webhook_secrets(raw: str) -> tuple[WebhookSecret, ...]:

@@ -23,6 +23,10 @@ def serve(
     emulator_port: int = typer.Option(12111, "--emulator-port", help="Port for --emulator."),
 ) -> None:
     """Serve the checkout, webhook, balance and spend endpoints."""
+    from stripetopup import metrics_dir
+
+    with guard():  # first: before prometheus_client is imported; the workers inherit it
+        metrics_dir.prepare()
     import uvicorn
 
     from stripetopup.cli import context

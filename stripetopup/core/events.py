@@ -18,6 +18,7 @@ from typing import Any
 from sqlmodel import Session
 
 from stripetopup import json_input
+from stripetopup.core import audit
 from stripetopup.core.context import Context
 from stripetopup.core.results import EventOutcome
 from stripetopup.db import run_in_transaction
@@ -104,13 +105,18 @@ def apply(
         facts = gather(ctx, event)  # Stripe calls: before the transaction, never under a lock
         outcome = run_in_transaction(ctx.engine, work)
         # The audit trail an operator greps for: which event did what, through which door.
-        log.info(
-            "event %s %s via %s: %s %s", event_id, event_type, actor, outcome.result, outcome.detail
-        )
+        log.info("%s", audit.sentence(outcome, actor), extra=audit.fields(event, outcome, actor))
         return outcome
     except Exception as exc:
         error = redact(f"{type(exc).__name__}: {exc}")[:500]
-        log.error("event %s (%s) failed: %s", event_id, event_type, error)
+        log.error(
+            "event %s (%s) via %s failed: %s",
+            event_id,
+            event_type,
+            actor,
+            error,
+            extra=audit.fields(event, None, actor),
+        )
         # Written after the rollback, so the failure survives it (and Stripe retries).
         run_in_transaction(ctx.engine, lambda session: record(session, FAILED, error))
         if isinstance(exc, StripeTopupError):

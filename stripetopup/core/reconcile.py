@@ -24,12 +24,13 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
+from stripetopup import metrics
 from stripetopup.core import reconcile_checks as checks
 from stripetopup.core import reversals, sources
 from stripetopup.core.context import Context
 from stripetopup.core.handlers import credit_session
 from stripetopup.core.prefetch import prefetch
-from stripetopup.core.reconcile_results import Difference, ReconcileReport
+from stripetopup.core.reconcile_results import KINDS, Difference, ReconcileReport
 from stripetopup.dates import utcnow
 from stripetopup.db import run_in_transaction, transaction
 from stripetopup.errors import NotFound, StripeTopupError, UsageError
@@ -107,7 +108,7 @@ def run(
     del seen
     for diff in _unknown_to_stripe(ctx, since, until, ordered):
         tally.add(diff)
-    return ReconcileReport(
+    report = ReconcileReport(
         since=since,
         until=until,
         fix=fix,
@@ -118,6 +119,9 @@ def run(
         remaining=tally.remaining,
         items=tuple(tally.items),
     )
+    every_kind = {kind: tally.by_kind.get(kind, 0) for kind in KINDS}
+    metrics.reconcile_finished(every_kind, tally.remaining, ctx.settings.reconcile_metrics_file)
+    return report
 
 
 def _digest(session_id: str) -> int:

@@ -36,6 +36,7 @@ from stripetopup.core.results import (
 )
 from stripetopup.core.spend_results import HoldChange, HoldView, Spent
 from stripetopup.db import create_db_engine
+from stripetopup.metrics import Snapshot
 from stripetopup.stripe_gateway import StripeGateway
 
 
@@ -336,6 +337,13 @@ class TopUpService:
         from stripetopup.core import doctor
 
         return doctor.run(self.ctx, url=url)
+
+    # Metrics -----------------------------------------------------------------------------
+    def metrics_snapshot(self) -> Snapshot:
+        """The figures a metrics scrape reads from the database (ledger totals and more)."""
+        from stripetopup.core import observe
+
+        return observe.snapshot(self.ctx)
 
     # Credentials -------------------------------------------------------------------------
     def create_token(self, account_id: str) -> tuple[Credential, str]:

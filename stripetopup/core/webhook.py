@@ -1,12 +1,18 @@
-"""The webhook door's core half: verify the raw bytes, then apply the event."""
+"""The webhook door's core half: verify the raw bytes, then apply the event.
+
+Every delivery is counted (stripetopup.metrics) by event type and outcome, with its time.
+"""
 
 from __future__ import annotations
 
-from stripetopup import signature
+import time
+
+from stripetopup import metrics, signature
 from stripetopup.core import events
 from stripetopup.core.context import Context
 from stripetopup.core.results import EventOutcome
-from stripetopup.errors import PayloadError
+from stripetopup.errors import PayloadError, ProcessingError, WebhookError
+from stripetopup.store.events import FAILED
 
 
 def handle(ctx: Context, payload: bytes, signature_header: str | None) -> EventOutcome:
@@ -17,21 +23,34 @@ def handle(ctx: Context, payload: bytes, signature_header: str | None) -> EventO
     as failed, to be retried by Stripe.
     """
     settings = ctx.settings
-    matched = signature.verify(
-        payload,
-        signature_header,
-        settings.require_webhook_secrets(),
-        tolerance=settings.webhook_tolerance_seconds,
-    )
+    started = time.perf_counter()
     try:
-        event = events.parse_event(payload)
-    except PayloadError as exc:
-        events.record_refused(ctx, payload, exc, secret_label=matched.label)
+        matched = signature.verify(
+            payload,
+            signature_header,
+            settings.require_webhook_secrets(),
+            tolerance=settings.webhook_tolerance_seconds,
+        )
+        try:
+            event = events.parse_event(payload)
+        except PayloadError as exc:
+            events.record_refused(ctx, payload, exc, secret_label=matched.label)
+            raise
+    except WebhookError:
+        elapsed = time.perf_counter() - started
+        metrics.count_webhook(metrics.UNVERIFIED, metrics.REFUSED, elapsed)
         raise
-    return events.apply(
-        ctx,
-        event,
-        actor="webhook",
-        secret_label=matched.label,
-        payload=payload.decode("utf-8"),
-    )
+    event_type = str(event["type"])  # signed by Stripe and checked by parse_event: bounded
+    try:
+        outcome = events.apply(
+            ctx,
+            event,
+            actor="webhook",
+            secret_label=matched.label,
+            payload=payload.decode("utf-8"),
+        )
+    except ProcessingError:
+        metrics.count_webhook(event_type, FAILED, time.perf_counter() - started)
+        raise
+    metrics.count_webhook(event_type, outcome.result, time.perf_counter() - started)
+    return outcome

@@ -13,7 +13,7 @@ from stripetopup import __version__
 from stripetopup.core import TopUpService
 from stripetopup.db import check_connection
 from stripetopup.errors import DatabaseError
-from stripetopup.web import billing, errors, ratelimit, spend
+from stripetopup.web import billing, errors, metrics, ratelimit, request_ids, spend
 from stripetopup.web.limits import BodyLimitMiddleware
 
 
@@ -34,7 +34,8 @@ def create_app(service: TopUpService, *, demo: bool = False) -> FastAPI:
         CORSMiddleware,
         allow_origins=service.settings.allowed_frontend_origins,
         allow_methods=["GET", "POST"],
-        allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"],
+        expose_headers=[request_ids.HEADER],
     )
     # Added last, so it runs first: sizes are refused before anything else looks at them.
     app.add_middleware(
@@ -42,6 +43,8 @@ def create_app(service: TopUpService, *, demo: bool = False) -> FastAPI:
         api_limit=service.settings.api_max_body_bytes,
         webhook_limit=service.settings.webhook_max_body_bytes,
     )
+    metrics.install(app, service)
+    app.add_middleware(request_ids.RequestIdMiddleware)  # outermost: stamps every answer
     app.include_router(billing.router)
     app.include_router(spend.router)
     if demo:

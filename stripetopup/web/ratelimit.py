@@ -21,7 +21,8 @@ for one process, Redis or memcached to share them between workers and instances.
 storage fails, requests are let through (logged once): availability of payments comes first.
 
 Built from settings by :func:`install` at app creation; nothing happens at import time.
-May import fastapi/starlette/uvicorn, limits, stripetopup.config and stripetopup.errors.
+May import fastapi/starlette/uvicorn, limits, stripetopup.config, stripetopup.errors and
+stripetopup.metrics.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from limits.strategies import (
 )
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from stripetopup import metrics
 from stripetopup.config import Settings
 from stripetopup.errors import AuthError, ConfigError, Forbidden, RateLimited, SignatureError
 
@@ -202,6 +204,7 @@ class RateLimits:
         # Debug only: a flood of refusals must not become a flood of log lines; the
         # warning is logged once, when the limit is reached.
         log.debug("rate limited: %s %s (%s)", kind, subject, item)
+        metrics.count_rate_limited(kind)
         retry = self._retry_after(item, *keys)
         return RateLimited(f"{what}{whom}; retry in {retry} seconds", retry_after_seconds=retry)
 

@@ -41,6 +41,7 @@ class ErrorDetail(BaseModel):
     param: str | None = None
     available_cents: int | None = Field(None, description="Only on insufficient_funds.")
     requested_cents: int | None = Field(None, description="Only on insufficient_funds.")
+    request_id: str | None = Field(None, description="This answer's Request-Id header.")
 
 
 class ErrorResponse(BaseModel):

@@ -1,0 +1,67 @@
+"""A request id on every HTTP answer: the ``Request-Id`` header, echoed in error bodies.
+
+A caller's ``X-Request-Id`` is kept when it is sane (1-128 letters, digits and ``._:-``), so a
+proxy's or host application's id follows the request through our logs; anything else is
+replaced by a fresh ``req_...``. The id is bound for logging (stripetopup.logs) while the
+request is served. A plain ASGI middleware, so it sees every answer, streamed or not.
+May import starlette and stripetopup.logs.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from stripetopup.logs import bind_request_id
+
+HEADER = "Request-Id"
+INCOMING_HEADER = b"x-request-id"
+_SANE = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
+
+
+def new_request_id() -> str:
+    return f"req_{uuid.uuid4().hex}"
+
+
+def choose_request_id(scope: Scope) -> str:
+    """The caller's ``X-Request-Id`` when sane (the first one), else a new id."""
+    for name, value in scope.get("headers", ()):
+        if name == INCOMING_HEADER:
+            return value.decode("ascii") if _SANE.fullmatch(value) else new_request_id()
+    return new_request_id()
+
+
+def request_id_of(request: Request) -> str | None:
+    """The id this request is answered under (None outside the middleware)."""
+    value = request.scope.get("state", {}).get("request_id")
+    return value if isinstance(value, str) else None
+
+
+class RequestIdMiddleware:
+    """Choose the request's id, bind it for logging, and stamp it on the answer."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = choose_request_id(scope)
+        # The same dict Request.state reads, so error handlers outside us see it too.
+        scope.setdefault("state", {})["request_id"] = request_id
+        header = (HEADER.lower().encode(), request_id.encode())
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                if not any(name.lower() == header[0] for name, _ in headers):
+                    headers.append(header)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        with bind_request_id(request_id):
+            await self.app(scope, receive, send_with_id)
