@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from stripetopup.emulator import payments
+from stripetopup.emulator import buyer_routes, payments
 from stripetopup.emulator.auth import api_key, check_permission
+from stripetopup.emulator.calls import Call, Handler
+from stripetopup.emulator.calls import only as _only
 from stripetopup.emulator.faults import apply_faults
 from stripetopup.emulator.forms import parse_form
 from stripetopup.emulator.idempotency import lookup as idempotent_lookup
@@ -25,28 +26,7 @@ from stripetopup.emulator.idempotency import remember as idempotent_remember
 from stripetopup.emulator.listing import expand, expand_params, page, parse_int
 from stripetopup.emulator.sessions import create_session
 from stripetopup.emulator.state import EmulatorState, Obj, SortedIndex
-from stripetopup.emulator.stripe_errors import StripeError, no_such, unknown_param, unrecognized_url
-
-
-@dataclass
-class Call:
-    """One authenticated /v1 request, as the handlers see it."""
-
-    state: EmulatorState
-    params: dict[str, Any]
-    path: dict[str, str]
-    origin: payments.Origin
-    base_url: str
-
-
-Handler = Callable[[Call], Obj]
-
-
-def _only(params: dict[str, Any], allowed: set[str]) -> None:
-    for name in params:
-        if name not in allowed:
-            raise unknown_param(name)
-
+from stripetopup.emulator.stripe_errors import StripeError, no_such, unrecognized_url
 
 _LIST = {"limit", "starting_after", "ending_before", "created", "expand"}
 
@@ -366,7 +346,7 @@ def unknown_route(state: EmulatorState) -> Any:
 def routes(state: EmulatorState) -> list[Route]:
     out = [
         Route(path, endpoint(state, resource, level, handler), methods=[method])
-        for method, path, resource, level, handler in ROUTES
+        for method, path, resource, level, handler in ROUTES + buyer_routes.ROUTES
     ]
     methods = ["GET", "POST", "DELETE", "PUT", "PATCH"]
     out.append(Route("/v1/{rest:path}", unknown_route(state), methods=methods))

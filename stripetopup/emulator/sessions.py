@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from stripetopup.emulator import objects
+from stripetopup.emulator import checkout_options, objects
 from stripetopup.emulator.listing import parse_int
 from stripetopup.emulator.state import EmulatorState, Obj
 from stripetopup.emulator.stripe_errors import (
@@ -71,8 +71,11 @@ _ACCEPTED = frozenset(
         "tax_id_collection",
         "payment_method_options",
         "livemode",
+        "discounts",
+        "customer",
     }
 )
+_TAX_BEHAVIORS = ("exclusive", "inclusive", "unspecified")
 
 
 def create_session(state: EmulatorState, params: dict[str, Any], url_base: str) -> Obj:
@@ -118,10 +121,25 @@ def create_session(state: EmulatorState, params: dict[str, Any], url_base: str) 
         livemode=False,
         url_base=url_base,
     )
-    state.add_session(session)
     state.line_items[session["id"]] = items
+    checkout_options.apply_options(state, session, params)
+    if 0 < session["amount_total"] < minimum:
+        raise StripeError(
+            400,
+            "The Checkout Session's total amount due after discounts must add up to at least "
+            f"{_money(minimum, currency)} {currency}",
+            code="amount_too_small",
+            param="discounts",
+        )
+    state.add_session(session)
+    state.session_bases[session["id"]] = url_base
     state.pi_metadata[session["id"]] = dict(pi_data.get("metadata") or {})
     return session
+
+
+def minimum_amount(currency: str) -> int:
+    """The smallest total a session in ``currency`` may charge (Stripe's table; else 50)."""
+    return MINIMUMS.get(currency, 50)
 
 
 def _line_items(params: dict[str, Any], now: int) -> tuple[str, int, list[Obj]]:
@@ -165,6 +183,13 @@ def _line_items(params: dict[str, Any], now: int) -> tuple[str, int, list[Obj]]:
         name = product.get("name") if isinstance(product, dict) else None
         if not name:
             raise missing(f"{where}[price_data][product_data][name]")
+        tax_behavior = str(data.get("tax_behavior") or "unspecified")
+        if tax_behavior not in _TAX_BEHAVIORS:
+            raise StripeError(
+                400,
+                "Invalid tax_behavior: must be one of exclusive, inclusive, or unspecified",
+                param=f"{where}[price_data][tax_behavior]",
+            )
         items.append(
             objects.line_item(
                 created=now,
@@ -173,6 +198,7 @@ def _line_items(params: dict[str, Any], now: int) -> tuple[str, int, list[Obj]]:
                 quantity=quantity,
                 name=str(name),
                 livemode=False,
+                tax_behavior=tax_behavior,
             )
         )
         total += unit * quantity

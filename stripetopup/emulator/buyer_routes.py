@@ -1,0 +1,24 @@
+"""The ``/v1`` routes of the buyer flow: coupons, promotion codes, customers and invoices.
+
+Rows of ``(method, path, resource, permission level, handler)``, wrapped by ``api.endpoint``
+like every other Stripe route. Imports only the stdlib.
+"""
+
+from __future__ import annotations
+
+from stripetopup.emulator import discounts
+from stripetopup.emulator.calls import Handler
+
+ROUTES: list[tuple[str, str, str, str, Handler]] = [
+    ("POST", "/v1/coupons", "coupons", "write", discounts.create_coupon),
+    ("GET", "/v1/coupons/{id}", "coupons", "read", discounts.retrieve_coupon),
+    ("POST", "/v1/promotion_codes", "promotion_codes", "write", discounts.create_promotion_code),
+    ("GET", "/v1/promotion_codes", "promotion_codes", "read", discounts.list_promotion_codes),
+    (
+        "GET",
+        "/v1/promotion_codes/{id}",
+        "promotion_codes",
+        "read",
+        discounts.retrieve_promotion_code,
+    ),
+]
