@@ -6,7 +6,7 @@ like every other Stripe route. Imports only the stdlib.
 
 from __future__ import annotations
 
-from stripetopup.emulator import discounts
+from stripetopup.emulator import discounts, invoices
 from stripetopup.emulator.calls import Handler
 
 ROUTES: list[tuple[str, str, str, str, Handler]] = [
@@ -21,4 +21,5 @@ ROUTES: list[tuple[str, str, str, str, Handler]] = [
         "read",
         discounts.retrieve_promotion_code,
     ),
+    ("GET", "/v1/invoices/{id}", "invoices", "read", invoices.retrieve_invoice),
 ]

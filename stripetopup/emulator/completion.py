@@ -1,15 +1,17 @@
 """What completing a Checkout Session adds for the buyer-flow options.
 
 ``prepare`` runs before the payment is built: the buyer's address is now known, so automatic tax
-is computed and the session repriced. ``finish`` runs once the payment has succeeded: it counts
-the coupon's redemption and returns the extra events to publish before
-``checkout.session.completed``. Sessions without these options are untouched.
+is computed and the session repriced. ``attach`` runs when the session completes: the Customer
+Checkout creates (or was given) is linked to the payment. ``finish`` runs once the payment has
+succeeded: it counts the coupon's redemption and creates the post-purchase invoice. Both
+return the extra events to publish before ``checkout.session.completed``.
+Sessions without these options are untouched.
 Imports only the stdlib.
 """
 
 from __future__ import annotations
 
-from stripetopup.emulator import checkout_options, discounts
+from stripetopup.emulator import checkout_options, customers, discounts, invoices
 from stripetopup.emulator.state import EmulatorState, Obj
 
 # The address the emulator's buyer "types" on the hosted page when tax needs a location.
@@ -52,7 +54,12 @@ def buyer_address(state: EmulatorState, session: Obj) -> Obj | None:
     return dict(address) if address and address.get("country") else dict(BUYER_ADDRESS)
 
 
+def attach(state: EmulatorState, session: Obj) -> list[Change]:
+    """On completion (paid or not yet): the Customer Checkout creates or was given."""
+    return customers.attach(state, session)
+
+
 def finish(state: EmulatorState, session: Obj) -> list[Change]:
-    """After a successful (or not required) payment: redemptions; the extra events."""
+    """After a successful (or not required) payment: redemptions and the invoice's events."""
     discounts.redeem(state, session)
-    return []
+    return invoices.create_for_session(state, session)

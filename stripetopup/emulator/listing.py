@@ -32,6 +32,7 @@ EXPANDABLE: dict[str, dict[str, str]] = {
     },
     "refund": {"charge": "ref", "payment_intent": "ref", "balance_transaction": "ref"},
     "dispute": {"charge": "ref", "payment_intent": "ref"},
+    "invoice": {"customer": "ref"},
 }
 
 

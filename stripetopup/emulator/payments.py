@@ -115,7 +115,9 @@ def pay(
         customer_details=_customer_details(state, session, email),
     )
     state.open_sessions.discard(session["id"])
-    extra = [] if delayed else completion.finish(state, session)
+    extra = completion.attach(state, session)
+    if not delayed:
+        extra += completion.finish(state, session)
     if emit_events:
         if delayed:
             changes: list[Change] = [
@@ -150,7 +152,7 @@ def _complete_free(state: EmulatorState, session: Obj, now: int, emit_events: bo
         customer_details=_customer_details(state, session, email),
     )
     state.open_sessions.discard(session["id"])
-    extra = completion.finish(state, session)
+    extra = completion.attach(state, session) + completion.finish(state, session)
     if emit_events:
         emit(state, [*extra, ("checkout.session.completed", session, None)], CONTROL, now)
     return session
