@@ -6,7 +6,7 @@ like every other Stripe route. Imports only the stdlib.
 
 from __future__ import annotations
 
-from stripetopup.emulator import discounts, invoices
+from stripetopup.emulator import customer_routes, discounts, invoices
 from stripetopup.emulator.calls import Handler
 
 ROUTES: list[tuple[str, str, str, str, Handler]] = [
@@ -22,4 +22,9 @@ ROUTES: list[tuple[str, str, str, str, Handler]] = [
         discounts.retrieve_promotion_code,
     ),
     ("GET", "/v1/invoices/{id}", "invoices", "read", invoices.retrieve_invoice),
+    ("POST", "/v1/customers", "customers", "write", customer_routes.create_customer),
+    ("GET", "/v1/customers", "customers", "read", customer_routes.list_customers),
+    ("GET", "/v1/customers/{id}", "customers", "read", customer_routes.retrieve_customer),
+    ("POST", "/v1/customers/{id}", "customers", "write", customer_routes.update_customer),
+    ("DELETE", "/v1/customers/{id}", "customers", "write", customer_routes.delete_customer),
 ]

@@ -174,7 +174,7 @@ def create_promotion_code(call: Call) -> Obj:
             param="code",
         )
     customer = text(params, "customer", 100)
-    if customer is not None and customer not in state.customers:
+    if customer is not None and state.customers.get(customer, {"deleted": True}).get("deleted"):
         raise no_such("customer", customer, "customer")
     promo = _promotion_code_object(state, params, coupon, code, active, customer)
     state.promotion_codes[promo["id"]] = promo

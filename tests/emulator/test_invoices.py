@@ -41,6 +41,8 @@ def test_paying_an_invoiced_session_creates_a_paid_invoice_for_a_new_customer(
     assert invoice.status_transitions.paid_at is not None
     pi = client.v1.payment_intents.retrieve(session.payment_intent)
     assert pi.customer == session.customer
+    customer = client.v1.customers.retrieve(session.customer)
+    assert customer.email == "buyer@example.com"
 
 
 def test_the_invoice_events_come_in_stripes_order_with_their_own_snapshots(
