@@ -25,6 +25,7 @@ from stripetopup.emulator.idempotency import lookup as idempotent_lookup
 from stripetopup.emulator.idempotency import remember as idempotent_remember
 from stripetopup.emulator.listing import expand, expand_params, page, parse_int
 from stripetopup.emulator.sessions import create_session
+from stripetopup.emulator.setup_mode import create_setup_session
 from stripetopup.emulator.state import EmulatorState, Obj, SortedIndex
 from stripetopup.emulator.stripe_errors import StripeError, no_such, unrecognized_url
 
@@ -33,7 +34,10 @@ _LIST = {"limit", "starting_after", "ending_before", "created", "expand"}
 
 # -- checkout sessions ------------------------------------------------------------------
 def create_checkout_session(call: Call) -> Obj:
-    session = create_session(call.state, call.params, call.base_url)
+    if call.params.get("mode") == "setup":
+        session = create_setup_session(call.state, call.params, call.base_url)
+    else:
+        session = create_session(call.state, call.params, call.base_url)
     return expand(call.state, session, expand_params(call.params))
 
 
@@ -311,7 +315,12 @@ def endpoint(state: EmulatorState, resource: str, level: str, handler: Handler) 
                             cached.request_id,
                             {"Idempotent-Replayed": "true"},
                         )
-                payload = dumps(handler(call))
+                try:
+                    payload = dumps(handler(call))
+                except StripeError as exc:
+                    if idem and exc.idempotent:
+                        _remember_error(state, key, idem, request, body, exc, request_id)
+                    raise
                 if idem:
                     idempotent_remember(
                         state,
@@ -328,6 +337,23 @@ def endpoint(state: EmulatorState, resource: str, level: str, handler: Handler) 
             return error_response(exc, request_id)
 
     return run
+
+
+def _remember_error(
+    state: EmulatorState,
+    key: str,
+    idem: str,
+    request: Request,
+    body: bytes,
+    exc: StripeError,
+    request_id: str,
+) -> None:
+    """A request that was carried out and then declined replays its error, as on Stripe."""
+    payload = dumps(exc.body())
+    path = request.url.path
+    idempotent_remember(
+        state, key, idem, request.method, path, body, payload, request_id, exc.status
+    )
 
 
 def unknown_route(state: EmulatorState) -> Any:

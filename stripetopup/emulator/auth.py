@@ -25,6 +25,7 @@ RAK_NAMES = {
     "promotion_codes": "rak_promotion_code",
     "customers": "rak_customer",
     "invoices": "rak_invoice",
+    "payment_methods": "rak_payment_method",
 }
 LEVELS = {"none": 0, "read": 1, "write": 2}
 

@@ -6,7 +6,7 @@ like every other Stripe route. Imports only the stdlib.
 
 from __future__ import annotations
 
-from stripetopup.emulator import customer_routes, discounts, invoices
+from stripetopup.emulator import customer_routes, discounts, intents, invoices, payment_methods
 from stripetopup.emulator.calls import Handler
 
 ROUTES: list[tuple[str, str, str, str, Handler]] = [
@@ -27,4 +27,23 @@ ROUTES: list[tuple[str, str, str, str, Handler]] = [
     ("GET", "/v1/customers/{id}", "customers", "read", customer_routes.retrieve_customer),
     ("POST", "/v1/customers/{id}", "customers", "write", customer_routes.update_customer),
     ("DELETE", "/v1/customers/{id}", "customers", "write", customer_routes.delete_customer),
+    (
+        "GET",
+        "/v1/customers/{id}/payment_methods",
+        "customers",
+        "read",
+        payment_methods.list_for_customer,
+    ),
+    ("GET", "/v1/payment_methods", "payment_methods", "read", payment_methods.list_payment_methods),
+    ("GET", "/v1/payment_methods/{id}", "payment_methods", "read", payment_methods.retrieve),
+    ("POST", "/v1/payment_methods/{id}/attach", "payment_methods", "write", payment_methods.attach),
+    ("POST", "/v1/payment_methods/{id}/detach", "payment_methods", "write", payment_methods.detach),
+    ("POST", "/v1/payment_intents", "payment_intents", "write", intents.create_payment_intent),
+    (
+        "POST",
+        "/v1/payment_intents/{id}/confirm",
+        "payment_intents",
+        "write",
+        intents.confirm_payment_intent,
+    ),
 ]

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from stripetopup.emulator import checkout_options, objects, payments, sessions
+from stripetopup.emulator import checkout_options, objects, payment_methods, payments, sessions
 from stripetopup.emulator.auth import validate_permissions
 from stripetopup.emulator.delivery import DeliveryManager
 from stripetopup.emulator.faults import KINDS
@@ -77,7 +77,16 @@ class Control:
             checkout_options.apply_code(
                 self.state, session, str(code), sessions.minimum_amount(session["currency"])
             )
-        return payments.pay(self.state, session, str(body.get("method", "card")))
+        card = body.get("card")
+        method = str(body.get("method", "card"))
+        return payments.pay(self.state, session, method, card=None if card is None else str(card))
+
+    def card_decline(self, request: Request, body: Body) -> Any:
+        decline = body.get("decline")
+        pm_id = request.path_params["id"]
+        return payment_methods.set_behavior(
+            self.state, pm_id, None if decline is None else str(decline)
+        )
 
     def tax(self, request: Request, body: Body) -> Any:
         if request.method == "POST":
@@ -290,6 +299,7 @@ def routes(state: EmulatorState, delivery: DeliveryManager) -> list[Route]:
         (f"{p}/restricted_keys", c.restricted_key, ["POST"]),
         (f"{p}/seed", c.seed, ["POST"]),
         (f"{p}/tax", c.tax, ["GET", "POST"]),
+        (f"{p}/payment_methods/{{id}}/decline", c.card_decline, ["POST"]),
     ]
     out = [Route(path, _wrap(c, action), methods=methods) for path, action, methods in table]
     out.append(Route(f"{p}/wait", _wait(c), methods=["GET", "POST"]))

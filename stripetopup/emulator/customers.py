@@ -62,19 +62,19 @@ def add(state: EmulatorState, customer: Obj) -> None:
     state.customer_index.add(customer["id"], customer["created"])
 
 
-def needs_customer(session: Obj) -> bool:
-    """Checkout creates a Customer: asked for, or required by post-purchase invoices."""
+def needs_customer(session: Obj, saving: bool = False) -> bool:
+    """Checkout creates a Customer: asked for, or required (invoices, a card to save)."""
     if session.get("customer"):
         return False
     creation = session.get("customer_creation")
-    invoiced = bool(session["invoice_creation"]["enabled"])
-    return creation == "always" or (creation == "if_required" and invoiced)
+    required = bool(session["invoice_creation"]["enabled"]) or saving
+    return creation == "always" or (creation == "if_required" and required)
 
 
-def attach(state: EmulatorState, session: Obj) -> list[Change]:
+def attach(state: EmulatorState, session: Obj, saving: bool = False) -> list[Change]:
     """On completion: create the session's Customer if needed; link it to the payment."""
     changes: list[Change] = []
-    if needs_customer(session):
+    if needs_customer(session, saving):
         details = session.get("customer_details") or {}
         customer = customer_object(
             created=state.clock.now(),

@@ -60,6 +60,19 @@ def _checkout_form(state: EmulatorState, session: Obj, notice: str = "") -> str:
     return f"<h1>{names}</h1><p class='amount'>{amount}</p>{who}{extras}{buttons}"
 
 
+def _setup_form(session: Obj) -> str:
+    """``mode=setup``: nothing to pay; the buyer saves a test card (Visa 4242)."""
+    action = f"/c/pay/{escape(session['id'])}"
+    return (
+        "<h1>Save a card for later payments</h1>"
+        "<p>Visa ending in 4242. Nothing is charged now.</p>"
+        f"<form method='post' action='{action}/pay'><input type='hidden' name='method' "
+        "value='card'><button type='submit'>Save card</button></form>"
+        f"<form method='post' action='{action}/cancel'><button type='submit'>Cancel</button>"
+        "</form>"
+    )
+
+
 def _summary(session: Obj) -> str:
     """Subtotal, discount and tax lines, shown only when a discount or tax applies."""
     totals = session["total_details"]
@@ -111,6 +124,8 @@ def routes(state: EmulatorState) -> list[Route]:
                 payments.expire(state, session, payments.CONTROL)
             if session["status"] != "open":
                 return _closed(session)
+            if session["mode"] == "setup":
+                return _html("Save a card", _setup_form(session))
             return _html("Checkout", _checkout_form(state, session))
 
     async def pay(request: Request) -> Response:

@@ -74,10 +74,12 @@ def pay(
     *,
     emit_events: bool = True,
     at: int | None = None,
+    card: str | None = None,
 ) -> Obj:
     """The customer pays: ``card`` succeeds at once, ``delayed`` leaves the payment processing.
 
     ``at`` backdates the payment and its events (seeding); it skips the expiry check.
+    ``card`` is the test card typed (``pm_card_visa`` when a card is saved and none is named).
     """
     if at is None:
         _require_open(state, session)
@@ -85,8 +87,15 @@ def pay(
         raise StripeError(400, "This Checkout Session is no longer active.")
     if method not in ("card", "delayed"):
         raise StripeError(400, "method must be 'card' or 'delayed'", param="method")
+    completion.check_card(card)
     now = state.clock.now() if at is None else at
     delayed = method == "delayed"
+    if session["mode"] == "setup":
+        email = completion.buyer_email(state, session)
+        saved = completion.save_card(state, session, card, email)
+        if emit_events:
+            emit(state, [*saved, ("checkout.session.completed", session, None)], CONTROL, now)
+        return session
     completion.prepare(state, session)
     if session["amount_total"] == 0:
         return _complete_free(state, session, now, emit_events)
@@ -115,7 +124,7 @@ def pay(
         customer_details=_customer_details(state, session, email),
     )
     state.open_sessions.discard(session["id"])
-    extra = completion.attach(state, session)
+    extra = completion.attach(state, session, None if delayed else card)
     if not delayed:
         extra += completion.finish(state, session)
     if emit_events:
@@ -152,7 +161,7 @@ def _complete_free(state: EmulatorState, session: Obj, now: int, emit_events: bo
         customer_details=_customer_details(state, session, email),
     )
     state.open_sessions.discard(session["id"])
-    extra = completion.attach(state, session) + completion.finish(state, session)
+    extra = completion.attach(state, session, None) + completion.finish(state, session)
     if emit_events:
         emit(state, [*extra, ("checkout.session.completed", session, None)], CONTROL, now)
     return session

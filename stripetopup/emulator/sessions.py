@@ -73,6 +73,7 @@ _ACCEPTED = frozenset(
         "livemode",
         "discounts",
         "customer",
+        "setup_intent_data",
     }
 )
 _TAX_BEHAVIORS = ("exclusive", "inclusive", "unspecified")
@@ -89,7 +90,7 @@ def create_session(state: EmulatorState, params: dict[str, Any], url_base: str) 
     if mode != "payment":
         raise StripeError(
             400,
-            f"The emulator supports only mode=payment, not '{mode}'.",
+            f"The emulator supports only mode=payment and mode=setup, not '{mode}'.",
             code="parameter_invalid_string",
             param="mode",
         )
@@ -122,8 +123,14 @@ def create_session(state: EmulatorState, params: dict[str, Any], url_base: str) 
         url_base=url_base,
     )
     state.line_items[session["id"]] = items
-    checkout_options.apply_options(state, session, params)
+    try:
+        checkout_options.apply_options(state, session, params)
+        future = _future_usage(pi_data)
+    except StripeError:
+        del state.line_items[session["id"]]
+        raise
     if 0 < session["amount_total"] < minimum:
+        del state.line_items[session["id"]]
         raise StripeError(
             400,
             "The Checkout Session's total amount due after discounts must add up to at least "
@@ -134,7 +141,27 @@ def create_session(state: EmulatorState, params: dict[str, Any], url_base: str) 
     state.add_session(session)
     state.session_bases[session["id"]] = url_base
     state.pi_metadata[session["id"]] = dict(pi_data.get("metadata") or {})
+    if future:
+        state.session_future_usage[session["id"]] = future
     return session
+
+
+def _future_usage(pi_data: dict[str, Any]) -> str | None:
+    value = pi_data.get("setup_future_usage") or None
+    if value not in (None, "off_session", "on_session"):
+        raise StripeError(
+            400,
+            "Invalid payment_intent_data[setup_future_usage]: must be one of off_session or "
+            "on_session",
+            param="payment_intent_data[setup_future_usage]",
+        )
+    return value
+
+
+def expiry_and_metadata(params: dict[str, Any], now: int) -> int:
+    """The checks every mode shares: ``metadata``, and ``expires_at`` (returned)."""
+    _check_metadata(params.get("metadata"), "metadata")
+    return _expires_at(params, now)
 
 
 def minimum_amount(currency: str) -> int:

@@ -148,6 +148,13 @@ class EmulatorState:
     customers: dict[str, Obj] = field(default_factory=dict)
     customer_index: SortedIndex = field(default_factory=SortedIndex)
     invoices: dict[str, Obj] = field(default_factory=dict)
+    # saved cards and off-session payments
+    payment_methods: dict[str, Obj] = field(default_factory=dict)
+    pm_index: SortedIndex = field(default_factory=SortedIndex)
+    pm_behavior: dict[str, str | None] = field(default_factory=dict)
+    setup_intents: dict[str, Obj] = field(default_factory=dict)
+    session_future_usage: dict[str, str] = field(default_factory=dict)
+    setup_metadata: dict[str, dict[str, str]] = field(default_factory=dict)
     event_listeners: list[Callable[[list[Obj]], None]] = field(default_factory=list)
 
     def reset(self) -> None:
@@ -175,6 +182,8 @@ class EmulatorState:
             "promo": self.promotion_codes,
             "cus": self.customers,
             "in": self.invoices,
+            "pm": self.payment_methods,
+            "seti": self.setup_intents,
         }.get(object_id.split("_", 1)[0])
         return None if table is None else table.get(object_id)
 
