@@ -19,7 +19,7 @@ from stripetopup.emulator import buyer_routes, payments
 from stripetopup.emulator.auth import api_key, check_permission
 from stripetopup.emulator.calls import Call, Handler
 from stripetopup.emulator.calls import only as _only
-from stripetopup.emulator.faults import apply_faults
+from stripetopup.emulator.faults import LostAnswer, apply_faults
 from stripetopup.emulator.forms import parse_form
 from stripetopup.emulator.idempotency import lookup as idempotent_lookup
 from stripetopup.emulator.idempotency import remember as idempotent_remember
@@ -270,10 +270,14 @@ def dumps(obj: Any) -> bytes:
     return json.dumps(obj, separators=(",", ":")).encode("utf-8")
 
 
+def _headers(request_id: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+    return {"Request-Id": request_id, "Stripe-Version": "2026-10-28.endive", **(extra or {})}
+
+
 def stripe_response(
     body: bytes, status: int, request_id: str, extra: dict[str, str] | None = None
 ) -> Response:
-    headers = {"Request-Id": request_id, "Stripe-Version": "2026-10-28.endive", **(extra or {})}
+    headers = _headers(request_id, extra)
     return Response(body, status, headers=headers, media_type="application/json")
 
 
@@ -287,7 +291,7 @@ def endpoint(state: EmulatorState, resource: str, level: str, handler: Handler) 
     async def run(request: Request) -> Response:
         request_id: str = request.scope["emulator.request_id"]
         try:
-            await apply_faults(state, request)
+            lose_answer = await apply_faults(state, request)
             key = api_key(request.headers.get("authorization"))
             with state.lock:
                 check_permission(state, key, resource, level)
@@ -332,6 +336,8 @@ def endpoint(state: EmulatorState, resource: str, level: str, handler: Handler) 
                         payload,
                         request_id,
                     )
+            if lose_answer:
+                return LostAnswer(payload, 200, _headers(request_id), "application/json")
             return stripe_response(payload, 200, request_id)
         except StripeError as exc:
             return error_response(exc, request_id)

@@ -85,17 +85,20 @@ def attach(state: EmulatorState, session: Obj, card: str | None) -> list[Change]
 
     With ``payment_intent_data[setup_future_usage]`` the card that paid (``card``, else
     ``pm_card_visa``) becomes a PaymentMethod of the session's customer; naming a ``card``
-    without saving it only sets the brand and last 4 of the payment.
+    without saving it only sets the brand and last 4 of the payment. A delayed (bank debit)
+    payment saves nothing.
     """
     future = state.session_future_usage.get(session["id"])
     changes = customers.attach(state, session, saving=bool(future))
     pi = state.payment_intents.get(session.get("payment_intent") or "")
     if pi is None or (card is None and not future):
         return changes
+    charge = state.charges.get(pi.get("latest_charge") or "")
+    if charge is not None and "card" not in charge["payment_method_details"]:
+        return changes  # a delayed (bank debit) payment: no card to save
     pm = payment_methods.resolve(state, card or "pm_card_visa")
     pm["billing_details"]["email"] = buyer_email(state, session)
     pi.update(payment_method=pm["id"], setup_future_usage=future)
-    charge = state.charges.get(pi.get("latest_charge") or "")
     if charge is not None:
         charge["payment_method"] = pm["id"]
         details = charge["payment_method_details"].get("card")

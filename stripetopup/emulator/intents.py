@@ -77,12 +77,12 @@ def create_payment_intent(call: Call) -> Obj:
         setup_future_usage=future,
         capture_method="automatic",
     )
-    state.payment_intents[pi["id"]] = pi
-    changes: list[payments.Change] = [("payment_intent.created", copy.deepcopy(pi), None)]
     if params.get("payment_method"):
         pm = payment_methods.resolve(state, str(params["payment_method"]))
         _check_owner(pm, customer_id)
         pi.update(payment_method=pm["id"], status="requires_confirmation")
+    state.payment_intents[pi["id"]] = pi
+    changes: list[payments.Change] = [("payment_intent.created", copy.deepcopy(pi), None)]
     if not confirm:
         payments.emit(state, changes, call.origin)
         return expand(state, pi, expand_params(params))

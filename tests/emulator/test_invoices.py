@@ -10,7 +10,6 @@ import stripe
 
 from stripetopup.emulator import EmulatorControl
 
-
 INVOICED = {"invoice_creation": {"enabled": True, "invoice_data": {"description": "Top-up"}}}
 
 
@@ -109,7 +108,8 @@ def test_the_hosted_invoice_and_its_pdf_open_offline(
     assert invoice.number in page.text
     assert "12.34 USD" in page.text
     assert document.headers["content-type"] == "application/pdf"
-    assert document.content.startswith(b"%PDF-1.4") and document.content.endswith(b"%%EOF\n")
+    assert document.content.startswith(b"%PDF-1.4")
+    assert document.content.endswith(b"%%EOF\n")
     assert b"12.34 USD" in document.content
 
 

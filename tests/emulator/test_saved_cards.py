@@ -39,7 +39,8 @@ def test_attaching_a_test_token_makes_a_saved_card_of_the_customer(
     client: Any, customer: Any
 ) -> None:
     pm = saved(client, customer, "pm_card_visa")
-    assert pm.id.startswith("pm_") and pm.id != "pm_card_visa"
+    assert pm.id.startswith("pm_")
+    assert pm.id != "pm_card_visa"
     assert (pm.object, pm.type, pm.customer) == ("payment_method", "card", customer.id)
     assert (pm.card.brand, pm.card.last4, pm.card.exp_year) == ("visa", "4242", 2034)
     listed = client.v1.customers.payment_methods.list(customer.id)
@@ -284,3 +285,16 @@ def test_a_card_of_another_customer_is_refused(client: Any, customer: Any) -> No
     with pytest.raises(stripe.InvalidRequestError) as caught:
         off_session(client, customer, pm)
     assert caught.value.param == "payment_method"
+
+
+def test_a_lost_answer_hides_a_charge_that_a_retry_with_the_same_key_finds(
+    client: Any, customer: Any, control: EmulatorControl
+) -> None:
+    pm = saved(client, customer, "pm_card_visa")
+    control.fault("/v1/payment_intents", "lose_answer", method="POST")
+    with pytest.raises(stripe.APIConnectionError):
+        off_session(client, customer, pm, key="attempt-7")
+    again = off_session(client, customer, pm, key="attempt-7")
+    assert again.status == "succeeded"
+    assert again.last_response.headers["Idempotent-Replayed"] == "true"
+    assert len(client.v1.events.list(params={"type": "charge.succeeded"}).data) == 1
