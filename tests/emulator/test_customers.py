@@ -132,3 +132,13 @@ def test_an_invalid_email_is_refused(client: Any) -> None:
     with pytest.raises(stripe.InvalidRequestError) as caught:
         client.v1.customers.create(params={"email": "not-an-email"})
     assert (caught.value.param, caught.value.code) == ("email", "email_invalid")
+
+
+def test_a_deleted_customer_expands_to_the_stub(
+    client: Any, params: Any, control: EmulatorControl
+) -> None:
+    customer = client.v1.customers.create(params={"email": "a@example.com"})
+    created = client.v1.checkout.sessions.create(params=params(customer=customer.id))
+    client.v1.customers.delete(customer.id)
+    session = client.v1.checkout.sessions.retrieve(created.id, params={"expand": ["customer"]})
+    assert session.customer.to_dict() == {"id": customer.id, "object": "customer", "deleted": True}
