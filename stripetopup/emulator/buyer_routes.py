@@ -39,6 +39,7 @@ ROUTES: list[tuple[str, str, str, str, Handler]] = [
     ("POST", "/v1/payment_methods/{id}/attach", "payment_methods", "write", payment_methods.attach),
     ("POST", "/v1/payment_methods/{id}/detach", "payment_methods", "write", payment_methods.detach),
     ("POST", "/v1/payment_intents", "payment_intents", "write", intents.create_payment_intent),
+    ("GET", "/v1/payment_intents", "payment_intents", "read", intents.list_payment_intents),
     (
         "POST",
         "/v1/payment_intents/{id}/confirm",

@@ -6,7 +6,8 @@ The outcome is the card's (``payment_methods.behavior``): it succeeds (``charge.
 charge, ``charge.failed``), or needs authentication (off-session: 402
 ``authentication_required`` and no charge; on-session: ``requires_action``). A declined
 PaymentIntent is kept in ``requires_payment_method`` with ``last_payment_error``, and the 402 is
-what an ``Idempotency-Key`` replays. Imports only the stdlib.
+what an ``Idempotency-Key`` replays. Also ``GET /v1/payment_intents`` (``created``, ``customer``).
+Imports only the stdlib.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from typing import Any
 
 from stripetopup.emulator import payment_methods, payment_objects, payments, sessions
 from stripetopup.emulator.calls import Call, only, parse_bool, text
-from stripetopup.emulator.listing import expand, expand_params, parse_int
-from stripetopup.emulator.state import EmulatorState, Obj
+from stripetopup.emulator.listing import expand, expand_params, page, parse_int
+from stripetopup.emulator.state import EmulatorState, Obj, SortedIndex
 from stripetopup.emulator.stripe_errors import StripeError, missing, no_such
 
 _CREATE = {
@@ -203,6 +204,36 @@ def _charge(state: EmulatorState, pi: Obj, pm: Obj, decline: str | None) -> Obj:
         )
     state.charges[charge["id"]] = charge
     return charge
+
+
+def list_payment_intents(call: Call) -> Obj:
+    """``GET /v1/payment_intents``: every PaymentIntent (Checkout's too), newest first."""
+    params, state = call.params, call.state
+    only(params, {"limit", "starting_after", "ending_before", "created", "expand", "customer"})
+    customer = params.get("customer")
+
+    def keep(pi: Obj) -> bool:
+        return bool(pi["customer"] == customer)
+
+    return page(
+        state,
+        _index(state),
+        state.payment_intents,
+        params,
+        url="/v1/payment_intents",
+        object_name="payment_intent",
+        keep=keep if customer else None,
+    )
+
+
+def _index(state: EmulatorState) -> SortedIndex:
+    """Built when a list is asked for (PaymentIntents are never removed, so a count suffices);
+    the seeding and payment paths stay as fast as before."""
+    if len(state.pi_index) != len(state.payment_intents):
+        index = SortedIndex()
+        index.add_many([(pi_id, pi["created"]) for pi_id, pi in state.payment_intents.items()])
+        state.pi_index = index
+    return state.pi_index
 
 
 def _amount(params: dict[str, Any]) -> tuple[int, str]:

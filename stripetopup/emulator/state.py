@@ -153,6 +153,7 @@ class EmulatorState:
     pm_index: SortedIndex = field(default_factory=SortedIndex)
     pm_behavior: dict[str, str | None] = field(default_factory=dict)
     setup_intents: dict[str, Obj] = field(default_factory=dict)
+    pi_index: SortedIndex = field(default_factory=SortedIndex)
     session_future_usage: dict[str, str] = field(default_factory=dict)
     setup_metadata: dict[str, dict[str, str]] = field(default_factory=dict)
     event_listeners: list[Callable[[list[Obj]], None]] = field(default_factory=list)

@@ -298,3 +298,21 @@ def test_a_lost_answer_hides_a_charge_that_a_retry_with_the_same_key_finds(
     assert again.status == "succeeded"
     assert again.last_response.headers["Idempotent-Replayed"] == "true"
     assert len(client.v1.events.list(params={"type": "charge.succeeded"}).data) == 1
+
+
+def test_payment_intents_are_listed_newest_first_by_customer_and_window(
+    client: Any, customer: Any, params: Any, control: EmulatorControl
+) -> None:
+    checkout = client.v1.checkout.sessions.create(params=params())
+    control.pay(checkout.id)
+    pm = saved(client, customer, "pm_card_visa")
+    control.advance_clock(60)
+    first = off_session(client, customer, pm)
+    control.advance_clock(60)
+    second = off_session(client, customer, pm)
+    listed = client.v1.payment_intents.list(params={"customer": customer.id})
+    assert [pi.id for pi in listed.data] == [second.id, first.id]
+    everything = [pi.id for pi in client.v1.payment_intents.list().auto_paging_iter()]
+    assert len(everything) == 3
+    window = client.v1.payment_intents.list(params={"created": {"gte": second.created}})
+    assert [pi.id for pi in window.data] == [second.id]
