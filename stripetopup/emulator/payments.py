@@ -91,6 +91,8 @@ def pay(
     now = state.clock.now() if at is None else at
     delayed = method == "delayed"
     if session["mode"] == "setup":
+        if delayed:
+            raise StripeError(400, "A setup-mode session saves a card: method must be 'card'.")
         email = completion.buyer_email(state, session)
         saved = completion.save_card(state, session, card, email)
         if emit_events:

@@ -73,7 +73,6 @@ _ACCEPTED = frozenset(
         "livemode",
         "discounts",
         "customer",
-        "setup_intent_data",
     }
 )
 _TAX_BEHAVIORS = ("exclusive", "inclusive", "unspecified")

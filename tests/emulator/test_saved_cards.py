@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import stripe
 
-from stripetopup.emulator import EmulatorControl
+from stripetopup.emulator import EmulatorControl, EmulatorControlError
 
 
 @pytest.fixture
@@ -316,3 +316,20 @@ def test_payment_intents_are_listed_newest_first_by_customer_and_window(
     assert len(everything) == 3
     window = client.v1.payment_intents.list(params={"created": {"gte": second.created}})
     assert [pi.id for pi in window.data] == [second.id]
+
+
+def test_setup_mode_refuses_a_delayed_method_and_payment_mode_refuses_setup_intent_data(
+    client: Any, params: Any, control: EmulatorControl
+) -> None:
+    setup = client.v1.checkout.sessions.create(
+        params={"mode": "setup", "success_url": "https://app.example.com/ok"}
+    )
+    with pytest.raises(EmulatorControlError) as caught:
+        control.pay(setup.id, method="delayed")
+    assert caught.value.status_code == 400
+    assert client.v1.checkout.sessions.retrieve(setup.id).status == "open"
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        client.v1.checkout.sessions.create(
+            params=params(setup_intent_data={"metadata": {"a": "b"}})
+        )
+    assert refused.value.code == "parameter_unknown"
