@@ -9,51 +9,35 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from stripetopup.emulator import payments
+from stripetopup.emulator import buyer_routes, payments
 from stripetopup.emulator.auth import api_key, check_permission
-from stripetopup.emulator.faults import apply_faults
+from stripetopup.emulator.calls import Call, Handler
+from stripetopup.emulator.calls import only as _only
+from stripetopup.emulator.faults import LostAnswer, apply_faults
 from stripetopup.emulator.forms import parse_form
 from stripetopup.emulator.idempotency import lookup as idempotent_lookup
 from stripetopup.emulator.idempotency import remember as idempotent_remember
 from stripetopup.emulator.listing import expand, expand_params, page, parse_int
 from stripetopup.emulator.sessions import create_session
+from stripetopup.emulator.setup_mode import create_setup_session
 from stripetopup.emulator.state import EmulatorState, Obj, SortedIndex
-from stripetopup.emulator.stripe_errors import StripeError, no_such, unknown_param, unrecognized_url
-
-
-@dataclass
-class Call:
-    """One authenticated /v1 request, as the handlers see it."""
-
-    state: EmulatorState
-    params: dict[str, Any]
-    path: dict[str, str]
-    origin: payments.Origin
-    base_url: str
-
-
-Handler = Callable[[Call], Obj]
-
-
-def _only(params: dict[str, Any], allowed: set[str]) -> None:
-    for name in params:
-        if name not in allowed:
-            raise unknown_param(name)
-
+from stripetopup.emulator.stripe_errors import StripeError, no_such, unrecognized_url
 
 _LIST = {"limit", "starting_after", "ending_before", "created", "expand"}
 
 
 # -- checkout sessions ------------------------------------------------------------------
 def create_checkout_session(call: Call) -> Obj:
-    session = create_session(call.state, call.params, call.base_url)
+    if call.params.get("mode") == "setup":
+        session = create_setup_session(call.state, call.params, call.base_url)
+    else:
+        session = create_session(call.state, call.params, call.base_url)
     return expand(call.state, session, expand_params(call.params))
 
 
@@ -286,10 +270,14 @@ def dumps(obj: Any) -> bytes:
     return json.dumps(obj, separators=(",", ":")).encode("utf-8")
 
 
+def _headers(request_id: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+    return {"Request-Id": request_id, "Stripe-Version": "2026-10-28.endive", **(extra or {})}
+
+
 def stripe_response(
     body: bytes, status: int, request_id: str, extra: dict[str, str] | None = None
 ) -> Response:
-    headers = {"Request-Id": request_id, "Stripe-Version": "2026-10-28.endive", **(extra or {})}
+    headers = _headers(request_id, extra)
     return Response(body, status, headers=headers, media_type="application/json")
 
 
@@ -303,7 +291,7 @@ def endpoint(state: EmulatorState, resource: str, level: str, handler: Handler) 
     async def run(request: Request) -> Response:
         request_id: str = request.scope["emulator.request_id"]
         try:
-            await apply_faults(state, request)
+            lose_answer = await apply_faults(state, request)
             key = api_key(request.headers.get("authorization"))
             with state.lock:
                 check_permission(state, key, resource, level)
@@ -331,7 +319,12 @@ def endpoint(state: EmulatorState, resource: str, level: str, handler: Handler) 
                             cached.request_id,
                             {"Idempotent-Replayed": "true"},
                         )
-                payload = dumps(handler(call))
+                try:
+                    payload = dumps(handler(call))
+                except StripeError as exc:
+                    if idem and exc.idempotent:
+                        _remember_error(state, key, idem, request, body, exc, request_id)
+                    raise
                 if idem:
                     idempotent_remember(
                         state,
@@ -343,11 +336,30 @@ def endpoint(state: EmulatorState, resource: str, level: str, handler: Handler) 
                         payload,
                         request_id,
                     )
+            if lose_answer:
+                return LostAnswer(payload, 200, _headers(request_id), "application/json")
             return stripe_response(payload, 200, request_id)
         except StripeError as exc:
             return error_response(exc, request_id)
 
     return run
+
+
+def _remember_error(
+    state: EmulatorState,
+    key: str,
+    idem: str,
+    request: Request,
+    body: bytes,
+    exc: StripeError,
+    request_id: str,
+) -> None:
+    """A request that was carried out and then declined replays its error, as on Stripe."""
+    payload = dumps(exc.body())
+    path = request.url.path
+    idempotent_remember(
+        state, key, idem, request.method, path, body, payload, request_id, exc.status
+    )
 
 
 def unknown_route(state: EmulatorState) -> Any:
@@ -366,7 +378,7 @@ def unknown_route(state: EmulatorState) -> Any:
 def routes(state: EmulatorState) -> list[Route]:
     out = [
         Route(path, endpoint(state, resource, level, handler), methods=[method])
-        for method, path, resource, level, handler in ROUTES
+        for method, path, resource, level, handler in ROUTES + buyer_routes.ROUTES
     ]
     methods = ["GET", "POST", "DELETE", "PUT", "PATCH"]
     out.append(Route("/v1/{rest:path}", unknown_route(state), methods=methods))

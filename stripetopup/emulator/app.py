@@ -1,4 +1,5 @@
-"""Assemble the emulator's ASGI app: /v1 (Stripe), /_emulator (control), /c/pay (hosted page).
+"""Assemble the emulator's ASGI app: /v1 (Stripe), /_emulator (control), /c/pay (hosted page)
+and /i (receipts).
 
 Imports the stdlib and starlette.
 """
@@ -11,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from stripetopup.emulator import api, control, page
+from stripetopup.emulator import api, control, invoice_page, page
 from stripetopup.emulator.delivery import DeliveryManager
 from stripetopup.emulator.state import EmulatorState, new_id
 
@@ -56,6 +57,7 @@ def build_app(state: EmulatorState | None = None) -> Starlette:
                 "api": "/v1",
                 "control": "/_emulator",
                 "checkout_page": "/c/pay/{cs_id}",
+                "invoice_page": "/i/{in_id}",
             }
         )
 
@@ -65,6 +67,7 @@ def build_app(state: EmulatorState | None = None) -> Starlette:
             *api.routes(state),
             *control.routes(state, delivery),
             *page.routes(state),
+            *invoice_page.routes(state),
         ]
     )
     app.add_middleware(RequestIdMiddleware)

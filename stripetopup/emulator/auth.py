@@ -21,6 +21,11 @@ RAK_NAMES = {
     "payment_intents": "rak_payment_intent",
     "charges": "rak_charge",
     "disputes": "rak_dispute",
+    "coupons": "rak_coupon",
+    "promotion_codes": "rak_promotion_code",
+    "customers": "rak_customer",
+    "invoices": "rak_invoice",
+    "payment_methods": "rak_payment_method",
 }
 LEVELS = {"none": 0, "read": 1, "write": 2}
 

@@ -73,8 +73,29 @@ class EmulatorControl:
         return int(self._post("/clock", {"advance": seconds})["now"])
 
     # -- the customer's side --------------------------------------------------------------
-    def pay(self, session_id: str, method: str = "card") -> Json:
-        return self._post(f"/checkout/sessions/{session_id}/pay", {"method": method})
+    def pay(
+        self,
+        session_id: str,
+        method: str = "card",
+        promotion_code: str | None = None,
+        card: str | None = None,
+    ) -> Json:
+        """Pay (or, in setup mode, save a card) as the customer.
+
+        ``promotion_code`` is typed on the page first (if allowed); ``card`` is the test card
+        used (``pm_card_visa``, ``pm_card_authenticationRequired``...).
+        """
+        body: Json = {"method": method}
+        if promotion_code is not None:
+            body["promotion_code"] = promotion_code
+        if card is not None:
+            body["card"] = card
+        return self._post(f"/checkout/sessions/{session_id}/pay", body)
+
+    def set_card_decline(self, payment_method_id: str, decline: str | None) -> Json:
+        """Make a saved card decline its next charges (``generic_decline``,
+        ``insufficient_funds``, ``authentication_required``), or succeed again (None)."""
+        return self._post(f"/payment_methods/{payment_method_id}/decline", {"decline": decline})
 
     def async_succeed(self, session_id: str) -> Json:
         return self._post(f"/checkout/sessions/{session_id}/async_succeed")
@@ -212,6 +233,13 @@ class EmulatorControl:
     def seed(self, count: int = 1, state: str = "paid", **options: Any) -> Json:
         """Bulk-create sessions; ``options`` as in docs/emulator.md (amount, currency...)."""
         return self._post("/seed", {"count": count, "state": state, **options})
+
+    def configure_tax(
+        self, *, rate_bps: int | None = None, tax_behavior: str | None = None
+    ) -> Json:
+        """The automatic-tax rate (basis points, 1000 = 10%) and the default tax behavior."""
+        body: Json = {"rate_bps": rate_bps, "tax_behavior": tax_behavior}
+        return self._post("/tax", {k: v for k, v in body.items() if v is not None})
 
     def create_restricted_key(self, permissions: dict[str, str]) -> str:
         return str(self._post("/restricted_keys", {"permissions": permissions})["key"])

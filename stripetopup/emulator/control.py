@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from stripetopup.emulator import objects, payments
+from stripetopup.emulator import checkout_options, objects, payment_methods, payments, sessions
 from stripetopup.emulator.auth import validate_permissions
 from stripetopup.emulator.delivery import DeliveryManager
 from stripetopup.emulator.faults import KINDS
@@ -70,7 +70,34 @@ class Control:
         return {"now": self.state.clock.now()}
 
     def pay(self, request: Request, body: Body) -> Any:
-        return payments.pay(self.state, self._session(request), str(body.get("method", "card")))
+        session = self._session(request)
+        code = body.get("promotion_code")
+        if code:
+            payments.require_open(self.state, session)
+            checkout_options.apply_code(
+                self.state, session, str(code), sessions.minimum_amount(session["currency"])
+            )
+        card = body.get("card")
+        method = str(body.get("method", "card"))
+        return payments.pay(self.state, session, method, card=None if card is None else str(card))
+
+    def card_decline(self, request: Request, body: Body) -> Any:
+        decline = body.get("decline")
+        pm_id = request.path_params["id"]
+        return payment_methods.set_behavior(
+            self.state, pm_id, None if decline is None else str(decline)
+        )
+
+    def tax(self, request: Request, body: Body) -> Any:
+        if request.method == "POST":
+            rate = body.get("rate_bps", self.state.tax_rate_bps)
+            behavior = body.get("tax_behavior", self.state.tax_behavior)
+            if not isinstance(rate, int) or isinstance(rate, bool) or not 0 <= rate <= 10_000:
+                raise ControlError(400, "'rate_bps' must be an integer from 0 to 10000")
+            if behavior not in ("exclusive", "inclusive"):
+                raise ControlError(400, "'tax_behavior' must be 'exclusive' or 'inclusive'")
+            self.state.tax_rate_bps, self.state.tax_behavior = rate, behavior
+        return {"rate_bps": self.state.tax_rate_bps, "tax_behavior": self.state.tax_behavior}
 
     def async_succeed(self, request: Request, body: Body) -> Any:
         return payments.async_succeed(self.state, self._session(request))
@@ -271,6 +298,8 @@ def routes(state: EmulatorState, delivery: DeliveryManager) -> list[Route]:
         (f"{p}/faults", c.faults, ["GET", "POST", "DELETE"]),
         (f"{p}/restricted_keys", c.restricted_key, ["POST"]),
         (f"{p}/seed", c.seed, ["POST"]),
+        (f"{p}/tax", c.tax, ["GET", "POST"]),
+        (f"{p}/payment_methods/{{id}}/decline", c.card_decline, ["POST"]),
     ]
     out = [Route(path, _wrap(c, action), methods=methods) for path, action, methods in table]
     out.append(Route(f"{p}/wait", _wait(c), methods=["GET", "POST"]))

@@ -1,7 +1,8 @@
 """Stripe's ``Idempotency-Key`` semantics: replay the first response, refuse reuse with new params.
 
 Results are scoped per API key, kept for 24 hours of emulator time, and saved only for
-requests that succeeded (like Stripe, which does not save results of failed validation).
+requests that were carried out: successes and card declines (like Stripe, which does not save
+results of failed validation).
 Imports only the stdlib.
 """
 
@@ -54,12 +55,13 @@ def remember(
     body: bytes,
     response: bytes,
     request_id: str,
+    status: int = 200,
 ) -> None:
     state.idempotency[(api_key, key)] = IdempotentResult(
         method=method,
         path=path,
         fingerprint=_fingerprint(body),
-        status=200,
+        status=status,
         body=response,
         request_id=request_id,
         created=state.clock.now(),

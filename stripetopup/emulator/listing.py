@@ -32,6 +32,7 @@ EXPANDABLE: dict[str, dict[str, str]] = {
     },
     "refund": {"charge": "ref", "payment_intent": "ref", "balance_transaction": "ref"},
     "dispute": {"charge": "ref", "payment_intent": "ref"},
+    "invoice": {"customer": "ref"},
 }
 
 
@@ -181,7 +182,10 @@ def expand(state: EmulatorState, obj: Obj, paths: list[str], prefix: str = "") -
         value = obj.get(field)
         if isinstance(value, str):
             target = state.lookup(value)
-            if target is not None:
+            if target is not None and target.get("deleted") is True:
+                # a deleted customer expands to Stripe's stub, as retrieving it does
+                out[field] = {"id": target["id"], "object": target["object"], "deleted": True}
+            elif target is not None:
                 out[field] = expand(state, target, subpaths, f"{prefix}{field}.")
         elif isinstance(value, dict):
             out[field] = expand(state, value, subpaths, f"{prefix}{field}.")

@@ -103,7 +103,14 @@ def checkout_session(
 
 
 def line_item(
-    *, created: int, currency: str, unit_amount: int, quantity: int, name: str, livemode: bool
+    *,
+    created: int,
+    currency: str,
+    unit_amount: int,
+    quantity: int,
+    name: str,
+    livemode: bool,
+    tax_behavior: str = "unspecified",
 ) -> Obj:
     total = unit_amount * quantity
     return {
@@ -129,7 +136,7 @@ def line_item(
             "nickname": None,
             "product": new_id("prod", 14),
             "recurring": None,
-            "tax_behavior": "unspecified",
+            "tax_behavior": tax_behavior,
             "tiers_mode": None,
             "transform_quantity": None,
             "type": "one_time",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 
-from stripetopup.emulator import objects, payment_objects
+from stripetopup.emulator import completion, objects, payment_objects
 from stripetopup.emulator.state import EmulatorState, Obj, new_id
 from stripetopup.emulator.stripe_errors import StripeError, no_such
 
@@ -52,6 +52,11 @@ def session_or_404(state: EmulatorState, session_id: str) -> Obj:
     return session
 
 
+def require_open(state: EmulatorState, session: Obj) -> None:
+    """Expire an overdue session, then refuse any session that is not open."""
+    _require_open(state, session)
+
+
 def _require_open(state: EmulatorState, session: Obj) -> None:
     if session["status"] == "open" and session["expires_at"] <= state.clock.now():
         expire(state, session, CONTROL)
@@ -69,10 +74,12 @@ def pay(
     *,
     emit_events: bool = True,
     at: int | None = None,
+    card: str | None = None,
 ) -> Obj:
     """The customer pays: ``card`` succeeds at once, ``delayed`` leaves the payment processing.
 
     ``at`` backdates the payment and its events (seeding); it skips the expiry check.
+    ``card`` is the test card typed (``pm_card_visa`` when a card is saved and none is named).
     """
     if at is None:
         _require_open(state, session)
@@ -80,8 +87,20 @@ def pay(
         raise StripeError(400, "This Checkout Session is no longer active.")
     if method not in ("card", "delayed"):
         raise StripeError(400, "method must be 'card' or 'delayed'", param="method")
+    completion.check_card(card)
     now = state.clock.now() if at is None else at
     delayed = method == "delayed"
+    if session["mode"] == "setup":
+        if delayed:
+            raise StripeError(400, "A setup-mode session saves a card: method must be 'card'.")
+        email = completion.buyer_email(state, session)
+        saved = completion.save_card(state, session, card, email)
+        if emit_events:
+            emit(state, [*saved, ("checkout.session.completed", session, None)], CONTROL, now)
+        return session
+    completion.prepare(state, session)
+    if session["amount_total"] == 0:
+        return _complete_free(state, session, now, emit_events)
     pi = payment_objects.payment_intent(
         created=now,
         amount=session["amount_total"],
@@ -89,7 +108,7 @@ def pay(
         metadata=state.pi_metadata.get(session["id"], {}),
         livemode=session["livemode"],
     )
-    email = session["customer_email"] or "customer@example.com"
+    email = completion.buyer_email(state, session)
     ch = payment_objects.charge(created=now, pi=pi, email=email, delayed=delayed)
     pi["latest_charge"] = ch["id"]
     if delayed:
@@ -104,16 +123,12 @@ def pay(
         payment_status="unpaid" if delayed else "paid",
         payment_intent=pi["id"],
         url=None,
-        customer_details={
-            "address": None,
-            "email": email,
-            "name": None,
-            "phone": None,
-            "tax_exempt": "none",
-            "tax_ids": [],
-        },
+        customer_details=_customer_details(state, session, email),
     )
     state.open_sessions.discard(session["id"])
+    extra = completion.attach(state, session, None if delayed else card)
+    if not delayed:
+        extra += completion.finish(state, session)
     if emit_events:
         if delayed:
             changes: list[Change] = [
@@ -122,7 +137,35 @@ def pay(
             ]
         else:
             changes = [("charge.succeeded", ch, None), ("payment_intent.succeeded", pi, None)]
+        changes += extra
         emit(state, [*changes, ("checkout.session.completed", session, None)], CONTROL, now)
+    return session
+
+
+def _customer_details(state: EmulatorState, session: Obj, email: str) -> Obj:
+    return {
+        "address": completion.buyer_address(state, session),
+        "email": email,
+        "name": None,
+        "phone": None,
+        "tax_exempt": "none",
+        "tax_ids": [],
+    }
+
+
+def _complete_free(state: EmulatorState, session: Obj, now: int, emit_events: bool) -> Obj:
+    """A total of zero (a 100% coupon): complete with ``no_payment_required``, no payment."""
+    email = completion.buyer_email(state, session)
+    session.update(
+        status="complete",
+        payment_status="no_payment_required",
+        url=None,
+        customer_details=_customer_details(state, session, email),
+    )
+    state.open_sessions.discard(session["id"])
+    extra = completion.attach(state, session, None) + completion.finish(state, session)
+    if emit_events:
+        emit(state, [*extra, ("checkout.session.completed", session, None)], CONTROL, now)
     return session
 
 
@@ -144,12 +187,14 @@ def async_succeed(state: EmulatorState, session: Obj, *, emit_events: bool = Tru
         balance_transaction=new_id("txn"),
     )
     session["payment_status"] = "paid"
+    extra = completion.finish(state, session)
     if emit_events:
         emit(
             state,
             [
                 ("charge.succeeded", ch, {"status": "pending", "paid": False}),
                 ("payment_intent.succeeded", pi, {"status": "processing"}),
+                *extra,
                 ("checkout.session.async_payment_succeeded", session, None),
             ],
             CONTROL,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from stripetopup.emulator import objects
+from stripetopup.emulator import checkout_options, objects
 from stripetopup.emulator.listing import parse_int
 from stripetopup.emulator.state import EmulatorState, Obj
 from stripetopup.emulator.stripe_errors import (
@@ -71,8 +71,11 @@ _ACCEPTED = frozenset(
         "tax_id_collection",
         "payment_method_options",
         "livemode",
+        "discounts",
+        "customer",
     }
 )
+_TAX_BEHAVIORS = ("exclusive", "inclusive", "unspecified")
 
 
 def create_session(state: EmulatorState, params: dict[str, Any], url_base: str) -> Obj:
@@ -86,7 +89,7 @@ def create_session(state: EmulatorState, params: dict[str, Any], url_base: str) 
     if mode != "payment":
         raise StripeError(
             400,
-            f"The emulator supports only mode=payment, not '{mode}'.",
+            f"The emulator supports only mode=payment and mode=setup, not '{mode}'.",
             code="parameter_invalid_string",
             param="mode",
         )
@@ -118,10 +121,51 @@ def create_session(state: EmulatorState, params: dict[str, Any], url_base: str) 
         livemode=False,
         url_base=url_base,
     )
-    state.add_session(session)
     state.line_items[session["id"]] = items
+    try:
+        checkout_options.apply_options(state, session, params)
+        future = _future_usage(pi_data)
+    except StripeError:
+        del state.line_items[session["id"]]
+        raise
+    if 0 < session["amount_total"] < minimum:
+        del state.line_items[session["id"]]
+        raise StripeError(
+            400,
+            "The Checkout Session's total amount due after discounts must add up to at least "
+            f"{_money(minimum, currency)} {currency}",
+            code="amount_too_small",
+            param="discounts",
+        )
+    state.add_session(session)
+    state.session_bases[session["id"]] = url_base
     state.pi_metadata[session["id"]] = dict(pi_data.get("metadata") or {})
+    if future:
+        state.session_future_usage[session["id"]] = future
     return session
+
+
+def _future_usage(pi_data: dict[str, Any]) -> str | None:
+    value = pi_data.get("setup_future_usage") or None
+    if value not in (None, "off_session", "on_session"):
+        raise StripeError(
+            400,
+            "Invalid payment_intent_data[setup_future_usage]: must be one of off_session or "
+            "on_session",
+            param="payment_intent_data[setup_future_usage]",
+        )
+    return value
+
+
+def expiry_and_metadata(params: dict[str, Any], now: int) -> int:
+    """The checks every mode shares: ``metadata``, and ``expires_at`` (returned)."""
+    _check_metadata(params.get("metadata"), "metadata")
+    return _expires_at(params, now)
+
+
+def minimum_amount(currency: str) -> int:
+    """The smallest total a session in ``currency`` may charge (Stripe's table; else 50)."""
+    return MINIMUMS.get(currency, 50)
 
 
 def _line_items(params: dict[str, Any], now: int) -> tuple[str, int, list[Obj]]:
@@ -165,6 +209,13 @@ def _line_items(params: dict[str, Any], now: int) -> tuple[str, int, list[Obj]]:
         name = product.get("name") if isinstance(product, dict) else None
         if not name:
             raise missing(f"{where}[price_data][product_data][name]")
+        tax_behavior = str(data.get("tax_behavior") or "unspecified")
+        if tax_behavior not in _TAX_BEHAVIORS:
+            raise StripeError(
+                400,
+                "Invalid tax_behavior: must be one of exclusive, inclusive, or unspecified",
+                param=f"{where}[price_data][tax_behavior]",
+            )
         items.append(
             objects.line_item(
                 created=now,
@@ -173,6 +224,7 @@ def _line_items(params: dict[str, Any], now: int) -> tuple[str, int, list[Obj]]:
                 quantity=quantity,
                 name=str(name),
                 livemode=False,
+                tax_behavior=tax_behavior,
             )
         )
         total += unit * quantity

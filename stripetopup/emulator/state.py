@@ -138,6 +138,24 @@ class EmulatorState:
     idempotency: dict[tuple[str, str], IdempotentResult] = field(default_factory=dict)
     restricted_keys: dict[str, dict[str, str]] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
+    # the buyer flow: tax, coupons and promotion codes, customers, invoices
+    tax_rate_bps: int = 1000
+    tax_behavior: str = "exclusive"
+    session_bases: dict[str, str] = field(default_factory=dict)
+    coupons: dict[str, Obj] = field(default_factory=dict)
+    promotion_codes: dict[str, Obj] = field(default_factory=dict)
+    promotion_code_index: SortedIndex = field(default_factory=SortedIndex)
+    customers: dict[str, Obj] = field(default_factory=dict)
+    customer_index: SortedIndex = field(default_factory=SortedIndex)
+    invoices: dict[str, Obj] = field(default_factory=dict)
+    # saved cards and off-session payments
+    payment_methods: dict[str, Obj] = field(default_factory=dict)
+    pm_index: SortedIndex = field(default_factory=SortedIndex)
+    pm_behavior: dict[str, str | None] = field(default_factory=dict)
+    setup_intents: dict[str, Obj] = field(default_factory=dict)
+    pi_index: SortedIndex = field(default_factory=SortedIndex)
+    session_future_usage: dict[str, str] = field(default_factory=dict)
+    setup_metadata: dict[str, dict[str, str]] = field(default_factory=dict)
     event_listeners: list[Callable[[list[Obj]], None]] = field(default_factory=list)
 
     def reset(self) -> None:
@@ -162,6 +180,11 @@ class EmulatorState:
             "du": self.disputes,
             "evt": self.events,
             "we": self.endpoints,
+            "promo": self.promotion_codes,
+            "cus": self.customers,
+            "in": self.invoices,
+            "pm": self.payment_methods,
+            "seti": self.setup_intents,
         }.get(object_id.split("_", 1)[0])
         return None if table is None else table.get(object_id)
 

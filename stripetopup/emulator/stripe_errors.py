@@ -23,6 +23,8 @@ class StripeError(Exception):
         code: str | None = None,
         param: str | None = None,
         headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+        idempotent: bool = False,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -31,6 +33,10 @@ class StripeError(Exception):
         self.code = code
         self.param = param
         self.headers = headers or {}
+        # more fields of Stripe's error object (a card error's decline_code, payment_intent...)
+        self.extra = extra or {}
+        # the request was carried out (a card declined): an Idempotency-Key replays this answer
+        self.idempotent = idempotent
 
     def body(self) -> dict[str, Any]:
         error: dict[str, Any] = {"message": self.message, "type": self.type}
@@ -39,6 +45,7 @@ class StripeError(Exception):
             error["doc_url"] = DOC_BASE + self.code.replace("_", "-")
         if self.param:
             error["param"] = self.param
+        error.update(self.extra)
         return {"error": error}
 
 

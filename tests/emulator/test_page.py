@@ -58,3 +58,20 @@ def test_an_expired_session_page_says_so(
     control.expire(session.id)
     assert "expired" in browser.get(session.url).text
     assert browser.post(f"{session.url}/pay", data={"method": "card"}).status_code == 409
+
+
+def test_a_setup_mode_page_saves_a_card_and_redirects(client: Any, browser: httpx.Client) -> None:
+    customer = client.v1.customers.create(params={"email": "a@example.com"})
+    session = client.v1.checkout.sessions.create(
+        params={
+            "mode": "setup",
+            "customer": customer.id,
+            "success_url": "https://app.example.com/saved?session_id={CHECKOUT_SESSION_ID}",
+        }
+    )
+    page = browser.get(session.url)
+    assert (page.status_code, "Save card" in page.text) == (200, True)
+    answer = browser.post(f"{session.url}/pay", data={"method": "card"})
+    assert answer.headers["location"] == f"https://app.example.com/saved?session_id={session.id}"
+    methods = client.v1.customers.payment_methods.list(customer.id)
+    assert [m.card.last4 for m in methods.data] == ["4242"]
