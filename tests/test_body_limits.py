@@ -58,8 +58,10 @@ def assert_too_large(response: httpx.Response, limit: int) -> None:
             "code": "payload_too_large",
             "message": f"request body is larger than {limit} bytes",
             "param": None,
+            "request_id": response.headers["request-id"],
         }
     }
+    assert response.headers["request-id"].startswith("req_")
     assert response.headers["connection"] == "close"
 
 

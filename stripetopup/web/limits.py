@@ -56,7 +56,7 @@ class BodyLimitMiddleware:
         limit = self.limit_for(scope["path"])
         declared = Headers(scope=scope).get("content-length")
         if declared is not None and not fits(declared, limit):
-            await send_too_large(send, limit)
+            await send_too_large(scope, send, limit)
             return
         started = False
         received = 0
@@ -80,7 +80,7 @@ class BodyLimitMiddleware:
         except BodyTooLarge:
             if started:  # the app answered already; nothing more can be said
                 raise
-            await send_too_large(send, limit)
+            await send_too_large(scope, send, limit)
 
 
 def fits(declared: str, limit: int) -> bool:
@@ -88,8 +88,11 @@ def fits(declared: str, limit: int) -> bool:
     return declared.isdigit() and len(declared) <= len(str(limit)) and int(declared) <= limit
 
 
-async def send_too_large(send: Send, limit: int) -> None:
-    body = json.dumps(error_body("payload_too_large", too_large_message(limit))).encode()
+async def send_too_large(scope: Scope, send: Send, limit: int) -> None:
+    # The request id middleware sits outside us and has put the id in the scope's state.
+    request_id = scope.get("state", {}).get("request_id")
+    message = too_large_message(limit)
+    body = json.dumps(error_body("payload_too_large", message, request_id=request_id)).encode()
     await send(
         {
             "type": "http.response.start",
