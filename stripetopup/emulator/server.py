@@ -1,11 +1,14 @@
 """Run the emulator: ``EmulatorServer`` (uvicorn in a thread, for tests and the demo) and ``run``.
 
 ``EmulatorServer(port=0)`` picks a free port; ``.url`` is its base URL once started.
+``EmulatorServer(sock=...)`` serves on a socket the caller already bound and listens on
+(``serve --emulator`` claims its ports before it prints anything).
 Imports the stdlib, uvicorn and starlette.
 """
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from types import TracebackType
@@ -26,6 +29,7 @@ class EmulatorServer:
         port: int = 0,
         state: EmulatorState | None = None,
         startup_timeout: float = 10.0,
+        sock: socket.socket | None = None,
     ) -> None:
         self.state = state or EmulatorState()
         self.app = build_app(self.state)
@@ -38,14 +42,21 @@ class EmulatorServer:
         self._startup_timeout = startup_timeout
         self.host = host
         self.port = port
+        self._sock = sock
+        if sock is not None:
+            self.host, self.port = sock.getsockname()[:2]
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> EmulatorServer:
+        given = None if self._sock is None else [self._sock]
         self._thread = threading.Thread(
-            target=self._server.run, name="stripe-emulator", daemon=True
+            target=self._server.run,
+            kwargs={"sockets": given},
+            name="stripe-emulator",
+            daemon=True,
         )
         self._thread.start()
         deadline = time.monotonic() + self._startup_timeout

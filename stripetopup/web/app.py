@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 
 from stripetopup import __version__
 from stripetopup.core import TopUpService
@@ -21,7 +22,9 @@ def create_app(service: TopUpService, *, demo: bool = False) -> FastAPI:
 
     ``demo`` adds stand-in success/cancel pages for the offline demo.
     """
-    app = FastAPI(
+    # /docs and /redoc from assets installed with fastapi-offline: no CDN, so they work
+    # offline and behind a strict egress policy.
+    app = FastAPIOffline(
         title="stripetopup",
         version=__version__,
         description="Prepaid credit through Stripe Checkout, with an exactly-once ledger.",
