@@ -4,7 +4,8 @@ factory each worker calls.
 uvicorn's supervisor treats SIGHUP as "restart the workers", so closing the terminal left
 it running, respawning workers and holding the port. Here SIGHUP, SIGINT and SIGTERM all
 stop it, and every worker with it; a worker that gets SIGHUP itself (the terminal's whole
-process group does) shuts down gracefully as on SIGTERM. Imports uvicorn and the web app.
+process group does) shuts down gracefully as on SIGTERM. Imports uvicorn and the web app
+(never FastAPI itself: the web door owns it).
 """
 
 from __future__ import annotations
@@ -12,9 +13,12 @@ from __future__ import annotations
 import logging
 import os
 import signal
+from typing import TYPE_CHECKING
 
-from fastapi import FastAPI
 from uvicorn.supervisors import Multiprocess
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp
 
 # Tells the workers of `serve --emulator --workers N` to mount the demo's pages too.
 DEMO_PAGES_VARIABLE = "STRIPETOPUP_SERVE_DEMO_PAGES"
@@ -40,14 +44,9 @@ def stop_on_hangup() -> None:
     signal.signal(signal.SIGHUP, lambda _signum, _frame: signal.raise_signal(signal.SIGTERM))
 
 
-def worker_app() -> FastAPI:
+def worker_app() -> ASGIApp:
     """The factory each ``--workers N`` process calls: the app, from the environment."""
     from stripetopup.web.app import create_app_from_env
 
     stop_on_hangup()
-    app = create_app_from_env()
-    if os.environ.get(DEMO_PAGES_VARIABLE) == "1":
-        from stripetopup.web import demo_pages
-
-        app.include_router(demo_pages.router)
-    return app
+    return create_app_from_env(demo=os.environ.get(DEMO_PAGES_VARIABLE) == "1")

@@ -48,13 +48,13 @@ def create_app(service: TopUpService, *, demo: bool = False) -> FastAPI:
     return app
 
 
-def create_app_from_env() -> FastAPI:
+def create_app_from_env(*, demo: bool = False) -> FastAPI:
     """The factory uvicorn workers call (``serve --workers N``): settings from the env."""
     from stripetopup.logs import configure_logging
 
     service = TopUpService.from_settings()
     configure_logging(service.settings.log_format, service.settings.log_level)
-    return create_app(service)
+    return create_app(service, demo=demo)
 
 
 def _add_probes(app: FastAPI) -> None:
