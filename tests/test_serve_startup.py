@@ -100,3 +100,20 @@ def test_a_port_out_of_range_is_a_usage_error(tmp_path: Path) -> None:
         "Error: Invalid value for '--port' (env var: 'STRIPETOPUP_PORT'): "
         "Input should be less than or equal to 65535"
     )
+
+
+def test_the_standalone_emulator_on_a_busy_port_is_one_line_before_its_banner(
+    busy_port: int, tmp_path: Path
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "stripetopup", "emulator", "--port", str(busy_port)],
+        env=cli_env({}),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr == f"Error: port {busy_port} on 127.0.0.1 is already in use (--port)\n"
+    assert result.stdout == ""

@@ -87,9 +87,11 @@ class EmulatorServer:
         self.stop()
 
 
-def run(host: str = "127.0.0.1", port: int = 12111) -> None:
-    """Serve the emulator in the foreground until interrupted."""
+def run(host: str = "127.0.0.1", port: int = 12111, sock: socket.socket | None = None) -> None:
+    """Serve the emulator in the foreground until interrupted (on ``sock`` when given)."""
     app = build_app()
+    if sock is not None:
+        host, port = sock.getsockname()[:2]
     url = f"http://{host}:{port}"
     print(
         f"Offline Stripe emulator (NOT Stripe; no real money moves) listening on {url}\n"
@@ -97,7 +99,10 @@ def run(host: str = "127.0.0.1", port: int = 12111) -> None:
         f"checkout pages: {url}/c/pay/<cs_id>",
         flush=True,
     )
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level="warning", lifespan="off", ws="none"
+    )
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning", lifespan="off", ws="none")
+        uvicorn.Server(config).run(sockets=None if sock is None else [sock])
     finally:
         app.state.delivery.close()
