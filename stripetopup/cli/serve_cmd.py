@@ -7,7 +7,10 @@ server, its workers included (:mod:`stripetopup.cli.workers`).
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -90,13 +93,15 @@ def _run(
         from stripetopup.web.app import create_app
 
         config = _uvicorn_config(create_app(service, demo=demo), host, port)
-        uvicorn.Server(config).run(sockets=[sock])
-        return
-    service.close()  # each worker builds its own from the environment
-    if demo:
-        os.environ[processes.DEMO_PAGES_VARIABLE] = "1"
-    config = _uvicorn_config(processes.FACTORY, host, port, workers=workers, factory=True)
-    processes.Supervisor(config, sockets=[sock]).run()
+        run: Callable[[], None] = functools.partial(uvicorn.Server(config).run, sockets=[sock])
+    else:
+        service.close()  # each worker builds its own from the environment
+        if demo:
+            os.environ[processes.DEMO_PAGES_VARIABLE] = "1"
+        config = _uvicorn_config(processes.FACTORY, host, port, workers=workers, factory=True)
+        run = processes.Supervisor(config, sockets=[sock]).run
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises Ctrl+C once it is done
+        run()
 
 
 def _uvicorn_config(app: Any, host: str, port: int, **options: Any) -> uvicorn.Config:
