@@ -17,6 +17,7 @@ from stripetopup.core import TopUpService
 from stripetopup.emulator import EmulatorControl
 from stripetopup.web.app import create_app
 from tests.conftest import ACCOUNT, NEW_SECRET
+from tests.support.ledger import paid_session
 from tests.support.servers import serve_in_thread
 
 
@@ -140,3 +141,21 @@ def test_the_api_docs_load_every_asset_from_the_app_itself(demo: DemoApp, page: 
         assert loaded.status_code == 200, asset
         assert len(loaded.content) > 1000, asset
     assert demo.http.get("/openapi.json").json()["info"]["title"] == "stripetopup"
+
+
+def test_the_success_page_says_a_stray_payment_waits_for_an_operator_then_was_dismissed(
+    demo: DemoApp,
+) -> None:
+    demo.deliver_webhooks()
+    session_id = paid_session(demo.control, "acct-nobody", 900)  # an account nobody opened
+    demo.control.wait_idle(timeout=30)
+    assert demo.success_page(session_id) == (
+        "Payment received, not credited yet",
+        f"9.00 USD was paid, but Checkout Session <code>{session_id}</code> is held for an "
+        "operator and has not been credited (<code>stripetopup payments --attention</code>).",
+    )
+    demo.service.dismiss_payment(session_id, reason="test payment")
+    assert demo.success_page(session_id) == (
+        "Payment received, not credited",
+        "9.00 USD was paid; an operator dismissed it, so nothing is credited for it.",
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shlex
 import shutil
 import sys
 from dataclasses import dataclass
@@ -68,7 +69,8 @@ class Demo:
         service.open_account(DEMO_ACCOUNT)
         _, token = service.create_token(DEMO_ACCOUNT)
         env_file = _write_env_file(service.settings.database_url)
-        typer.echo(self._banner(service, token, f"{_how_we_were_run()} --env-file {env_file}"))
+        cli = f"{_how_we_were_run()} --env-file {shlex.quote(str(env_file))}"
+        typer.echo(self._banner(service, token, cli))
 
     def _banner(self, service: TopUpService, token: str, cli: str) -> str:
         from stripetopup.emulator.page import PAY, PAY_DELAYED
@@ -134,7 +136,7 @@ def _how_we_were_run() -> str:
     """The command to type for this same installation, from any directory."""
     program = Path(sys.argv[0])
     if program.name == "__main__.py":
-        return f"{sys.executable} -m stripetopup"
+        return f"{shlex.quote(sys.executable)} -m stripetopup"
     if shutil.which(program.name) == str(program.resolve()):
         return program.name
-    return os.path.abspath(program)
+    return shlex.quote(os.path.abspath(program))

@@ -26,7 +26,8 @@ class LandingState(StrEnum):
     CREDITED = "credited"  # paid, and the account's balance includes it
     CREDITING = "crediting"  # Stripe says paid; the webhook has not credited it yet
     PENDING = "pending"  # a delayed method: complete but not paid yet
-    NEEDS_OPERATOR = "needs_operator"  # paid, held for an operator (attention, dismissed)
+    NEEDS_OPERATOR = "needs_operator"  # paid, held for an operator (unknown account, ...)
+    DISMISSED = "dismissed"  # paid, and an operator decided nothing is credited for it
     NOT_PAID = "not_paid"  # open, expired, failed or nothing to pay
     UNKNOWN = "unknown"  # not a session of ours, or Stripe could not be asked
 
@@ -44,7 +45,7 @@ class Landing:
 _SETTLED = {
     "credited": LandingState.CREDITED,
     "attention": LandingState.NEEDS_OPERATOR,
-    "dismissed": LandingState.NEEDS_OPERATOR,
+    "dismissed": LandingState.DISMISSED,
     "failed": LandingState.NOT_PAID,
     "expired": LandingState.NOT_PAID,
     "no_payment_required": LandingState.NOT_PAID,

@@ -26,7 +26,6 @@ PAY_DELAYED_HINT = (
     "succeeds or fails later, through the control API's async_succeed / async_fail."
 )
 CANCEL = "Cancel"
-BUTTONS = (PAY, PAY_DELAYED, CANCEL)
 
 _STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem}"

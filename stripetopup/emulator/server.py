@@ -104,5 +104,7 @@ def run(host: str = "127.0.0.1", port: int = 12111, sock: socket.socket | None =
     )
     try:
         uvicorn.Server(config).run(sockets=None if sock is None else [sock])
+    except KeyboardInterrupt:  # uvicorn re-raises Ctrl+C once it has shut down
+        pass
     finally:
         app.state.delivery.close()

@@ -2,8 +2,8 @@
 
 A real deployment's frontend owns these URLs; the demo has no frontend, so the app serves
 plain stand-ins. Only mounted by ``serve --emulator``. The success page says only what is
-true right now (:meth:`TopUpService.landing`): credited, crediting, pending, not paid or
-unknown, for the session's own account.
+true right now (:meth:`TopUpService.landing`): credited, crediting, pending, held for an
+operator, dismissed, not paid or unknown, for the session's own account.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ _TITLES = {
     LandingState.CREDITING: "Payment received",
     LandingState.PENDING: "Payment pending",
     LandingState.NEEDS_OPERATOR: "Payment received, not credited yet",
+    LandingState.DISMISSED: "Payment received, not credited",
     LandingState.NOT_PAID: "Not paid",
     LandingState.UNKNOWN: "Payment status unknown",
 }
@@ -78,6 +79,8 @@ def _describe(landing: Landing, *, emulator_url: str | None) -> str:
             f"{amount} was paid, but Checkout Session {session} is held for an operator "
             "and has not been credited (<code>stripetopup payments --attention</code>)."
         )
+    if state is LandingState.DISMISSED:
+        return f"{amount} was paid; an operator dismissed it, so nothing is credited for it."
     if state is LandingState.NOT_PAID:
         return f"Checkout Session {session} was not paid; nothing was credited."
     return (
