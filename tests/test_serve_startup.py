@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from stripetopup.cli.listen import bound_port, claim
+from stripetopup.errors import ConfigError
 from tests.support.servers import cli_env, free_port
 
 pytestmark = pytest.mark.slow
@@ -117,3 +119,27 @@ def test_the_standalone_emulator_on_a_busy_port_is_one_line_before_its_banner(
     assert result.returncode == 2
     assert result.stderr == f"Error: port {busy_port} on 127.0.0.1 is already in use (--port)\n"
     assert result.stdout == ""
+
+
+def test_a_claimed_port_is_already_listening_so_nothing_else_can_take_it() -> None:
+    with claim("127.0.0.1", 0, option="--port") as claimed, socket.socket() as other:
+        other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        with pytest.raises(OSError, match="in use"):
+            other.bind(("127.0.0.1", bound_port(claimed)))
+
+
+def test_claiming_a_busy_port_names_the_option_it_came_from(busy_port: int) -> None:
+    with pytest.raises(ConfigError) as refused:
+        claim("127.0.0.1", busy_port, option="--emulator-port")
+    assert refused.value.message == (
+        f"port {busy_port} on 127.0.0.1 is already in use (--emulator-port)"
+    )
+
+
+@pytest.mark.parametrize("host", ["no such host!", "bad\x00host"])
+def test_claiming_on_a_host_that_is_not_one_names_the_host_option(host: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        claim(host, 0, option="--port")
+    assert refused.value.message == (
+        f"cannot listen on {host!r}: not a host name or address (--host)"
+    )

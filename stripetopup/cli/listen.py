@@ -28,7 +28,7 @@ def claim(host: str, port: int, *, option: str) -> socket.socket:
         # Listening now (not when uvicorn starts) is what makes the port ours: Linux lets
         # two SO_REUSEADDR sockets bind one port as long as neither listens.
         sock.listen(2048)
-    except (OSError, ValueError, UnicodeError) as exc:
+    except (OSError, ValueError, TypeError, UnicodeError) as exc:
         sock.close()
         raise ConfigError(_why(exc, host, port, option)) from None
     sock.set_inheritable(True)  # uvicorn's --workers hand it to their processes
@@ -48,7 +48,7 @@ def _why(exc: Exception, host: str, port: int, option: str) -> str:
         return f"no permission to listen on port {port} on {host} ({option}{hint})"
     if code == errno.EADDRNOTAVAIL:
         return f"cannot listen on {host}: not an address of this machine (--host)"
-    if isinstance(exc, socket.gaierror | ValueError | UnicodeError):
+    if isinstance(exc, socket.gaierror | ValueError | TypeError | UnicodeError):
         return f"cannot listen on {host!r}: not a host name or address (--host)"
     reason = getattr(exc, "strerror", None) or type(exc).__name__
     return f"cannot listen on port {port} on {host} ({option}): {reason}"
