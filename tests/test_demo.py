@@ -97,27 +97,31 @@ def test_the_demo_with_several_workers_serves_its_pages_in_every_worker(tmp_path
 
 
 def start_make_demo(demo_dir: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """``make demo`` as a terminal would run it; returns it and the app's URL once healthy."""
-    port = free_port()
-    ports = f"ARGS=--port {port} --emulator-port {free_port()}"
+    """``make demo`` as a terminal would run it; returns it and the app's URL once healthy.
+
+    Port 0 for both servers (any free one, no race with other tests); the banner says which.
+    """
+    command = ["make", "-s", "-o", ".venv/.installed", "demo", f"DEMO_DIR={demo_dir}"]
     with log.open("wb") as output:  # the child keeps its own copy of the descriptor
         process = subprocess.Popen(
-            ["make", "-s", "-o", ".venv/.installed", "demo", f"DEMO_DIR={demo_dir}", ports],
+            [*command, "ARGS=--port 0 --emulator-port 0"],
             cwd=REPO,
             env=cli_env({}),
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and process.poll() is None:
+        shown = re.search(r"Health:\s+(http://\S+)/healthz", log.read_text())
         try:
-            if httpx.get(url + "/healthz", timeout=2).status_code == 200:
-                return process, url
+            if shown and httpx.get(shown.group(1) + "/healthz", timeout=2).status_code == 200:
+                return process, shown.group(1)
         except httpx.TransportError:
-            time.sleep(0.2)
-    os.killpg(process.pid, signal.SIGKILL)
+            pass
+        time.sleep(0.2)
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
     raise AssertionError(f"make demo did not start:\n{log.read_text()}")
 
 
