@@ -30,9 +30,9 @@ def printed_command(banner: str, contains: str) -> list[str]:
 def test_the_offline_demo_takes_a_top_up_end_to_end(tmp_path: Path) -> None:
     env = cli_env({"DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}"})
     env.pop("STRIPETOPUP_ENV_FILE")
-    port, emulator_port = free_port(), free_port()
+    # The emulator takes any free port (0): two free_port() calls may return the same one.
     with serve_process(
-        ["--emulator", "--emulator-port", str(emulator_port)], env, port, cwd=tmp_path
+        ["--emulator", "--emulator-port", "0"], env, free_port(), cwd=tmp_path
     ) as server:
         printed = server.output()
         assert "not Stripe, no real money" in printed
@@ -88,7 +88,7 @@ def run_in(cwd: Path, command: list[str], env: dict[str, str]) -> subprocess.Com
 
 def test_the_demo_with_several_workers_serves_its_pages_in_every_worker(tmp_path: Path) -> None:
     env = cli_env({"DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}"})
-    args = ["--emulator", "--emulator-port", str(free_port()), "--workers", "2"]
+    args = ["--emulator", "--emulator-port", "0", "--workers", "2"]
     with serve_process(args, env, free_port(), cwd=tmp_path) as server, httpx.Client() as http:
         for _ in range(6):  # new connections, so more than one worker answers
             page = http.get(server.url + "/billing/cancel", headers={"Connection": "close"})

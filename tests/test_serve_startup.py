@@ -57,7 +57,7 @@ def test_a_busy_app_port_is_one_line_and_exit_2(
 def test_a_busy_app_port_with_the_emulator_is_reported_before_any_banner(
     busy_port: int, tmp_path: Path, workers: str
 ) -> None:
-    args = ["--port", str(busy_port), "--emulator", "--emulator-port", str(free_port())]
+    args = ["--port", str(busy_port), "--emulator", "--emulator-port", "0"]
     result = serve([*args, "--workers", workers], tmp_path)
     assert result.returncode == 2
     assert result.stderr == f"Error: port {busy_port} on 127.0.0.1 is already in use (--port)\n"
@@ -69,7 +69,7 @@ def test_a_busy_app_port_with_the_emulator_is_reported_before_any_banner(
 def test_a_busy_emulator_port_is_one_line_and_exit_2(
     busy_port: int, tmp_path: Path, workers: str
 ) -> None:
-    args = ["--port", str(free_port()), "--emulator", "--emulator-port", str(busy_port)]
+    args = ["--port", "0", "--emulator", "--emulator-port", str(busy_port)]
     result = serve([*args, "--workers", workers], tmp_path)
     assert result.returncode == 2
     assert result.stderr == (
@@ -88,7 +88,7 @@ def test_the_same_port_for_the_app_and_the_emulator_is_one_line(tmp_path: Path) 
 
 def test_a_host_that_is_not_this_machines_is_one_line(tmp_path: Path) -> None:
     # 192.0.2.0/24 is TEST-NET-1: documentation only, never a local address.
-    result = serve(["--host", "192.0.2.1", "--port", str(free_port())], tmp_path)
+    result = serve(["--host", "192.0.2.1", "--port", "0"], tmp_path)
     assert result.returncode == 2
     assert result.stderr == (
         "Error: cannot listen on 192.0.2.1: not an address of this machine (--host)\n"
