@@ -84,9 +84,10 @@ def _run(
 
     configure_logging(settings.log_format, settings.log_level)
     host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
     # Our own logger: the demo's emulator quiets uvicorn's loggers (process-wide).
     logging.getLogger("stripetopup.serve").info(
-        "Listening on http://%s:%d with %d worker(s); Ctrl+C to stop", host, port, workers
+        "Listening on http://%s:%d with %d worker(s); Ctrl+C to stop", shown, port, workers
     )
     processes.stop_on_hangup()
     if workers == 1:
