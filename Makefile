@@ -14,10 +14,19 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-## The offline demo: the emulator beside the app, on a fresh SQLite file.
+## The offline demo: the emulator beside the app, on a fresh SQLite file in a new directory
+## under demo/. Earlier demos are kept there, never wiped (`make clean` removes them all).
+## Other ports: make demo ARGS='--port 8001 --emulator-port 12112'
+DEMO_DIR ?= demo
 demo: $(STAMP)
-	rm -rf demo && mkdir -p demo
-	cd demo && DATABASE_URL=sqlite:///./stripetopup.db ../$(BIN)/stripetopup serve --emulator
+	@mkdir -p "$(DEMO_DIR)"
+	@run=$$(mktemp -d "$(DEMO_DIR)/$$(date -u +%Y%m%d-%H%M%S)-XXXX") && \
+	  echo "Demo data: $$run (earlier demos stay in $(DEMO_DIR)/)" && \
+	  cd "$$run" && DATABASE_URL=sqlite:///./stripetopup.db \
+	    "$(CURDIR)/$(BIN)/stripetopup" serve --emulator $(ARGS); \
+	  status=$$?; cd "$(CURDIR)" && rmdir "$$run" 2>/dev/null; \
+	  if [ $$status -eq 2 ]; then echo "Other ports: make demo ARGS='--port 8001 --emulator-port 12112'" >&2; fi; \
+	  exit $$status
 
 ## The whole suite, on SQLite and PostgreSQL (PostgreSQL required when CI=true).
 test: $(STAMP) postgres redis

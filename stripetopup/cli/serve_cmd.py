@@ -1,10 +1,29 @@
-"""``stripetopup serve``: the web app under uvicorn, optionally beside the emulator."""
+"""``stripetopup serve``: the web app under uvicorn, optionally beside the emulator.
+
+The ports are claimed first (:mod:`stripetopup.cli.listen`), so a busy one is one line and
+exit 2 before any banner, with one worker or many. SIGHUP, SIGINT and SIGTERM all stop the
+server, its workers included (:mod:`stripetopup.cli.workers`).
+"""
 
 from __future__ import annotations
+
+import contextlib
+import functools
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from stripetopup.cli.output import guard
+
+if TYPE_CHECKING:
+    import socket
+
+    import uvicorn
+
+    from stripetopup.config import Settings
+    from stripetopup.core import TopUpService
 
 
 def register(app: typer.Typer) -> None:
@@ -13,30 +32,37 @@ def register(app: typer.Typer) -> None:
 
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", envvar="STRIPETOPUP_HOST", help="Interface."),
-    port: int = typer.Option(8000, "--port", envvar="STRIPETOPUP_PORT", help="Port."),
+    port: int = typer.Option(
+        8000, "--port", envvar="STRIPETOPUP_PORT", min=0, max=65535, help="Port (0: any free one)."
+    ),
     workers: int = typer.Option(
         1, "--workers", envvar="STRIPETOPUP_WORKERS", min=1, max=64, help="Worker processes."
     ),
     emulator: bool = typer.Option(
         False, "--emulator", help="Offline demo: run the Stripe emulator beside the app."
     ),
-    emulator_port: int = typer.Option(12111, "--emulator-port", help="Port for --emulator."),
+    emulator_port: int = typer.Option(
+        12111, "--emulator-port", min=0, max=65535, help="Port for --emulator (0: any free one)."
+    ),
 ) -> None:
     """Serve the checkout, webhook, balance and spend endpoints."""
     from stripetopup import metrics_dir
 
     with guard():  # first: before prometheus_client is imported; the workers inherit it
         metrics_dir.prepare()
-    import uvicorn
-
     from stripetopup.cli import context
+    from stripetopup.cli.listen import bound_port, claim
 
     demo = None
     with guard():
+        # Ports first: a busy one is reported before any banner, and before the demo
+        # rewrites the env file of another demo that may be running in this directory.
+        app_socket = claim(host, port, option="--port")
         if emulator:
             from stripetopup.cli.demo import Demo
 
-            demo = Demo.start(host=host, port=port, emulator_port=emulator_port)
+            emulator_socket = claim("127.0.0.1", emulator_port, option="--emulator-port")
+            demo = Demo.start(host=host, port=bound_port(app_socket), emulator=emulator_socket)
         settings = context.settings()
         settings.require_stripe_key()
         settings.require_webhook_secrets()
@@ -44,31 +70,55 @@ def serve(
         if demo is not None:
             demo.prepare(service)
     try:
-        if workers == 1:
-            from stripetopup.logs import configure_logging
-            from stripetopup.web.app import create_app
-
-            configure_logging(settings.log_format, settings.log_level)
-            uvicorn.run(
-                create_app(service, demo=demo is not None),
-                host=host,
-                port=port,
-                log_config=None,
-                proxy_headers=False,
-                http="stripetopup.web.protocol:JsonErrorH11Protocol",  # JSON 400s
-            )
-        else:
-            service.close()
-            uvicorn.run(
-                "stripetopup.web.app:create_app_from_env",
-                factory=True,
-                host=host,
-                port=port,
-                workers=workers,
-                log_config=None,
-                proxy_headers=False,  # STRIPETOPUP_TRUSTED_PROXIES decides, as with one worker
-                http="stripetopup.web.protocol:JsonErrorH11Protocol",  # JSON 400s
-            )
+        _run(service, settings, app_socket, workers=workers, demo=demo is not None)
     finally:
         if demo is not None:
             demo.stop()
+
+
+def _run(
+    service: TopUpService, settings: Settings, sock: socket.socket, *, workers: int, demo: bool
+) -> None:
+    import logging
+
+    import uvicorn
+
+    from stripetopup.cli import workers as processes
+    from stripetopup.logs import configure_logging
+
+    configure_logging(settings.log_format, settings.log_level)
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    # Our own logger: the demo's emulator quiets uvicorn's loggers (process-wide).
+    logging.getLogger("stripetopup.serve").info(
+        "Listening on http://%s:%d with %d worker(s); Ctrl+C to stop", shown, port, workers
+    )
+    processes.stop_on_hangup()
+    if workers == 1:
+        from stripetopup.web.app import create_app
+
+        config = _uvicorn_config(create_app(service, demo=demo), host, port)
+        run: Callable[[], None] = functools.partial(uvicorn.Server(config).run, sockets=[sock])
+    else:
+        service.close()  # each worker builds its own from the environment
+        if demo:
+            os.environ[processes.DEMO_PAGES_VARIABLE] = "1"
+        config = _uvicorn_config(processes.FACTORY, host, port, workers=workers, factory=True)
+        run = processes.Supervisor(config, sockets=[sock]).run
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises Ctrl+C once it is done
+        run()
+
+
+def _uvicorn_config(app: Any, host: str, port: int, **options: Any) -> uvicorn.Config:
+    """The one uvicorn configuration, for one worker or many."""
+    import uvicorn
+
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        proxy_headers=False,  # STRIPETOPUP_TRUSTED_PROXIES decides (web.ratelimit)
+        http="stripetopup.web.protocol:JsonErrorH11Protocol",  # our error shape for bad bytes
+        **options,
+    )

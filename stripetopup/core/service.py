@@ -22,6 +22,7 @@ from stripetopup.config import Settings, load_settings
 from stripetopup.core import accounts, auth, checkout, events, holds, records, spend, webhook
 from stripetopup.core.context import Context
 from stripetopup.core.doctor_results import DoctorReport
+from stripetopup.core.landing import Landing
 from stripetopup.core.operator_results import LedgerVerification, PaymentDetail, Resolution
 from stripetopup.core.reconcile_results import Difference, ReconcileReport, ReplayBatch
 from stripetopup.core.results import (
@@ -218,6 +219,13 @@ class TopUpService:
         return checkout.create(
             self.ctx, account_id, amount_cents, origin=origin, request_key=request_key
         )
+
+    def landing(self, checkout_session_id: str) -> Landing:
+        """What a customer returning from Checkout may be told: credited, crediting (paid,
+        the webhook not yet in), pending (a delayed method), not paid, or unknown."""
+        from stripetopup.core import landing
+
+        return landing.status(self.ctx, checkout_session_id)
 
     def handle_webhook(self, payload: bytes, signature_header: str | None) -> EventOutcome:
         return webhook.handle(self.ctx, payload, signature_header)

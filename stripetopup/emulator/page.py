@@ -18,10 +18,20 @@ from stripetopup.emulator.forms import parse_form
 from stripetopup.emulator.state import EmulatorState, Obj
 from stripetopup.emulator.stripe_errors import StripeError
 
+# The buttons' labels, as the demo's banner names them.
+PAY = "Pay"
+PAY_DELAYED = "Pay with a delayed method"
+PAY_DELAYED_HINT = (
+    "A delayed method (like a bank debit) completes the checkout unpaid; the payment "
+    "succeeds or fails later, through the control API's async_succeed / async_fail."
+)
+CANCEL = "Cancel"
+
 _STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem}"
     ".banner{background:#fff3cd;padding:.5rem;border-radius:4px;font-size:.9rem}"
     "button{display:block;width:100%;margin:.5rem 0;padding:.7rem;font-size:1rem}"
+    ".hint{font-size:.85rem;color:#555;margin-top:-.3rem}"
 )
 
 
@@ -47,10 +57,11 @@ def _checkout_form(state: EmulatorState, session: Obj, notice: str = "") -> str:
     action = f"/c/pay/{sid}"
     buttons = (
         f"<form method='post' action='{action}/pay'><input type='hidden' name='method' "
-        "value='card'><button type='submit'>Pay</button></form>"
+        f"value='card'><button type='submit'>{PAY}</button></form>"
         f"<form method='post' action='{action}/pay'><input type='hidden' name='method' "
-        "value='delayed'><button type='submit'>Pay with a delayed method</button></form>"
-        f"<form method='post' action='{action}/cancel'><button type='submit'>Cancel</button>"
+        f"value='delayed'><button type='submit'>{PAY_DELAYED}</button></form>"
+        f"<p class='hint'>{escape(PAY_DELAYED_HINT)}</p>"
+        f"<form method='post' action='{action}/cancel'><button type='submit'>{CANCEL}</button>"
         "</form>"
     )
     email = session.get("customer_email")

@@ -1,11 +1,14 @@
 """Run the emulator: ``EmulatorServer`` (uvicorn in a thread, for tests and the demo) and ``run``.
 
 ``EmulatorServer(port=0)`` picks a free port; ``.url`` is its base URL once started.
+``EmulatorServer(sock=...)`` serves on a socket the caller already bound and listens on
+(``serve --emulator`` claims its ports before it prints anything).
 Imports the stdlib, uvicorn and starlette.
 """
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from types import TracebackType
@@ -26,6 +29,7 @@ class EmulatorServer:
         port: int = 0,
         state: EmulatorState | None = None,
         startup_timeout: float = 10.0,
+        sock: socket.socket | None = None,
     ) -> None:
         self.state = state or EmulatorState()
         self.app = build_app(self.state)
@@ -38,14 +42,21 @@ class EmulatorServer:
         self._startup_timeout = startup_timeout
         self.host = host
         self.port = port
+        self._sock = sock
+        if sock is not None:
+            self.host, self.port = sock.getsockname()[:2]
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> EmulatorServer:
+        given = None if self._sock is None else [self._sock]
         self._thread = threading.Thread(
-            target=self._server.run, name="stripe-emulator", daemon=True
+            target=self._server.run,
+            kwargs={"sockets": given},
+            name="stripe-emulator",
+            daemon=True,
         )
         self._thread.start()
         deadline = time.monotonic() + self._startup_timeout
@@ -76,9 +87,11 @@ class EmulatorServer:
         self.stop()
 
 
-def run(host: str = "127.0.0.1", port: int = 12111) -> None:
-    """Serve the emulator in the foreground until interrupted."""
+def run(host: str = "127.0.0.1", port: int = 12111, sock: socket.socket | None = None) -> None:
+    """Serve the emulator in the foreground until interrupted (on ``sock`` when given)."""
     app = build_app()
+    if sock is not None:
+        host, port = sock.getsockname()[:2]
     url = f"http://{host}:{port}"
     print(
         f"Offline Stripe emulator (NOT Stripe; no real money moves) listening on {url}\n"
@@ -86,7 +99,12 @@ def run(host: str = "127.0.0.1", port: int = 12111) -> None:
         f"checkout pages: {url}/c/pay/<cs_id>",
         flush=True,
     )
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level="warning", lifespan="off", ws="none"
+    )
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning", lifespan="off", ws="none")
+        uvicorn.Server(config).run(sockets=None if sock is None else [sock])
+    except KeyboardInterrupt:  # uvicorn re-raises Ctrl+C once it has shut down
+        pass
     finally:
         app.state.delivery.close()

@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 
 from stripetopup import __version__
 from stripetopup.core import TopUpService
@@ -22,7 +23,9 @@ def create_app(service: TopUpService, *, demo: bool = False) -> FastAPI:
 
     ``demo`` adds stand-in success/cancel pages for the offline demo.
     """
-    app = FastAPI(
+    # /docs and /redoc from assets installed with fastapi-offline: no CDN, so they work
+    # offline and behind a strict egress policy.
+    app = FastAPIOffline(
         title="stripetopup",
         version=__version__,
         description="Prepaid credit through Stripe Checkout, with an exactly-once ledger.",
@@ -56,13 +59,13 @@ def create_app(service: TopUpService, *, demo: bool = False) -> FastAPI:
     return app
 
 
-def create_app_from_env() -> FastAPI:
+def create_app_from_env(*, demo: bool = False) -> FastAPI:
     """The factory uvicorn workers call (``serve --workers N``): settings from the env."""
     from stripetopup.logs import configure_logging
 
     service = TopUpService.from_settings()
     configure_logging(service.settings.log_format, service.settings.log_level)
-    return create_app(service)
+    return create_app(service, demo=demo)
 
 
 def _add_probes(app: FastAPI) -> None:
