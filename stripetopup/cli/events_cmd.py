@@ -58,7 +58,7 @@ def list_events(
     from stripetopup.dates import parse_when
 
     with guard():
-        since_at = parse_when(since) if since else None
+        since_at = parse_when(since) if since is not None else None
 
     def human(rows: list[EventRecord]) -> None:
         table(

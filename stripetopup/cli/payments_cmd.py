@@ -70,7 +70,7 @@ def list_payments(
     from stripetopup.dates import parse_when
 
     with guard():
-        since_at = parse_when(since) if since else None
+        since_at = parse_when(since) if since is not None else None
     state = "attention" if attention else status
 
     def human(rows: list[Payment]) -> None:

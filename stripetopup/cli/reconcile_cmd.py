@@ -31,10 +31,15 @@ def register(app: typer.Typer) -> None:
 
 
 def _when(text: str | None, param: str) -> datetime | None:
+    # `is None`, not falsiness: an empty `--since ''` is a bad date to report, not a missing one.
+    return None if text is None else _date(text, param)
+
+
+def _date(text: str, param: str) -> datetime:
     from stripetopup.dates import parse_when
 
     with guard():
-        return parse_when(text, param=param) if text else None
+        return parse_when(text, param=param)
 
 
 def reconcile(
@@ -44,8 +49,7 @@ def reconcile(
     json_output: bool = JSON_OPTION,
 ) -> None:
     """Compare Stripe's Checkout Sessions in a window with the ledger (exit 1: differences)."""
-    since_at, until_at = _when(since, "--since"), _when(until, "--until")
-    assert since_at is not None
+    since_at, until_at = _date(since, "--since"), _when(until, "--until")
     items: list[Difference] = []
     on_item = items.append if json_output else print_difference
     with guard(), _progress(enabled=not json_output) as on_page:

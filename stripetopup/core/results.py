@@ -224,9 +224,24 @@ class EventRecord:
         data = asdict(self)
         data["received_at"] = _iso(self.received_at)
         data["processed_at"] = _iso(self.processed_at)
-        if not with_payload:
+        if with_payload:
+            data["payload"] = _payload_json(self.payload)
+        else:
             data.pop("payload")
         return data
+
+
+def _payload_json(payload: str) -> Any:
+    """The stored body as JSON, so ``--json`` embeds an object rather than an escaped string.
+
+    A body that is not JSON (a truncated failure record) stays the string it is.
+    """
+    import json
+
+    try:
+        return json.loads(payload)
+    except (ValueError, RecursionError):
+        return payload
 
 
 @dataclass(frozen=True)
