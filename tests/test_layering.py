@@ -26,6 +26,7 @@ FORBIDDEN = {
         "config",
     },
     "money": {"core", "store", "web", "cli", "db", "stripe_gateway", "emulator"},
+    "ids": {"core", "store", "web", "cli", "db", "stripe_gateway", "emulator", "models", "config"},
     "dates": {"core", "store", "web", "cli", "db", "stripe_gateway", "emulator"},
     "redact": {"core", "store", "web", "cli", "db", "stripe_gateway", "emulator", "config"},
     "config": {"core", "store", "web", "cli", "db", "stripe_gateway", "emulator", "models"},

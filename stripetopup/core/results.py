@@ -42,6 +42,21 @@ class Balance:
 
 
 @dataclass(frozen=True)
+class OpenedAccount:
+    """What opening an account did: ``created`` is False when it existed already."""
+
+    balance: Balance
+    created: bool
+
+    @property
+    def account_id(self) -> str:
+        return self.balance.account_id
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.balance.to_json(), "created": self.created}
+
+
+@dataclass(frozen=True)
 class Entry:
     id: int
     account_id: str
