@@ -11,12 +11,10 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import httpx
 import jwt
 import pytest
-import sqlalchemy as sa
 from pydantic import SecretStr
 
 from stripetopup.config import Settings
@@ -24,12 +22,11 @@ from stripetopup.core import TopUpService
 from stripetopup.emulator import EmulatorServer
 from stripetopup.errors import InvalidAccountId, InvalidHoldId, NotFound
 from stripetopup.ids import ACCOUNT_ID_RULE, new_hold_id
-from stripetopup.models import Account
 from stripetopup.web.app import create_app
 from tests.conftest import ACCOUNT, ORIGIN, make_settings
+from tests.support.accounts import LEGACY, open_as_an_earlier_release, row_counts
 from tests.support.servers import serve_in_thread
 
-LEGACY = "Legacy Id!"  # spaces and '!': an earlier release took it, today's rule does not
 LEGACY_LONG = "L" * 150  # within the 200 of the column, beyond today's 128
 UNKNOWN_HOLD = "hold_" + "0" * 24
 JWT_SECRET = "jwt-ids-secret-" + "z" * 32
@@ -38,26 +35,6 @@ JWT_SECRET = "jwt-ids-secret-" + "z" * 32
 IMPOSSIBLE_ACCOUNTS = ["a%00b", "%00", "a%01b", "tab%09", "x" * 201]
 # Path segments that are not the shape of a hold id.
 BAD_HOLDS = ["hold_%00", "hold_", "hold_nope", "HOLD_" + "0" * 24, "hold_" + "0" * 25, "x%00"]
-
-
-def open_as_an_earlier_release(service: TopUpService, account_id: str) -> None:
-    """Write an account row the way releases before the id rule did."""
-    now = datetime.now(UTC)
-    with service.engine.begin() as connection:
-        connection.execute(
-            sa.insert(Account.__table__).values(  # type: ignore[attr-defined]
-                account_id=account_id, balance_cents=0, created_at=now, updated_at=now
-            )
-        )
-
-
-def row_counts(service: TopUpService) -> dict[str, int]:
-    tables = ("accounts", "ledger_entries", "holds", "api_credentials", "stripe_payments")
-    with service.engine.connect() as connection:
-        return {
-            t: int(connection.execute(sa.text(f"SELECT COUNT(*) FROM {t}")).scalar_one())
-            for t in tables
-        }
 
 
 @dataclass
