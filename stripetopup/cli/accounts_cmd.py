@@ -12,6 +12,7 @@ import typer
 
 from stripetopup.cli import context
 from stripetopup.cli.output import run_with, say, table
+from stripetopup.cli.tables import Column
 
 if TYPE_CHECKING:
     from stripetopup.core.results import OpenedAccount
@@ -56,7 +57,7 @@ def list_(
         lambda: context.service().accounts(),
         lambda rows: table(
             "Accounts",
-            ["Account", "Balance"],
+            [Column("Account", keep=True), Column("Balance", keep=True, numeric=True)],
             [(b.account_id, b.to_json()["balance"]) for b in rows],
         ),
     )

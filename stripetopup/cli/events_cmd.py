@@ -8,6 +8,7 @@ import typer
 
 from stripetopup.cli import context
 from stripetopup.cli.output import emit_json, guard, run_with, table
+from stripetopup.cli.tables import Column
 
 if TYPE_CHECKING:
     from stripetopup.core.results import EventRecord
@@ -23,6 +24,17 @@ JSON_OPTION = typer.Option(False, "--json", help="Write JSON only, to stdout.")
 
 def register(app: typer.Typer) -> None:
     app.add_typer(events_app, name="events")
+
+
+# The event id (what `replay` and `events show` need) is never left out.
+EVENT_COLUMNS = [
+    Column("Event", keep=True),
+    Column("Type", priority=5),
+    Column("Outcome", priority=6),
+    Column("Attempts", numeric=True, priority=2),
+    Column("Received", priority=3),
+    Column("Error", wrap=True, priority=4),
+]
 
 
 @events_app.callback(invoke_without_command=True)
@@ -63,7 +75,7 @@ def list_events(
     def human(rows: list[EventRecord]) -> None:
         table(
             "Events",
-            ["Event", "Type", "Outcome", "Attempts", "Received", "Error"],
+            EVENT_COLUMNS,
             [
                 (
                     e.event_id,

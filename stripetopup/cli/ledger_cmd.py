@@ -16,6 +16,7 @@ from typer.core import TyperGroup
 
 from stripetopup.cli import context
 from stripetopup.cli.output import EXIT_FAILURE, emit_json, guard, run_with, table
+from stripetopup.cli.tables import Column
 
 if TYPE_CHECKING:
     from typer._click.core import Context
@@ -57,6 +58,19 @@ def register(app: typer.Typer) -> None:
     app.add_typer(ledger_app, name="ledger")
 
 
+# Entry id and money are never left out; on a narrow terminal the actor goes first.
+LEDGER_COLUMNS = [
+    Column("ID", keep=True, numeric=True),
+    Column("When", priority=5),
+    Column("Kind", priority=3),
+    Column("Amount", keep=True, numeric=True),
+    Column("Balance after", keep=True, numeric=True),
+    Column("Source", priority=4),
+    Column("Actor", priority=1),
+    Column("Reason", wrap=True, priority=2),
+]
+
+
 @ledger_app.command(DEFAULT_COMMAND)
 def show(
     account: str = typer.Argument(..., help="The account id."),
@@ -70,7 +84,7 @@ def show(
     def human(entries: list[Entry]) -> None:
         table(
             f"Ledger for {account}",
-            ["ID", "When", "Kind", "Amount", "Balance after", "Source", "Actor", "Reason"],
+            LEDGER_COLUMNS,
             [
                 (
                     e.id,

@@ -15,6 +15,7 @@ import typer
 
 from stripetopup.cli import context
 from stripetopup.cli.output import EXIT_FAILURE, EXIT_USAGE, emit_json, guard, say, table
+from stripetopup.cli.tables import Column
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -82,7 +83,8 @@ def print_summary(report: ReconcileReport) -> None:
     rows += [(kind, report.by_kind[kind]) for kind in KINDS if report.by_kind.get(kind)]
     rows += [("fixed", report.fixed), ("remaining", report.remaining)]
     window = f"{report.since:%Y-%m-%d %H:%M} to {report.until:%Y-%m-%d %H:%M} UTC"
-    table(f"Reconcile {window}", ["Check", "Count"], rows)
+    columns = [Column("Check", keep=True), Column("Count", keep=True, numeric=True)]
+    table(f"Reconcile {window}", columns, rows)
     if report.clean:
         say(f"Nothing to fix{f' (fixed {report.fixed})' if report.fixed else ''}.")
     else:

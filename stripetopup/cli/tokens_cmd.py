@@ -9,6 +9,7 @@ import typer
 
 from stripetopup.cli import context
 from stripetopup.cli.output import run_with, say, table
+from stripetopup.cli.tables import Column
 
 if TYPE_CHECKING:
     from stripetopup.core.results import Credential
@@ -46,7 +47,13 @@ def _credential_app(kind: str) -> typer.Typer:
         def human(rows: list[Credential]) -> None:
             table(
                 f"{noun.capitalize()}s",
-                ["ID", subject.capitalize(), "Created", "Last used", "Status"],
+                [
+                    Column("ID", keep=True),
+                    Column(subject.capitalize(), keep=True),
+                    Column("Created", priority=2),
+                    Column("Last used", priority=1),
+                    Column("Status", priority=3),
+                ],
                 [
                     (
                         c.id,
