@@ -47,3 +47,12 @@ def test_a_bad_date_is_one_line_and_exit_2(
     assert result.exit_code == 2
     assert result.stdout == ""
     assert result.stderr == f"Error: {option}: {text.strip()!r} {problem}\n"
+
+
+@pytest.mark.parametrize("since", ["", "7d"])
+def test_replay_of_one_event_refuses_since_even_an_empty_one(
+    settings: Settings, service: TopUpService, since: str
+) -> None:
+    result = invoker(settings)("replay", "evt_123", "--since", since)
+    assert result.exit_code == 2
+    assert result.stderr == "Error: give either EVT_ID or --failed [--since DATE]\n"

@@ -116,7 +116,7 @@ def replay(
     json_output: bool = JSON_OPTION,
 ) -> None:
     """Fetch events from Stripe and apply them as the webhook would (exit 1: one failed)."""
-    if (event_id is None) == (not failed) or (since and not failed):
+    if (event_id is None) == (not failed) or (since is not None and not failed):
         typer.echo("Error: give either EVT_ID or --failed [--since DATE]", err=True)
         raise typer.Exit(code=EXIT_USAGE)
     if event_id is not None:
