@@ -316,3 +316,15 @@ def test_an_account_of_an_earlier_release_is_found_reopened_and_spent_from(
     assert service.spend(LEGACY, 200, idempotency_key="s").entry.amount_cents == -200
     assert service.balance(LEGACY).balance_cents == 300
     assert service.create_token(LEGACY)[0].subject == LEGACY
+
+
+@pytest.mark.parametrize(
+    "account_id", ["ann+eu@example.com", "org:42", "0b9b0b3c-6f0e-4b8e-9d7a-3f1c2b4a5e6d"]
+)
+def test_an_id_of_the_rule_works_as_a_spend_api_path_segment(api: Api, account_id: str) -> None:
+    api.service.open_account(account_id)
+    api.service.credit(account_id, 300, reason="funds")
+    response = api.get(f"/accounts/{account_id}/balance")
+    assert response.status_code == 200, response.text
+    assert response.json()["account_id"] == account_id
+    assert api.post(f"/accounts/{account_id}/debits", {"amount_cents": 100}).status_code == 201
