@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from stripetopup.errors import InvalidDate
 
-_RELATIVE = re.compile(r"^(\d{1,6})([smhdw])$")
+_RELATIVE = re.compile(r"^([0-9]{1,6})([smhdw])$")  # ASCII digits only, as typed
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
@@ -29,7 +29,10 @@ def parse_when(text: str, *, now: datetime | None = None, param: str = "--since"
     match = _RELATIVE.match(raw.lower())
     if match:
         amount, unit = int(match.group(1)), _UNITS[match.group(2)]
-        return now - timedelta(**{unit: amount})
+        try:
+            return now - timedelta(**{unit: amount})
+        except OverflowError:  # 999999w reaches before year 1
+            raise _out_of_range(raw, param) from None
     try:
         parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
@@ -40,7 +43,14 @@ def parse_when(text: str, *, now: datetime | None = None, param: str = "--since"
         ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    parsed = parsed.astimezone(UTC)
+    try:
+        parsed = parsed.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is before year 1 in UTC
+        raise _out_of_range(raw, param) from None
     if parsed > now + timedelta(seconds=1):
         raise InvalidDate(f"{param}: {raw!r} is in the future", param=param)
     return parsed
+
+
+def _out_of_range(raw: str, param: str) -> InvalidDate:
+    return InvalidDate(f"{param}: {raw!r} is outside the years 1 to 9999", param=param)

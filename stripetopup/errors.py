@@ -7,6 +7,8 @@ Every door (CLI, web, Python API) catches these and translates them exactly once
     ├── UsageError                    the caller's input is invalid (exit 2, HTTP 400/422)
     │   ├── InvalidAmount             an amount is not a positive whole number of cents in range
     │   ├── InvalidDate               a date/time or relative window cannot be parsed
+    │   ├── InvalidAccountId          an account id no account can have, or a new one off the rule
+    │   ├── InvalidHoldId             a hold id that is not hold_ and 24 hex digits
     │   └── OriginNotAllowed          a request's Origin is not in ALLOWED_FRONTEND_ORIGINS
     ├── AuthError                     no credential, or one that is invalid/revoked (HTTP 401)
     │   └── Forbidden                 a valid credential of the wrong kind (HTTP 403)
@@ -65,6 +67,18 @@ class InvalidDate(UsageError):
     """Raised when a date, time or relative window cannot be parsed or lies in the future."""
 
     code = "invalid_date"
+
+
+class InvalidAccountId(UsageError):
+    """Raised when an account id breaks the rule in :mod:`stripetopup.ids`."""
+
+    code = "invalid_account_id"
+
+
+class InvalidHoldId(UsageError):
+    """Raised when a hold id does not have the shape of the ids we generate."""
+
+    code = "invalid_hold_id"
 
 
 class OriginNotAllowed(UsageError):

@@ -76,7 +76,10 @@ def test_a_manual_credit_needs_a_reason(cli) -> None:  # type: ignore[no-untyped
 def test_an_unknown_account_is_an_expected_failure(cli) -> None:  # type: ignore[no-untyped-def]
     result = cli("balance", "acct-nobody")
     assert result.exit_code == 1
-    assert result.stderr == "Error: unknown account: acct-nobody\n"
+    assert result.stderr == (
+        "Error: unknown account: acct-nobody; "
+        "open it with: stripetopup accounts create acct-nobody\n"
+    )
     assert result.stdout == ""
 
 

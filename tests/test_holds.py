@@ -151,10 +151,11 @@ def test_a_hold_larger_than_available_is_refused_and_writes_nothing(
 
 
 def test_an_unknown_hold_is_not_found(funded: TopUpService) -> None:
+    unknown = "hold_" + "0" * 24  # the shape of a hold id, but no such hold
     for call in (
-        lambda: funded.get_hold("hold_nope"),
-        lambda: funded.capture_hold("hold_nope", idempotency_key="c"),
-        lambda: funded.release_hold("h" * 100, idempotency_key="r"),
+        lambda: funded.get_hold(unknown),
+        lambda: funded.capture_hold(unknown, idempotency_key="c"),
+        lambda: funded.release_hold(unknown, idempotency_key="r"),
     ):
         with pytest.raises(NotFound, match="unknown hold"):
             call()

@@ -27,6 +27,7 @@ FORBIDDEN = {
     },
     "money": {"core", "store", "web", "cli", "db", "stripe_gateway", "emulator"},
     "json_input": {"core", "store", "web", "cli", "db", "stripe_gateway", "emulator", "models"},
+    "ids": {"core", "store", "web", "cli", "db", "stripe_gateway", "emulator", "models", "config"},
     "dates": {"core", "store", "web", "cli", "db", "stripe_gateway", "emulator"},
     "redact": {"core", "store", "web", "cli", "db", "stripe_gateway", "emulator", "config"},
     "config": {"core", "store", "web", "cli", "db", "stripe_gateway", "emulator", "models"},

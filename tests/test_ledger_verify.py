@@ -83,4 +83,8 @@ def test_ledger_account_still_lists_entries_beside_verify(cli, service: TopUpSer
     assert bare.exit_code == 2
     assert "ledger ACCOUNT [--limit N] [--json]" in bare.stdout + bare.stderr
     unknown = cli("ledger", "acct-nobody")
-    assert (unknown.exit_code, unknown.stderr) == (1, "Error: unknown account: acct-nobody\n")
+    assert (unknown.exit_code, unknown.stderr) == (
+        1,
+        "Error: unknown account: acct-nobody; "
+        "open it with: stripetopup accounts create acct-nobody\n",
+    )

@@ -201,8 +201,9 @@ def test_invalid_debit_bodies_are_400_in_the_error_shape(
 def test_unknown_accounts_and_holds_are_404(api: Api) -> None:
     assert_error(api.get("/accounts/nobody/balance"), 404, "not_found")
     assert_error(api.post("/accounts/nobody/debits", {"amount_cents": 1}), 404, "not_found")
-    assert_error(api.get("/holds/hold_nope"), 404, "not_found")
-    assert_error(api.post("/holds/hold_nope/capture", {}), 404, "not_found")
+    unknown = "hold_" + "0" * 24  # the shape of a hold id, but no such hold
+    assert_error(api.get(f"/holds/{unknown}"), 404, "not_found")
+    assert_error(api.post(f"/holds/{unknown}/capture", {}), 404, "not_found")
 
 
 # Auth: each door takes only its own credential ------------------------------------------

@@ -109,7 +109,11 @@ def test_assign_refuses_an_unpaid_or_foreign_currency_payment(
     )
     usd = stray(running)
     ghost = cli("payments", "assign", usd, "acct-ghost", "--reason", "x")
-    assert (ghost.exit_code, ghost.stderr) == (1, "Error: unknown account: acct-ghost\n")
+    assert (ghost.exit_code, ghost.stderr) == (
+        1,
+        "Error: unknown account: acct-ghost; "
+        "open it with: stripetopup accounts create acct-ghost\n",
+    )
     assert cli("payments", "assign", euro, ACCOUNT, "--reason", " ").exit_code == 2
     assert entries(running.service, ACCOUNT) == []
 

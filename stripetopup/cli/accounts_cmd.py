@@ -1,11 +1,21 @@
-"""``stripetopup accounts``: create and list accounts."""
+"""``stripetopup accounts``: open and list accounts.
+
+``accounts create`` is the one way to open an account from the command line (``tokens
+create --open`` calls it too); opening one that exists says so and exits 0.
+"""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import typer
 
 from stripetopup.cli import context
 from stripetopup.cli.output import run_with, say, table
+from stripetopup.cli.tables import Column
+
+if TYPE_CHECKING:
+    from stripetopup.core.results import OpenedAccount
 
 accounts_app = typer.Typer(help="Create and list accounts.", no_args_is_help=True)
 
@@ -16,15 +26,25 @@ def register(app: typer.Typer) -> None:
 
 @accounts_app.command("create")
 def create(
-    account: str = typer.Argument(..., help="The host application's account id."),
+    account: str = typer.Argument(
+        ...,
+        metavar="ACCOUNT",
+        help="The host application's account id: 1 to 128 ASCII letters, digits and "
+        ". _ : @ + -, starting with a letter or digit (a UUID, user_123, an email).",
+    ),
     json_output: bool = typer.Option(False, "--json", help="Write JSON only, to stdout."),
 ) -> None:
-    """Create an account (a no-op if it exists)."""
-    run_with(
-        json_output,
-        lambda: context.service().open_account(account),
-        lambda b: say(f"Account {b.account_id} is open (balance {b.to_json()['balance']})."),
-    )
+    """Open an account. If it exists already, say so and change nothing (exit 0; --json
+    gives "created": false)."""
+    run_with(json_output, lambda: context.service().open_account(account), _opened)
+
+
+def _opened(opened: OpenedAccount) -> None:
+    balance = opened.balance.to_json()["balance"]
+    if opened.created:
+        say(f"Account {opened.account_id} is open (balance {balance}).")
+    else:
+        say(f"Account {opened.account_id} already exists (balance {balance}); nothing changed.")
 
 
 @accounts_app.command("list")
@@ -37,7 +57,7 @@ def list_(
         lambda: context.service().accounts(),
         lambda rows: table(
             "Accounts",
-            ["Account", "Balance"],
+            [Column("Account", keep=True), Column("Balance", keep=True, numeric=True)],
             [(b.account_id, b.to_json()["balance"]) for b in rows],
         ),
     )

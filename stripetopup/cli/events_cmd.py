@@ -8,6 +8,7 @@ import typer
 
 from stripetopup.cli import context
 from stripetopup.cli.output import emit_json, guard, run_with, table
+from stripetopup.cli.tables import Column
 
 if TYPE_CHECKING:
     from stripetopup.core.results import EventRecord
@@ -26,6 +27,18 @@ ALL_OPTION = typer.Option(
 
 def register(app: typer.Typer) -> None:
     app.add_typer(events_app, name="events")
+
+
+# The event id (what `replay` and `events show` need) is never left out.
+EVENT_COLUMNS = [
+    Column("Event", keep=True),
+    Column("Type", priority=5),
+    Column("Outcome", priority=6),
+    Column("Attempts", numeric=True, priority=2),
+    Column("Replays", numeric=True, priority=1),
+    Column("Received", priority=3),
+    Column("Error", wrap=True, priority=4),
+]
 
 
 @events_app.callback(invoke_without_command=True)
@@ -68,12 +81,12 @@ def list_events(
     from stripetopup.dates import parse_when
 
     with guard():
-        since_at = parse_when(since) if since else None
+        since_at = parse_when(since) if since is not None else None
 
     def human(rows: list[EventRecord]) -> None:
         table(
             "Events",
-            ["Event", "Type", "Outcome", "Attempts", "Replays", "Received", "Error"],
+            EVENT_COLUMNS,
             [
                 (
                     e.event_id,

@@ -1,9 +1,10 @@
 """``stripetopup ledger``: an account's entries (``ledger ACCOUNT``) and ``ledger verify``.
 
-``ledger`` is a group whose default command is the hidden ``show``: ``ledger acct-1`` runs
+``ledger`` is a group whose default command is ``show``: ``ledger acct-1`` runs
 ``ledger show acct-1``, while ``ledger verify`` runs the check (an account literally named
-``verify`` is listed with ``ledger show verify``). ``verify`` exits 1 when any balance
-differs from the sum of its entries, 0 otherwise.
+``verify`` or ``show`` is listed with ``ledger show verify``). ``ledger --help`` lists
+``show``'s options too, since ``ledger ACCOUNT`` is how most people call it. ``verify``
+exits 1 when any balance differs from the sum of its entries, 0 otherwise.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from typer.core import TyperGroup
 
 from stripetopup.cli import context
 from stripetopup.cli.output import EXIT_FAILURE, emit_json, guard, run_with, table
+from stripetopup.cli.tables import Column
 
 if TYPE_CHECKING:
     from typer._click.core import Context
+    from typer._click.formatting import HelpFormatter
 
     from stripetopup.core.operator_results import LedgerVerification
     from stripetopup.core.results import Entry
@@ -33,10 +36,19 @@ class LedgerGroup(TyperGroup):
             args = [DEFAULT_COMMAND, *args]
         return super().parse_args(ctx, args)
 
+    def format_options(self, ctx: Context, formatter: HelpFormatter) -> None:
+        """The group's own options and commands, then those of ``ledger ACCOUNT``."""
+        super().format_options(ctx, formatter)
+        show_command = self.commands[DEFAULT_COMMAND]
+        params = [p for p in show_command.get_params(ctx) if p.name != "help"]
+        records = [param.get_help_record(ctx) for param in params]
+        with formatter.section(f"Options of ledger ACCOUNT (same as ledger {DEFAULT_COMMAND})"):
+            formatter.write_dl([record for record in records if record is not None])
+
 
 ledger_app = typer.Typer(
     cls=LedgerGroup,
-    help="An account's entries: ledger ACCOUNT [--limit N] [--json]. "
+    help="An account's entries: ledger ACCOUNT [--limit N] [--json] (or ledger show ACCOUNT). "
     "Check every balance against its entries: ledger verify [--json] (exit 1 on a difference).",
     no_args_is_help=True,
 )
@@ -46,7 +58,20 @@ def register(app: typer.Typer) -> None:
     app.add_typer(ledger_app, name="ledger")
 
 
-@ledger_app.command(DEFAULT_COMMAND, hidden=True)
+# Entry id and money are never left out; on a narrow terminal the actor goes first.
+LEDGER_COLUMNS = [
+    Column("ID", keep=True, numeric=True),
+    Column("When", priority=5),
+    Column("Kind", priority=3),
+    Column("Amount", keep=True, numeric=True),
+    Column("Balance after", keep=True, numeric=True),
+    Column("Source", priority=4),
+    Column("Actor", priority=1),
+    Column("Reason", wrap=True, priority=2),
+]
+
+
+@ledger_app.command(DEFAULT_COMMAND)
 def show(
     account: str = typer.Argument(..., help="The account id."),
     limit: int = typer.Option(
@@ -59,7 +84,7 @@ def show(
     def human(entries: list[Entry]) -> None:
         table(
             f"Ledger for {account}",
-            ["ID", "When", "Kind", "Amount", "Balance after", "Source", "Actor", "Reason"],
+            LEDGER_COLUMNS,
             [
                 (
                     e.id,

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from stripetopup.cli.tables import Column, print_table
 from stripetopup.errors import ConfigError, StripeTopupError, UsageError
 
 if TYPE_CHECKING:
@@ -46,29 +48,31 @@ def console(*, stderr: bool = False) -> Console:
     from rich.console import Console
 
     stream = sys.stderr if stderr else sys.stdout
-    # Piped output has no terminal width to fit; do not squeeze ids into 80 columns.
-    width = None if stream.isatty() else 200
+    width = None if stream.isatty() else _piped_width()
     return Console(stderr=stderr, highlight=False, soft_wrap=False, width=width)
 
 
-def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    from rich.table import Table
-
-    view = Table(title=title, title_justify="left")
-    for column in columns:
-        justify = "right" if column.lower() in _NUMERIC else "left"
-        view.add_column(column, justify=justify)  # type: ignore[arg-type]
-    for row in rows:
-        view.add_row(*("" if cell is None else str(cell) for cell in row))
-    console().print(view)
+def _piped_width() -> int:
+    # Piped output has no terminal width to fit: do not squeeze ids into 80 columns,
+    # unless COLUMNS says how wide the reader is (as on a terminal, rich honours it).
+    columns = os.environ.get("COLUMNS", "")
+    return int(columns) if columns.isdigit() and int(columns) > 0 else 200
 
 
-_NUMERIC = {"amount", "balance", "balance after", "available", "held", "attempts", "paid"}
+def table(title: str, columns: Sequence[str | Column], rows: Sequence[Sequence[Any]]) -> None:
+    """A table that never cuts an id or an amount: see :mod:`stripetopup.cli.tables`."""
+
+    specs = [c if isinstance(c, Column) else Column.named(c) for c in columns]
+    print_table(console(), title, specs, rows)
 
 
 def say(message: str) -> None:
-    """A line for people on stdout (never used together with --json)."""
-    console().print(message)
+    """A line for people on stdout (never used together with --json).
+
+    Soft-wrapped: the terminal, not rich, breaks a long line, so an id in it stays whole
+    when copied.
+    """
+    console().print(message, soft_wrap=True)
 
 
 def run_with(json_output: bool, produce: Callable[[], Any], human: Callable[[Any], None]) -> None:

@@ -13,6 +13,7 @@ import typer
 
 from stripetopup.cli import context
 from stripetopup.cli.output import guard, run_with, table
+from stripetopup.cli.tables import Column
 
 if TYPE_CHECKING:
     from stripetopup.core.operator_results import Decision, PaymentDetail, Resolution
@@ -25,6 +26,21 @@ payments_app = typer.Typer(
 
 def register(app: typer.Typer) -> None:
     app.add_typer(payments_app, name="payments")
+
+
+# The session id (what `payments assign` needs), the account and the amount are never
+# left out; on a narrow terminal the currency goes first.
+PAYMENT_COLUMNS = [
+    Column("Session", keep=True),
+    Column("Account", keep=True),
+    Column("Amount", keep=True, numeric=True),
+    Column("Currency", priority=1),
+    Column("Stripe status", priority=2),
+    Column("Payment", priority=3),
+    Column("State", priority=6),
+    Column("Created", priority=4),
+    Column("Note", wrap=True, priority=5),
+]
 
 
 @payments_app.callback(invoke_without_command=True)
@@ -71,23 +87,13 @@ def list_payments(
     from stripetopup.dates import parse_when
 
     with guard():
-        since_at = parse_when(since) if since else None
+        since_at = parse_when(since) if since is not None else None
     state = "attention" if attention else status
 
     def human(rows: list[Payment]) -> None:
         table(
             "Payments",
-            [
-                "Session",
-                "Account",
-                "Amount",
-                "Currency",
-                "Stripe status",
-                "Payment",
-                "State",
-                "Created",
-                "Note",
-            ],
+            PAYMENT_COLUMNS,
             [
                 (
                     p.checkout_session_id,

@@ -15,6 +15,7 @@ import typer
 
 from stripetopup.cli import context
 from stripetopup.cli.output import EXIT_FAILURE, EXIT_USAGE, emit_json, guard, say, table
+from stripetopup.cli.tables import Column
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -31,10 +32,15 @@ def register(app: typer.Typer) -> None:
 
 
 def _when(text: str | None, param: str) -> datetime | None:
+    # `is None`, not falsiness: an empty `--since ''` is a bad date to report, not a missing one.
+    return None if text is None else _date(text, param)
+
+
+def _date(text: str, param: str) -> datetime:
     from stripetopup.dates import parse_when
 
     with guard():
-        return parse_when(text, param=param) if text else None
+        return parse_when(text, param=param)
 
 
 def reconcile(
@@ -44,8 +50,7 @@ def reconcile(
     json_output: bool = JSON_OPTION,
 ) -> None:
     """Compare Stripe's Checkout Sessions in a window with the ledger (exit 1: differences)."""
-    since_at, until_at = _when(since, "--since"), _when(until, "--until")
-    assert since_at is not None
+    since_at, until_at = _date(since, "--since"), _when(until, "--until")
     items: list[Difference] = []
     on_item = items.append if json_output else print_difference
     with guard(), _progress(enabled=not json_output) as on_page:
@@ -78,7 +83,8 @@ def print_summary(report: ReconcileReport) -> None:
     rows += [(kind, report.by_kind[kind]) for kind in KINDS if report.by_kind.get(kind)]
     rows += [("fixed", report.fixed), ("remaining", report.remaining)]
     window = f"{report.since:%Y-%m-%d %H:%M} to {report.until:%Y-%m-%d %H:%M} UTC"
-    table(f"Reconcile {window}", ["Check", "Count"], rows)
+    columns = [Column("Check", keep=True), Column("Count", keep=True, numeric=True)]
+    table(f"Reconcile {window}", columns, rows)
     if report.clean:
         say(f"Nothing to fix{f' (fixed {report.fixed})' if report.fixed else ''}.")
     else:
@@ -110,7 +116,7 @@ def replay(
     json_output: bool = JSON_OPTION,
 ) -> None:
     """Fetch events from Stripe and apply them as the webhook would (exit 1: one failed)."""
-    if (event_id is None) == (not failed) or (since and not failed):
+    if (event_id is None) == (not failed) or (since is not None and not failed):
         typer.echo("Error: give either EVT_ID or --failed [--since DATE]", err=True)
         raise typer.Exit(code=EXIT_USAGE)
     if event_id is not None:

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import typer
 
 from stripetopup.cli import context
 from stripetopup.cli.output import run_with, say, table
+from stripetopup.cli.tables import Column
 
 if TYPE_CHECKING:
     from stripetopup.core.results import Credential
 
 JSON_OPTION = typer.Option(False, "--json", help="Write JSON only, to stdout.")
+OPEN_OPTION = typer.Option(
+    False,
+    "--open",
+    help="Open ACCOUNT first if it does not exist (and say so); without it an unknown "
+    "account is refused.",
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -32,28 +40,6 @@ def _credential_app(kind: str) -> typer.Typer:
         no_args_is_help=True,
     )
 
-    def create(
-        subject_value: str = typer.Argument(..., metavar=subject, help=f"Who the {noun} is for."),
-        name: str | None = typer.Option(None, "--name", help="Service name (same as NAME)."),
-        json_output: bool = JSON_OPTION,
-    ) -> None:
-        service = context.service
-
-        def produce() -> dict[str, object]:
-            credential, secret = (
-                service().create_token(subject_value)
-                if kind == "user"
-                else (service().create_service_key(name or subject_value))
-            )
-            return {**credential.to_json(), "secret": secret}
-
-        def human(result: dict[str, object]) -> None:
-            say(f"Created {noun} {result['id']} for {result['subject']}.")
-            say("Store it now; it is shown only once:")
-            typer.echo(str(result["secret"]))
-
-        run_with(json_output, produce, human)
-
     def list_(
         subject_value: str | None = typer.Argument(None, metavar=f"[{subject}]"),
         json_output: bool = JSON_OPTION,
@@ -61,7 +47,13 @@ def _credential_app(kind: str) -> typer.Typer:
         def human(rows: list[Credential]) -> None:
             table(
                 f"{noun.capitalize()}s",
-                ["ID", subject.capitalize(), "Created", "Last used", "Status"],
+                [
+                    Column("ID", keep=True),
+                    Column(subject.capitalize(), keep=True),
+                    Column("Created", priority=2),
+                    Column("Last used", priority=1),
+                    Column("Status", priority=3),
+                ],
                 [
                     (
                         c.id,
@@ -88,7 +80,47 @@ def _credential_app(kind: str) -> typer.Typer:
             lambda c: say(f"Revoked {noun} {c.id} ({c.subject})."),
         )
 
+    create = _create_user_token if kind == "user" else _create_service_key
     group.command("create", help=f"Create a {noun}; prints the secret once.")(create)
     group.command("list", help=f"List {noun}s (never their secrets).")(list_)
     group.command("revoke", help=f"Revoke a {noun} by id.")(revoke)
     return group
+
+
+def _create_user_token(
+    account: str = typer.Argument(..., metavar="ACCOUNT", help="Who the user token is for."),
+    open_account: bool = OPEN_OPTION,
+    json_output: bool = JSON_OPTION,
+) -> None:
+    service = context.service
+
+    def produce() -> dict[str, object]:
+        # Opening is explicit and reported: a token never opens an account by itself.
+        opened = service().open_account(account).created if open_account else False
+        credential, secret = service().create_token(account)
+        return {**credential.to_json(), "secret": secret, "account_opened": opened}
+
+    run_with(json_output, produce, _print_created("user token"))
+
+
+def _create_service_key(
+    subject_value: str = typer.Argument(..., metavar="NAME", help="Who the service key is for."),
+    name: str | None = typer.Option(None, "--name", help="Service name (same as NAME)."),
+    json_output: bool = JSON_OPTION,
+) -> None:
+    def produce() -> dict[str, object]:
+        credential, secret = context.service().create_service_key(name or subject_value)
+        return {**credential.to_json(), "secret": secret}
+
+    run_with(json_output, produce, _print_created("service key"))
+
+
+def _print_created(noun: str) -> Callable[[dict[str, object]], None]:
+    def human(result: dict[str, object]) -> None:
+        if result.get("account_opened"):
+            say(f"Opened account {result['subject']}.")
+        say(f"Created {noun} {result['id']} for {result['subject']}.")
+        say("Store it now; it is shown only once:")
+        typer.echo(str(result["secret"]))
+
+    return human

@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from stripetopup.core import sources
 from stripetopup.core.context import Context
-from stripetopup.core.results import Balance, Entry, Posted
+from stripetopup.core.results import Balance, Entry, OpenedAccount, Posted
 from stripetopup.db import run_in_transaction, transaction
 from stripetopup.errors import InvalidAmount, UsageError
 from stripetopup.models import MAX_INTEGER
@@ -45,10 +45,15 @@ def fingerprint(*parts: object) -> str:
     return hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8")).hexdigest()
 
 
-def open_account(ctx: Context, account_id: str) -> Balance:
-    def work(session: Session) -> Balance:
-        account, _ = accounts.ensure(session, account_id)
-        return Balance(account.account_id, account.balance_cents, 0, ctx.currency)
+def open_account(ctx: Context, account_id: str) -> OpenedAccount:
+    """Open ``account_id`` (it must follow the rule in :mod:`stripetopup.ids`), or report
+    that it exists already, unchanged."""
+
+    def work(session: Session) -> OpenedAccount:
+        account, created = accounts.ensure(session, account_id)
+        held = 0 if created else holds.open_total(session, account)
+        balance = Balance(account.account_id, account.balance_cents, held, ctx.currency)
+        return OpenedAccount(balance, created)
 
     return run_in_transaction(ctx.engine, work)
 
@@ -114,6 +119,7 @@ def adjust(
     )
 
     def work(session: Session) -> Posted:
+        accounts.get(session, account_id)  # an unknown account's error says how to open it
         result = ledger.post(session, posting)
         return Posted(Entry.of(result.entry, account_id), result.created)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
+from stripetopup import ids
 from stripetopup.core.context import Context
 from stripetopup.core.results import Credential
 from stripetopup.db import run_in_transaction, transaction
@@ -75,7 +76,7 @@ def _account_from_jwt(ctx: Context, token: str) -> str:
     except jwt.InvalidTokenError as exc:
         raise AuthError(f"invalid token: {type(exc).__name__}") from None
     subject = claims.get("sub")
-    if not isinstance(subject, str) or not subject:
+    if not ids.could_be_stored(subject):  # also keeps NUL and the like away from the database
         raise AuthError("invalid token: sub must name the account")
     with transaction(ctx.engine) as session:
         if accounts.find(session, subject) is None:
@@ -84,11 +85,14 @@ def _account_from_jwt(ctx: Context, token: str) -> str:
 
 
 def create_credential(ctx: Context, kind: str, subject: str) -> tuple[Credential, str]:
-    """Issue a user token (creating the account) or a service key; the secret shows once."""
+    """Issue a user token for an existing account, or a service key; the secret shows once.
+
+    Issuing a token never opens an account: that is ``open_account`` (``accounts create``).
+    """
 
     def work(session: Session) -> tuple[Credential, str]:
-        if kind == "user":
-            accounts.ensure(session, subject)
+        if kind == "user" and accounts.find(session, subject) is None:
+            raise accounts.unknown(subject, alternative=f"tokens create {subject} --open")
         row, secret = credentials.create(session, kind, subject)
         return Credential.of(row), secret
 

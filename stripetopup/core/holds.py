@@ -9,7 +9,7 @@ captured is released. An expired hold cannot be captured.
 Idempotency: a placement key is scoped per actor (``hold:<actor>:<key>``, stored on the
 hold); a capture's key and amount are fingerprinted on its ledger entry; a release is
 idempotent by nature (a released hold stays released). May import core.accounts/context/
-results/spend/spend_results, store, db, errors and models.
+results/spend/spend_results, store, db, errors, ids and models.
 """
 
 from __future__ import annotations
@@ -32,13 +32,13 @@ from stripetopup.core.spend import (
 from stripetopup.core.spend_results import HoldChange, HoldView
 from stripetopup.db import run_in_transaction, transaction
 from stripetopup.errors import Conflict, HoldNotOpen, InvalidAmount, NotFound, UsageError
+from stripetopup.ids import check_hold_id
 from stripetopup.models import Account, Hold, _now
 from stripetopup.money import format_cents
 from stripetopup.store import accounts, holds, ledger
 
 MAX_TTL_SECONDS = 30 * 24 * 3600
 KEY_WIDTH = 300  # the width of ``holds.idempotency_key``
-MAX_HOLD_ID_LENGTH = 64
 
 
 def _check_ttl(ctx: Context, ttl_seconds: int | None) -> int:
@@ -96,6 +96,7 @@ def capture(
     ctx: Context, hold_id: str, amount_cents: int | None, *, idempotency_key: str, actor: str
 ) -> HoldChange:
     """Debit ``amount_cents`` (default: all) of an open hold and close it."""
+    hold_id = check_hold_id(hold_id)
     amount = None if amount_cents is None else check_amount(amount_cents)
     request = fingerprint("capture", hold_id, amount, actor, check_key(idempotency_key))
     source = f"hold_capture:{hold_id}"
@@ -137,6 +138,7 @@ def capture(
 
 def release(ctx: Context, hold_id: str, *, idempotency_key: str) -> HoldChange:
     """Release an open hold; releasing a released or expired hold again changes nothing."""
+    hold_id = check_hold_id(hold_id)
     check_key(idempotency_key)
 
     def work(session: Session) -> HoldChange:
@@ -153,14 +155,13 @@ def release(ctx: Context, hold_id: str, *, idempotency_key: str) -> HoldChange:
 
 
 def get(ctx: Context, hold_id: str) -> HoldView:
+    hold_id = check_hold_id(hold_id)
     with transaction(ctx.engine) as session:
         return _view(session, _find(session, hold_id))
 
 
 def _find(session: Session, hold_id: str, *, refresh: bool = False) -> Hold:
-    row = None
-    if isinstance(hold_id, str) and len(hold_id) <= MAX_HOLD_ID_LENGTH:
-        row = holds.find(session, hold_id, refresh=refresh)
+    row = holds.find(session, hold_id, refresh=refresh)  # the id's shape is checked already
     if row is None:
         raise NotFound(f"unknown hold: {hold_id}")
     return row

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from stripetopup import ids
 from stripetopup.core.context import Context
 from stripetopup.core.results import EventRecord, Payment
 from stripetopup.db import transaction
@@ -32,6 +33,8 @@ def list_payments(
         raise UsageError(
             f"unknown state {state!r}; one of: {', '.join(payments.STATES)}", param="state"
         )
+    if account_id is not None:
+        ids.check_account_id(account_id)  # a filter, but still never NUL into the database
     with transaction(ctx.engine) as session:
         rows = payments.search(
             session, since=since, account_id=account_id, state=state, status=status, limit=limit

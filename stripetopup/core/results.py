@@ -42,6 +42,21 @@ class Balance:
 
 
 @dataclass(frozen=True)
+class OpenedAccount:
+    """What opening an account did: ``created`` is False when it existed already."""
+
+    balance: Balance
+    created: bool
+
+    @property
+    def account_id(self) -> str:
+        return self.balance.account_id
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.balance.to_json(), "created": self.created}
+
+
+@dataclass(frozen=True)
 class Entry:
     id: int
     account_id: str
@@ -226,9 +241,24 @@ class EventRecord:
         data = asdict(self)
         data["received_at"] = _iso(self.received_at)
         data["processed_at"] = _iso(self.processed_at)
-        if not with_payload:
+        if with_payload:
+            data["payload"] = _payload_json(self.payload)
+        else:
             data.pop("payload")
         return data
+
+
+def _payload_json(payload: str) -> Any:
+    """The stored body as JSON, so ``--json`` embeds an object rather than an escaped string.
+
+    A body that is not JSON (a truncated failure record) stays the string it is.
+    """
+    import json
+
+    try:
+        return json.loads(payload)
+    except (ValueError, RecursionError):
+        return payload
 
 
 @dataclass(frozen=True)

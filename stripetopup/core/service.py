@@ -32,6 +32,7 @@ from stripetopup.core.results import (
     Entry,
     EventOutcome,
     EventRecord,
+    OpenedAccount,
     Payment,
     Posted,
 )
@@ -83,7 +84,9 @@ class TopUpService:
         self.ctx.close()
 
     # Accounts and the ledger -------------------------------------------------------------
-    def open_account(self, account_id: str) -> Balance:
+    def open_account(self, account_id: str) -> OpenedAccount:
+        """Open an account (``created=False`` when it exists: nothing changes). A new id
+        must follow :data:`stripetopup.ids.ACCOUNT_ID_RULE`."""
         return accounts.open_account(self.ctx, account_id)
 
     def accounts(self, *, limit: int = 1000) -> list[Balance]:
@@ -355,6 +358,7 @@ class TopUpService:
 
     # Credentials -------------------------------------------------------------------------
     def create_token(self, account_id: str) -> tuple[Credential, str]:
+        """A user token for an existing account (NotFound, saying how to open it, if not)."""
         return auth.create_credential(self.ctx, "user", account_id)
 
     def create_service_key(self, name: str) -> tuple[Credential, str]:

@@ -101,7 +101,7 @@ def assign(
 
     def work(session: Session) -> Resolution:
         if accounts.find(session, account_id) is None:
-            raise NotFound(f"unknown account: {account_id}")
+            raise accounts.unknown(account_id)
         existing = payments.find(session, checkout_session_id, lock=True)
         if existing is not None and existing.state == "credited":
             return _already_credited(session, existing, account_id)

@@ -1,4 +1,8 @@
-"""Accounts: lookup, conflict-safe creation and the row lock that serializes money moves."""
+"""Accounts: lookup, conflict-safe creation and the row lock that serializes money moves.
+
+Account ids are checked against :mod:`stripetopup.ids` here, where every door's lookups and
+creations meet: the rule for new accounts, the looser bounds for lookups.
+"""
 
 from __future__ import annotations
 
@@ -6,27 +10,17 @@ from collections.abc import Sequence
 
 from sqlmodel import Session, col, select
 
-from stripetopup.errors import NotFound, UsageError
+from stripetopup import ids
+from stripetopup.errors import NotFound, StripeTopupError
 from stripetopup.models import Account, _now
 from stripetopup.store.upsert import insert_ignore
 
-MAX_ACCOUNT_ID_LENGTH = 200
-
-
-def validate_account_id(account_id: str) -> str:
-    """Refuse account ids that are empty, too long or contain control characters."""
-    cleaned = account_id.strip()
-    if not cleaned or len(cleaned) > MAX_ACCOUNT_ID_LENGTH:
-        raise UsageError(
-            f"account id must be 1 to {MAX_ACCOUNT_ID_LENGTH} characters", param="account"
-        )
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in cleaned):
-        raise UsageError("account id must not contain control characters", param="account")
-    return cleaned
+OPEN_COMMAND = "stripetopup accounts create"
 
 
 def find(session: Session, account_id: str, *, lock: bool = False) -> Account | None:
-    statement = select(Account).where(Account.account_id == account_id)
+    """The account, or None; InvalidAccountId (before any SQL) for an id none can have."""
+    statement = select(Account).where(Account.account_id == ids.check_account_id(account_id))
     if lock:
         # populate_existing: a row already in the session must be re-read under the lock.
         statement = statement.with_for_update().execution_options(populate_existing=True)
@@ -36,13 +30,30 @@ def find(session: Session, account_id: str, *, lock: bool = False) -> Account | 
 def get(session: Session, account_id: str, *, lock: bool = False) -> Account:
     account = find(session, account_id, lock=lock)
     if account is None:
-        raise NotFound(f"unknown account: {account_id}")
+        raise unknown(account_id)
     return account
 
 
+def unknown(account_id: str, *, alternative: str | None = None) -> StripeTopupError:
+    """The error for an account that does not exist: how to open it, or, for an id off the
+    rule (which only an earlier release could have opened), the rule."""
+    if not ids.follows_account_rule(account_id):
+        return ids.invalid_account_id(account_id)
+    also = f" (or {alternative})" if alternative else ""
+    return NotFound(
+        f"unknown account: {account_id}; open it with: {OPEN_COMMAND} {account_id}{also}"
+    )
+
+
 def ensure(session: Session, account_id: str) -> tuple[Account, bool]:
-    """The account, created if missing; True when this call created it."""
-    account_id = validate_account_id(account_id)
+    """The account, created if missing; True when this call created it.
+
+    An existing account is returned whatever its id; a new one must follow the rule.
+    """
+    existing = find(session, account_id)
+    if existing is not None:
+        return existing, False
+    ids.check_new_account_id(account_id)
     now = _now()
     created = insert_ignore(
         session,

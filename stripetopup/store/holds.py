@@ -2,20 +2,19 @@
 
 A hold's ``status`` column is ``open`` until it is closed (``captured``, ``released`` or
 ``expired``); an open hold past ``expires_at`` no longer counts against the balance even
-before :func:`expire_due` closes it. Imports sqlalchemy/sqlmodel and ``stripetopup.models``.
+before :func:`expire_due` closes it. Imports sqlalchemy/sqlmodel, ``stripetopup.ids`` and
+``stripetopup.models``.
 """
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
+from stripetopup.ids import new_hold_id
 from stripetopup.models import Account, Hold, _now
-
-HOLD_ID_PREFIX = "hold_"
 
 
 def open_total(session: Session, account: Account) -> int:
@@ -76,7 +75,7 @@ def create(
     """A new open hold with a fresh ``hold_...`` id."""
     assert account.id is not None
     hold = Hold(
-        hold_id=HOLD_ID_PREFIX + secrets.token_hex(12),
+        hold_id=new_hold_id(),
         account_pk=account.id,
         amount_cents=amount_cents,
         currency=currency,

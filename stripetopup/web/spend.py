@@ -53,7 +53,7 @@ def _error(description: str) -> dict[str, Any]:
 
 
 READ_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: _error("Invalid parameters."),
+    400: _error("Invalid parameters (invalid_account_id, invalid_hold_id, invalid_request)."),
     401: _error("Missing, invalid or revoked service key."),
     403: _error("A user token: the spend API takes service keys only."),
     404: _error("Unknown account or hold."),
@@ -116,8 +116,19 @@ def caller(
 
 
 Caller = Annotated[str, Depends(caller)]
-AccountId = Annotated[str, Path(max_length=200, description="The host application's account id.")]
-HoldId = Annotated[str, Path(max_length=64, description="A hold id (`hold_...`).")]
+# Checked by the core (stripetopup.ids), so an id no account can have is the same
+# 400 invalid_account_id / invalid_hold_id on every door and both databases.
+AccountId = Annotated[
+    str,
+    Path(
+        description="The host application's account id: 1 to 128 ASCII letters, digits and "
+        "`. _ : @ + -`, starting with a letter or digit (accounts opened by earlier releases "
+        "keep their ids)."
+    ),
+]
+HoldId = Annotated[
+    str, Path(description="A hold id as returned: `hold_` and 24 lowercase hex digits.")
+]
 IdempotencyKey = Annotated[
     str | None,
     Header(
