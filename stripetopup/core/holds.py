@@ -7,9 +7,10 @@ ledger debit keyed ``hold_capture:<hold_id>`` and closes the hold: whatever was 
 captured is released. An expired hold cannot be captured.
 
 Idempotency: a placement key is scoped per actor (``hold:<actor>:<key>``, stored on the
-hold); a capture's key and amount are fingerprinted on its ledger entry; a release is
-idempotent by nature (a released hold stays released). May import core.accounts/context/
-results/spend/spend_results, store, db, errors and models.
+hold) and refused if the actor used it for a debit (``spend.claim_key``); a capture's key
+and amount are fingerprinted on its ledger entry; a release is idempotent by nature (a
+released hold stays released). May import core.accounts/context/results/spend/
+spend_results, store, db, errors and models.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ from stripetopup.core.spend import (
     check_amount,
     check_key,
     check_reason,
+    claim_key,
+    hold_key,
     require_available,
-    scoped_key,
 )
 from stripetopup.core.spend_results import HoldChange, HoldView
 from stripetopup.db import run_in_transaction, transaction
@@ -37,7 +39,6 @@ from stripetopup.money import format_cents
 from stripetopup.store import accounts, holds, ledger
 
 MAX_TTL_SECONDS = 30 * 24 * 3600
-KEY_WIDTH = 300  # the width of ``holds.idempotency_key``
 MAX_HOLD_ID_LENGTH = 64
 
 
@@ -64,10 +65,11 @@ def place(
     amount = check_amount(amount_cents)
     ttl = _check_ttl(ctx, ttl_seconds)
     reason = check_reason(reason)
-    key = scoped_key("hold", actor, check_key(idempotency_key), KEY_WIDTH)
+    key = hold_key(actor, check_key(idempotency_key))
     request = fingerprint("hold", account_id, amount, ttl_seconds, reason)
 
     def work(session: Session) -> HoldChange:
+        claim_key(session, actor, idempotency_key, "hold")
         account = accounts.get(session, account_id, lock=True)
         existing = holds.find_by_key(session, key)
         if existing is not None:

@@ -133,7 +133,8 @@ class TopUpService:
     # For the host application: debits that refuse to overdraw, and holds. Every write
     # takes an idempotency key, scoped per ``actor`` (the spend API passes the service
     # key's name): the same key and input again returns the first result with
-    # ``created=False``; the same key with other input raises Conflict.
+    # ``created=False``; the same key with other input raises Conflict, and so does a
+    # spend's key used to place a hold or the reverse (a key names one operation).
     def spend(
         self,
         account_id: str,
