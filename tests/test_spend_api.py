@@ -198,7 +198,7 @@ def test_insufficient_funds_is_402_with_the_amounts_and_writes_nothing(api: Api)
 
 
 def test_holds_are_placed_captured_in_part_and_read_back_over_http(api: Api) -> None:
-    placed = api.post(f"/accounts/{ACCOUNT}/holds", {"amount_cents": 2000, "ttl_seconds": 60})
+    placed = api.post(f"/accounts/{ACCOUNT}/holds", {"amount_cents": 2000, "ttl_seconds": 3600})
     assert placed.status_code == 201, placed.text
     hold_id = placed.json()["id"]
     capture = api.post(f"/holds/{hold_id}/capture", {"amount_cents": 500}, key="c")

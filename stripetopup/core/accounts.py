@@ -47,7 +47,7 @@ def list_accounts(ctx: Context, *, limit: int = 1000) -> list[Balance]:
 def balance(ctx: Context, account_id: str) -> Balance:
     with transaction(ctx.engine) as session:
         account = accounts.get(session, account_id)
-        held = holds.open_total(session, account)
+        held = holds.open_total(session, account, ctx.clock())
         return Balance(account.account_id, account.balance_cents, held, ctx.currency)
 
 

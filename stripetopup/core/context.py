@@ -1,13 +1,19 @@
-"""What every core operation needs: settings, the engine and (lazily) the Stripe gateway."""
+"""What every core operation needs: settings, the engine, (lazily) the Stripe gateway, and
+the clock that decides every time edge (signature tolerance, hold expiry): ``dates.utcnow``
+unless the service was built with another (a host's own clock, a test's controlled one).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 
 from stripetopup.config import Settings
+from stripetopup.dates import utcnow
 
 if TYPE_CHECKING:
     from stripetopup.stripe_gateway import StripeGateway
@@ -18,6 +24,7 @@ class Context:
     settings: Settings
     engine: Engine
     _gateway: StripeGateway | None = field(default=None, repr=False)
+    clock: Callable[[], datetime] = utcnow
 
     @property
     def stripe(self) -> StripeGateway:

@@ -35,6 +35,7 @@ from stripetopup.core.results import (
     Posted,
 )
 from stripetopup.core.spend_results import HoldChange, HoldView, Spent
+from stripetopup.dates import utcnow
 from stripetopup.db import create_db_engine
 from stripetopup.stripe_gateway import StripeGateway
 
@@ -42,12 +43,26 @@ from stripetopup.stripe_gateway import StripeGateway
 class TopUpService:
     """Checkout, webhook handling, balances and the ledger, over one database."""
 
-    def __init__(self, settings: Settings, engine: Engine, stripe: StripeGateway | None = None):
-        self.ctx = Context(settings, engine, stripe)
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        stripe: StripeGateway | None = None,
+        *,
+        clock: Callable[[], datetime] | None = None,
+    ):
+        """``clock`` (aware UTC ``datetime``; default ``dates.utcnow``) decides every time
+        edge: webhook signature tolerance and hold expiry."""
+        self.ctx = Context(settings, engine, stripe, clock or utcnow)
 
     @classmethod
     def from_settings(
-        cls, settings: Settings | None = None, *, check_schema: bool = True, **overrides: Any
+        cls,
+        settings: Settings | None = None,
+        *,
+        check_schema: bool = True,
+        clock: Callable[[], datetime] | None = None,
+        **overrides: Any,
     ) -> TopUpService:
         """Build from ``settings`` (or the environment plus ``overrides``).
 
@@ -58,7 +73,7 @@ class TopUpService:
         engine = create_db_engine(settings.database_url)
         if check_schema:
             schema.ensure_current(engine)
-        return cls(settings, engine)
+        return cls(settings, engine, clock=clock)
 
     @property
     def settings(self) -> Settings:

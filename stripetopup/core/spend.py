@@ -15,6 +15,7 @@ May import core.accounts/context/results, store, db, errors and money.
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from typing import Literal
 
 from sqlmodel import Session
@@ -106,12 +107,12 @@ def check_reason(reason: str | None) -> str | None:
     return reason or None
 
 
-def require_available(session: Session, account: Account, amount_cents: int) -> None:
-    """InsufficientFunds unless ``amount_cents`` fits in balance minus open holds.
+def require_available(session: Session, account: Account, amount_cents: int, now: datetime) -> None:
+    """InsufficientFunds unless ``amount_cents`` fits in balance minus holds open at ``now``.
 
     Call it under the account's lock, in the transaction that then writes.
     """
-    available = account.balance_cents - holds.open_total(session, account)
+    available = account.balance_cents - holds.open_total(session, account, now)
     if amount_cents > available:
         raise InsufficientFunds(
             f"insufficient funds: {format_cents(max(available, 0))} available, "
@@ -154,7 +155,7 @@ def spend(
         account = accounts.get(session, account_id, lock=True)
         is_retry = ledger.find_by_source(session, posting.source) is not None
         if not is_retry and not allow_negative:
-            require_available(session, account, amount)
+            require_available(session, account, amount, ctx.clock())
         result = ledger.post(session, posting)  # a retry: the entry, or Conflict
         return Spent(Entry.of(result.entry, account_id), result.created)
 

@@ -20,6 +20,7 @@ def handle(ctx: Context, payload: bytes, signature_header: str | None) -> EventO
         signature_header,
         settings.require_webhook_secrets(),
         tolerance=settings.webhook_tolerance_seconds,
+        now=ctx.clock().timestamp(),
     )
     event = events.parse_event(payload)
     return events.apply(
