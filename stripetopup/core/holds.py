@@ -69,9 +69,9 @@ def place(
     request = fingerprint("hold", account_id, amount, ttl_seconds, reason)
 
     def work(session: Session) -> HoldChange:
-        now = ctx.clock()
         claim_key(session, actor, idempotency_key, "hold")
         account = accounts.get(session, account_id, lock=True)
+        now = ctx.clock()  # read under the lock: a wait for it must not age the hold
         existing = holds.find_by_key(session, key)
         if existing is not None:
             if existing.request_fingerprint != request:
@@ -105,8 +105,8 @@ def capture(
     source = f"hold_capture:{hold_id}"
 
     def work(session: Session) -> HoldChange:
-        now = ctx.clock()
         row, account = _locked(session, hold_id)
+        now = ctx.clock()
         done = ledger.find_by_source(session, source)
         if done is not None:
             if done.request_fingerprint != request:
@@ -145,8 +145,8 @@ def release(ctx: Context, hold_id: str, *, idempotency_key: str) -> HoldChange:
     check_key(idempotency_key)
 
     def work(session: Session) -> HoldChange:
-        now = ctx.clock()
         row, account = _locked(session, hold_id)
+        now = ctx.clock()
         view = _view(session, row, now, account.account_id)
         if view.status == "captured":
             raise HoldNotOpen(f"hold {hold_id} was captured; a captured hold cannot be released")
