@@ -5,8 +5,11 @@ one JSON error shape on every error path.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+import httpx
 import jwt
 import pytest
 import stripe
@@ -14,7 +17,7 @@ from pydantic import SecretStr
 
 from stripetopup.config import Settings
 from stripetopup.core import TopUpService
-from stripetopup.emulator import EmulatorServer
+from stripetopup.emulator import EmulatorControl, EmulatorServer
 from stripetopup.web.app import create_app
 from tests.conftest import ACCOUNT, API_KEY, ORIGIN, Running, make_settings
 from tests.support.servers import serve_in_thread
@@ -174,9 +177,11 @@ def test_health_and_version(running: Running) -> None:
     assert running.http.get("/version").json()["version"]
 
 
-@pytest.fixture
-def jwt_app(database_url: str, emulator: EmulatorServer):  # type: ignore[no-untyped-def]
-    settings: Settings = make_settings(database_url, emulator.url, jwt_secret=SecretStr(JWT_SECRET))
+@contextmanager
+def jwt_server(database_url: str, emulator_url: str, **overrides: object) -> Iterator[str]:
+    settings: Settings = make_settings(
+        database_url, emulator_url, jwt_secret=SecretStr(JWT_SECRET), **overrides
+    )
     service = TopUpService.from_settings(settings)
     service.open_account(ACCOUNT)
     with serve_in_thread(create_app(service)) as url:
@@ -184,23 +189,102 @@ def jwt_app(database_url: str, emulator: EmulatorServer):  # type: ignore[no-unt
     service.close()
 
 
+@pytest.fixture
+def jwt_app(database_url: str, emulator: EmulatorServer) -> Iterator[str]:
+    with jwt_server(database_url, emulator.url) as url:
+        yield url
+
+
 def _jwt(claims: dict[str, Any], secret: str = JWT_SECRET) -> str:
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
 def test_jwts_need_the_shared_secret_an_expiry_and_a_known_account(jwt_app: str) -> None:
-    import httpx
-
+    # An hour either side of the real clock: a loaded machine never moves a token across.
     now = int(time.time())
     cases = {
-        _jwt({"sub": ACCOUNT, "exp": now + 60}): 200,
+        _jwt({"sub": ACCOUNT, "exp": now + 3600}): 200,
         _jwt({"sub": ACCOUNT}): 401,
-        _jwt({"sub": ACCOUNT, "exp": now - 1}): 401,
-        _jwt({"sub": ACCOUNT, "exp": now + 60}, secret="another-secret-" + "y" * 32): 401,
-        _jwt({"sub": "acct-unknown", "exp": now + 60}): 401,
-        jwt.encode({"sub": ACCOUNT, "exp": now + 60}, key=None, algorithm="none"): 401,
+        _jwt({"sub": ACCOUNT, "exp": now - 3600}): 401,
+        _jwt({"sub": ACCOUNT, "exp": now + 3600}, secret="another-secret-" + "y" * 32): 401,
+        _jwt({"sub": "acct-unknown", "exp": now + 3600}): 401,
+        jwt.encode({"sub": ACCOUNT, "exp": now + 3600}, key=None, algorithm="none"): 401,
     }
     with httpx.Client(base_url=jwt_app) as http:
         for token, status in cases.items():
             response = http.get("/billing/balance", headers={"Authorization": f"Bearer {token}"})
             assert response.status_code == status, token
+
+
+LATER = 9_999_999_999  # year 2286: far from any clock, so only the claim's type decides
+
+
+@pytest.mark.parametrize(
+    ("claims", "status"),
+    [
+        ({"sub": ACCOUNT, "exp": LATER}, 200),
+        ({"sub": ACCOUNT, "exp": float(LATER), "nbf": 1, "iat": 1.5}, 200),
+        ({"sub": ACCOUNT, "exp": str(LATER)}, 401),
+        ({"sub": ACCOUNT, "exp": True}, 401),
+        ({"sub": ACCOUNT, "exp": None}, 401),
+        ({"sub": ACCOUNT, "exp": [LATER]}, 401),
+        ({"sub": ACCOUNT, "exp": LATER, "nbf": "1"}, 401),
+        ({"sub": ACCOUNT, "exp": LATER, "nbf": False}, 401),
+        ({"sub": ACCOUNT, "exp": LATER, "nbf": LATER}, 401),
+        ({"sub": ACCOUNT, "exp": LATER, "iat": "1"}, 401),
+        ({"sub": ACCOUNT, "exp": LATER, "iat": True}, 401),
+        ({"sub": ACCOUNT, "exp": LATER, "iat": LATER}, 401),
+        ({"sub": "", "exp": LATER}, 401),
+        ({"sub": 42, "exp": LATER}, 401),
+        ({"sub": [ACCOUNT], "exp": LATER}, 401),
+        ({"exp": LATER}, 401),
+    ],
+)
+def test_a_jwt_whose_claims_have_the_wrong_json_types_is_401_and_writes_nothing(
+    jwt_app: str,
+    emulator: EmulatorServer,
+    control: EmulatorControl,
+    claims: dict[str, Any],
+    status: int,
+) -> None:
+    headers = {"Authorization": f"Bearer {_jwt(claims)}", "Origin": ORIGIN}
+    with httpx.Client(base_url=jwt_app) as http:
+        response = http.post(
+            "/billing/checkout-session", json={"amount_cents": 500}, headers=headers
+        )
+    if status == 200:
+        assert response.status_code == 200, response.text
+        return
+    assert_error_shape(response, 401, "unauthorized")
+    assert response.json()["error"]["param"] is None
+    assert stripe_sessions(emulator.url) == []
+
+
+@pytest.mark.parametrize(
+    ("aud", "status"),
+    [
+        ("stripetopup", 200),
+        (["other", "stripetopup"], 200),
+        ("other", 401),
+        (None, 401),
+        (42, 401),
+        ([42], 401),
+        ({"stripetopup": True}, 401),
+    ],
+)
+def test_a_jwt_must_name_the_configured_audience_as_a_string(
+    database_url: str, emulator: EmulatorServer, aud: object, status: int
+) -> None:
+    claims: dict[str, Any] = {"sub": ACCOUNT, "exp": LATER}
+    if aud is not None:
+        claims["aud"] = aud
+    headers = {"Authorization": f"Bearer {_jwt(claims)}"}
+    with (
+        jwt_server(database_url, emulator.url, jwt_audience="stripetopup") as url,
+        httpx.Client(base_url=url) as http,
+    ):
+        response = http.get("/billing/balance", headers=headers)
+    if status == 200:
+        assert response.status_code == 200, response.text
+    else:
+        assert_error_shape(response, 401, "unauthorized")

@@ -7,6 +7,7 @@ import os
 import pty
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from typer.testing import CliRunner
@@ -14,7 +15,9 @@ from typer.testing import CliRunner
 from stripetopup.cli.main import app
 from stripetopup.config import Settings
 from stripetopup.core import TopUpService
+from stripetopup.dates import parse_when
 from stripetopup.emulator import EmulatorControl
+from stripetopup.errors import InvalidDate
 from tests.conftest import ACCOUNT, settings_env
 from tests.support.servers import REPO, cli_env, run_cli
 
@@ -143,6 +146,15 @@ def test_a_malformed_date_is_a_usage_error(cli) -> None:  # type: ignore[no-unty
     assert result.stderr.startswith("Error: --since: 'last tuesday' is not a date")
     future = cli("payments", "--since", "2999-01-01")
     assert future.exit_code == 2
+
+
+def test_relative_and_future_dates_are_judged_against_the_given_now() -> None:
+    now = datetime(2030, 1, 10, 12, 0, tzinfo=UTC)
+    assert parse_when("7d", now=now) == now - timedelta(days=7)
+    assert parse_when("24h", now=now) == now - timedelta(hours=24)
+    assert parse_when("2030-01-10T12:00:01Z", now=now) == now + timedelta(seconds=1)
+    with pytest.raises(InvalidDate, match="is in the future"):
+        parse_when("2030-01-10T12:00:01.000001Z", now=now)
 
 
 def test_the_real_entry_point_runs_and_reports_its_version(

@@ -6,7 +6,6 @@ pool of clients) for holds racing each other.
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -15,10 +14,12 @@ from datetime import timedelta
 import httpx
 import pytest
 
+from stripetopup.config import Settings
 from stripetopup.core import TopUpService
 from stripetopup.errors import Conflict, HoldNotOpen, InsufficientFunds, InvalidAmount, NotFound
 from stripetopup.web.app import create_app
 from tests.conftest import ACCOUNT
+from tests.support.clock import ManualClock
 from tests.support.servers import serve_in_thread
 
 
@@ -107,25 +108,52 @@ def test_a_released_hold_cannot_be_captured(funded: TopUpService) -> None:
     assert funded.balance(ACCOUNT).balance_cents == 5000
 
 
-def test_an_expired_hold_stops_counting_and_cannot_be_captured(funded: TopUpService) -> None:
-    hold = funded.place_hold(ACCOUNT, 4000, idempotency_key="h", ttl_seconds=1).hold
-    assert available(funded) == 1000
-    time.sleep(max(0.0, (hold.expires_at - hold.created_at).total_seconds()) + 0.1)
-    assert available(funded) == 5000
-    assert funded.get_hold(hold.hold_id).status == "expired"
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def clocked(settings: Settings, clock: ManualClock) -> Iterator[TopUpService]:
+    """A funded service whose clock stands still until the test moves it."""
+    service = TopUpService.from_settings(settings, clock=clock)
+    service.open_account(ACCOUNT)
+    service.credit(ACCOUNT, 5000, reason="test funds", idempotency_key="fund")
+    yield service
+    service.close()
+
+
+def test_a_hold_counts_until_the_second_it_expires(
+    clocked: TopUpService, clock: ManualClock
+) -> None:
+    hold = clocked.place_hold(ACCOUNT, 4000, idempotency_key="h", ttl_seconds=60).hold
+    assert hold.expires_at == clock.now + timedelta(seconds=60)
+    clock.advance(59.999)
+    assert (available(clocked), clocked.get_hold(hold.hold_id).status) == (1000, "open")
+    clock.advance(0.001)
+    assert (available(clocked), clocked.get_hold(hold.hold_id).status) == (5000, "expired")
+
+
+def test_an_expired_hold_stops_counting_and_cannot_be_captured(
+    clocked: TopUpService, clock: ManualClock
+) -> None:
+    hold = clocked.place_hold(ACCOUNT, 4000, idempotency_key="h", ttl_seconds=1).hold
+    assert available(clocked) == 1000
+    clock.advance(1)
+    assert available(clocked) == 5000
+    assert clocked.get_hold(hold.hold_id).status == "expired"
     with pytest.raises(HoldNotOpen, match=r"expired at .*place a new hold"):
-        funded.capture_hold(hold.hold_id, idempotency_key="c")
-    released = funded.release_hold(hold.hold_id, idempotency_key="r")
+        clocked.capture_hold(hold.hold_id, idempotency_key="c")
+    released = clocked.release_hold(hold.hold_id, idempotency_key="r")
     assert (released.created, released.hold.status) == (False, "expired")
-    funded.place_hold(ACCOUNT, 5000, idempotency_key="h2")
-    assert funded.get_hold(hold.hold_id).status == "expired"
-    assert funded.balance(ACCOUNT).balance_cents == 5000
+    clocked.place_hold(ACCOUNT, 5000, idempotency_key="h2")
+    assert clocked.get_hold(hold.hold_id).status == "expired"
+    assert clocked.balance(ACCOUNT).balance_cents == 5000
 
 
 def test_holds_expire_after_the_configured_ttl_by_default(funded: TopUpService) -> None:
     hold = funded.place_hold(ACCOUNT, 100, idempotency_key="h").hold
-    ttl = timedelta(seconds=funded.settings.hold_ttl_seconds)
-    assert abs(hold.expires_at - hold.created_at - ttl) < timedelta(seconds=2)
+    assert hold.expires_at - hold.created_at == timedelta(seconds=funded.settings.hold_ttl_seconds)
 
 
 def test_a_retried_placement_returns_the_hold_as_placed(funded: TopUpService) -> None:

@@ -114,3 +114,46 @@ def test_redact_masks_keys_secrets_tokens_and_jwts() -> None:
     cleaned = redact(text)
     assert_no_secrets(cleaned, "stu_abcdEFGH1234", "c2lnbmF0dXJl")
     assert "sk_test_[redacted]" in cleaned
+
+
+STRIPE_LIVE_KEY = "sk_live_" + "51Hx9aZ" * 5  # letters and digits only, as Stripe's are
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("evt_stu_abcdEFGH1234", "evt_stu_[redacted]"),
+        ("evt_stk_abcd-EF_GH12", "evt_stk_[redacted]"),
+        (f"id_{API_KEY}", "id_sk_test_[redacted]"),
+        (f"x-{API_KEY}.", "x-sk_test_[redacted]."),
+        (f"key={NEW_SECRET}", "key=whsec_[redacted]"),
+        (f"cs_test_a1{NEW_SECRET}", "cs_test_a1whsec_[redacted]"),
+        ("Bearerstu_abcdEFGH1234", "Bearerstu_[redacted]"),
+        (f"acct{STRIPE_LIVE_KEY}", "acctsk_live_[redacted]"),
+        ("2rk_test_" + "Ab1" * 8, "2rk_test_[redacted]"),
+        ("token_eyJhbGciOi.eyJzdWIiOi.c2lnbmF0dXJl", "token_[redacted-jwt]"),
+    ],
+)
+def test_redact_masks_a_secret_glued_to_the_word_before_it(text: str, expected: str) -> None:
+    assert redact(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "evt_1NG8Du2eZvKYlo2CUI4p6A4p",
+        "cs_test_a1B2c3D4e5F6g7H8i9J0kLmNoPqRsTuVwXyZ",
+        "pi_3NxYz2eZvKYlo2C1a2b3c4d5",
+        "hold_0123456789abcdef01234567",
+        "evt_doctor_0123456789abcdef01234567",
+        "pk_test_TYooMQauvdEDq54NiTphI7jx",
+        "task_test_refund_path",
+        "network_live_feed_2024",
+        "desk_test_room",
+        "acct-alice",
+        "sk_test_ and stu_ alone",
+        "task_test_refunds_for_the_checkout_path_and_the_webhook",
+    ],
+)
+def test_redact_leaves_ordinary_ids_and_words_alone(text: str) -> None:
+    assert redact(text) == text

@@ -35,6 +35,10 @@ class Api:
     def get(self, path: str, **params: object) -> httpx.Response:
         return self.http.get("/api/v1" + path, params=params)  # type: ignore[arg-type]
 
+    def other_key(self) -> str:
+        """A service key of another name, whose idempotency keys are its own."""
+        return self.service.create_service_key("reports-worker")[1]
+
 
 @pytest.fixture
 def api(service: TopUpService) -> Iterator[Api]:
@@ -128,6 +132,56 @@ def test_reusing_an_idempotency_key_with_another_body_is_409(api: Api) -> None:
     assert api.service.balance(ACCOUNT).balance_cents == 4900
 
 
+@pytest.mark.parametrize("first", ["debits", "holds"])
+def test_one_idempotency_key_never_makes_both_a_debit_and_a_hold(api: Api, first: str) -> None:
+    second = "holds" if first == "debits" else "debits"
+    made = api.post(f"/accounts/{ACCOUNT}/{first}", {"amount_cents": 100}, "job-77")
+    assert made.status_code == 201, made.text
+    before = (api.service.balance(ACCOUNT), api.service.ledger(ACCOUNT))
+    refused = api.post(f"/accounts/{ACCOUNT}/{second}", {"amount_cents": 100}, "job-77")
+    error = assert_error(refused, 409, "idempotency_conflict")
+    kind = "a debit" if first == "debits" else "a hold"
+    assert error == {
+        "code": "idempotency_conflict",
+        "message": f"idempotency key 'job-77' was already used for {kind}; "
+        "use a new key for a new operation",
+        "param": None,
+    }
+    assert (api.service.balance(ACCOUNT), api.service.ledger(ACCOUNT)) == before
+    again = api.post(f"/accounts/{ACCOUNT}/{first}", {"amount_cents": 100}, "job-77")
+    assert (again.status_code, again.content) == (201, made.content)
+    other = api.http.post(
+        f"/api/v1/accounts/{ACCOUNT}/{second}",
+        json={"amount_cents": 100},
+        headers={"Idempotency-Key": "job-77", "Authorization": f"Bearer {api.other_key()}"},
+    )
+    assert other.status_code == 201, other.text  # keys are scoped per service key name
+
+
+def test_a_debit_and_a_hold_racing_with_one_key_never_both_succeed(api: Api) -> None:
+    api.service.open_account("acct-bob")
+    api.service.credit("acct-bob", 5000, reason="test funds", idempotency_key="fund-bob")
+
+    def attempt(n: int) -> tuple[int, int]:
+        key = f"race-{n // 2}"
+        if n % 2:
+            return n // 2, api.post(
+                f"/accounts/{ACCOUNT}/debits", {"amount_cents": 10}, key
+            ).status_code
+        return n // 2, api.post("/accounts/acct-bob/holds", {"amount_cents": 10}, key).status_code
+
+    with ThreadPoolExecutor(10) as pool:
+        outcomes = list(pool.map(attempt, range(60)))
+    by_key: dict[int, list[int]] = {}
+    for key, status in outcomes:
+        by_key.setdefault(key, []).append(status)
+    assert all(sorted(statuses) == [201, 409] for statuses in by_key.values()), by_key
+    debits = len(api.service.ledger(ACCOUNT, limit=1000)) - 1
+    held = api.service.balance("acct-bob").held_cents // 10
+    assert debits + held == 30
+    assert api.service.balance(ACCOUNT).balance_cents == 5000 - 10 * debits
+
+
 def test_insufficient_funds_is_402_with_the_amounts_and_writes_nothing(api: Api) -> None:
     for path in ("debits", "holds"):
         error = assert_error(
@@ -145,7 +199,7 @@ def test_insufficient_funds_is_402_with_the_amounts_and_writes_nothing(api: Api)
 
 
 def test_holds_are_placed_captured_in_part_and_read_back_over_http(api: Api) -> None:
-    placed = api.post(f"/accounts/{ACCOUNT}/holds", {"amount_cents": 2000, "ttl_seconds": 60})
+    placed = api.post(f"/accounts/{ACCOUNT}/holds", {"amount_cents": 2000, "ttl_seconds": 3600})
     assert placed.status_code == 201, placed.text
     hold_id = placed.json()["id"]
     capture = api.post(f"/holds/{hold_id}/capture", {"amount_cents": 500}, key="c")

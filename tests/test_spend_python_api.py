@@ -97,6 +97,30 @@ def test_spend_keys_are_scoped_per_actor(funded: TopUpService) -> None:
     assert funded.balance(ACCOUNT).balance_cents == 4800
 
 
+def test_a_spend_key_cannot_place_a_hold_and_a_hold_key_cannot_spend(
+    funded: TopUpService,
+) -> None:
+    funded.spend(ACCOUNT, 300, idempotency_key="job-1")
+    with pytest.raises(Conflict, match="'job-1' was already used for a debit; use a new key"):
+        funded.place_hold(ACCOUNT, 300, idempotency_key="job-1")
+    funded.place_hold(ACCOUNT, 300, idempotency_key="job-2")
+    with pytest.raises(Conflict, match="'job-2' was already used for a hold; use a new key"):
+        funded.spend(ACCOUNT, 300, idempotency_key="job-2")
+    balance = funded.balance(ACCOUNT)
+    assert (balance.balance_cents, balance.held_cents, entry_count(funded)) == (4700, 300, 2)
+    assert not funded.spend(ACCOUNT, 300, idempotency_key="job-1").created
+    assert not funded.place_hold(ACCOUNT, 300, idempotency_key="job-2").created
+    assert funded.place_hold(ACCOUNT, 300, idempotency_key="job-1", actor="other").created
+
+
+def test_a_long_key_is_one_operation_even_when_it_is_stored_hashed(funded: TopUpService) -> None:
+    key, actor = "k" * 200, "service:" + "n" * 190
+    funded.place_hold(ACCOUNT, 100, idempotency_key=key, actor=actor)
+    with pytest.raises(Conflict, match="already used for a hold"):
+        funded.spend(ACCOUNT, 100, idempotency_key=key, actor=actor)
+    assert entry_count(funded) == 1
+
+
 def test_a_very_long_actor_and_key_still_fit_the_source_column(funded: TopUpService) -> None:
     spent = funded.spend(ACCOUNT, 100, idempotency_key="k" * 200, actor="service:" + "n" * 190)
     assert spent.entry.source.startswith("spend:sha256:")

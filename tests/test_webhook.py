@@ -6,12 +6,21 @@ Every request is really signed (tests.support.stripe_events.sign); nothing is sw
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 
+import httpx
 import pytest
 import sqlalchemy as sa
 
+from stripetopup.config import Settings
+from stripetopup.core import TopUpService
+from stripetopup.emulator import EmulatorControl
+from stripetopup.web.app import create_app
 from tests.conftest import ACCOUNT, NEW_SECRET, OLD_SECRET, Running
+from tests.support.clock import ManualClock
+from tests.support.servers import serve_in_thread
 from tests.support.stripe_events import body, checkout_session, event, sign
 
 TABLES = ("ledger_entries", "stripe_payments", "webhook_events", "accounts")
@@ -55,14 +64,21 @@ def test_both_secrets_verify_while_a_secret_is_rolled_and_the_log_says_which(
         assert running.service.event(evt["id"]).secret_label == label
 
 
+TOLERANCE = 300
+# Against the real clock a stale or early signature is a minute past the tolerance, so the
+# time between signing and the server's check (seconds on a loaded machine) cannot carry
+# it back inside; the edges to the second are tested below against a clock that stands still.
+OUTSIDE = TOLERANCE + 60
+
+
 @pytest.mark.parametrize(
     ("case", "make_signature"),
     [
         ("missing", lambda p: None),
         ("wrong secret", lambda p: sign(p, "whsec_wrong_" + "c" * 20)),
         ("tampered body", lambda p: sign(p.replace(b"500", b"900"), NEW_SECRET)),
-        ("301 s old", lambda p: sign(p, NEW_SECRET, int(time.time()) - 301)),
-        ("301 s ahead", lambda p: sign(p, NEW_SECRET, int(time.time()) + 301)),
+        ("360 s old", lambda p: sign(p, NEW_SECRET, int(time.time()) - OUTSIDE)),
+        ("360 s ahead", lambda p: sign(p, NEW_SECRET, int(time.time()) + OUTSIDE)),
         ("no v1", lambda p: f"t={int(time.time())},v0=abc"),
         ("garbage", lambda p: "nonsense"),
     ],
@@ -70,12 +86,55 @@ def test_both_secrets_verify_while_a_secret_is_rolled_and_the_log_says_which(
 def test_a_bad_signature_is_400_and_changes_nothing(
     running: Running, case: str, make_signature
 ) -> None:  # type: ignore[no-untyped-def]
+    assert running.service.settings.webhook_tolerance_seconds == TOLERANCE
     before = counts(running)
     payload = paid_event()
     response = post(running, payload, make_signature(payload))
     assert response.status_code == 400, case
     assert response.json()["error"]["code"] == "invalid_signature"
     assert counts(running) == before
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    # Years from the real clock: only the service's own clock can make these cases pass.
+    return ManualClock(datetime(2030, 1, 1, tzinfo=UTC))
+
+
+@pytest.fixture
+def still(settings: Settings, control: EmulatorControl, clock: ManualClock) -> Iterator[Running]:
+    """The app on loopback over a service whose clock stands still until the test moves it."""
+    service = TopUpService.from_settings(settings, clock=clock)
+    service.open_account(ACCOUNT)
+    with (
+        serve_in_thread(create_app(service)) as url,
+        httpx.Client(base_url=url, timeout=30) as http,
+    ):
+        yield Running(url, service, control, http, endpoint_id="")
+    service.close()
+
+
+@pytest.mark.parametrize(
+    ("offset", "status"),
+    [(-TOLERANCE - 1, 400), (-TOLERANCE, 200), (TOLERANCE, 200), (TOLERANCE + 1, 400)],
+)
+def test_the_signature_tolerance_is_300_seconds_either_way_to_the_second(
+    still: Running, clock: ManualClock, offset: int, status: int
+) -> None:
+    before = counts(still)
+    payload = paid_event()
+    response = post(still, payload, sign(payload, NEW_SECRET, clock.timestamp() + offset))
+    assert response.status_code == status, response.text
+    if status == 400:
+        assert response.json()["error"] == {
+            "code": "invalid_signature",
+            "message": "Stripe-Signature timestamp is outside the tolerance window",
+            "param": None,
+        }
+        assert counts(still) == before
+    else:
+        assert response.json()["result"] == "credited"
+        assert still.service.balance(ACCOUNT).balance_cents == 500
 
 
 def test_a_signature_header_with_non_ascii_bytes_is_400(running: Running) -> None:

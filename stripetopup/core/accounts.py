@@ -51,7 +51,7 @@ def open_account(ctx: Context, account_id: str) -> OpenedAccount:
 
     def work(session: Session) -> OpenedAccount:
         account, created = accounts.ensure(session, account_id)
-        held = 0 if created else holds.open_total(session, account)
+        held = 0 if created else holds.open_total(session, account, ctx.clock())
         balance = Balance(account.account_id, account.balance_cents, held, ctx.currency)
         return OpenedAccount(balance, created)
 
@@ -69,7 +69,7 @@ def list_accounts(ctx: Context, *, limit: int = 1000) -> list[Balance]:
 def balance(ctx: Context, account_id: str) -> Balance:
     with transaction(ctx.engine) as session:
         account = accounts.get(session, account_id)
-        held = holds.open_total(session, account)
+        held = holds.open_total(session, account, ctx.clock())
         return Balance(account.account_id, account.balance_cents, held, ctx.currency)
 
 

@@ -6,6 +6,8 @@ a user token at a service endpoint, is Forbidden (403), never silently accepted.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlmodel import Session
 
 from stripetopup import ids
@@ -16,6 +18,9 @@ from stripetopup.errors import AuthError, Forbidden
 from stripetopup.store import accounts, credentials
 
 _BEARER = "bearer "
+# The time claims PyJWT compares. It coerces them with int() first, so "9999999999" (a
+# string) or true (a bool) would pass for a number; RFC 7519 says NumericDate is a number.
+_TIME_CLAIMS = ("exp", "nbf", "iat")
 
 
 def bearer_token(authorization: str | None) -> str:
@@ -75,12 +80,23 @@ def _account_from_jwt(ctx: Context, token: str) -> str:
         )
     except jwt.InvalidTokenError as exc:
         raise AuthError(f"invalid token: {type(exc).__name__}") from None
-    subject = claims.get("sub")
-    if not ids.could_be_stored(subject):  # also keeps NUL and the like away from the database
-        raise AuthError("invalid token: sub must name the account")
+    subject = _checked_subject(claims)
     with transaction(ctx.engine) as session:
         if accounts.find(session, subject) is None:
             raise AuthError("invalid token: unknown account")
+    return subject
+
+
+def _checked_subject(claims: dict[str, Any]) -> str:
+    """The account a verified JWT names, once the claims we rely on have their JSON types."""
+    for name in _TIME_CLAIMS:
+        value = claims.get(name)
+        if name in claims and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise AuthError(f"invalid token: {name} must be a number")
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not ids.could_be_stored(subject):
+        # also keeps NUL and the like away from the database
+        raise AuthError("invalid token: sub must name the account")
     return subject
 
 

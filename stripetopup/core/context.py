@@ -1,4 +1,6 @@
-"""What every core operation needs: settings, the engine and (lazily) the Stripe gateway.
+"""What every core operation needs: settings, the engine, (lazily) the Stripe gateway, and
+the clock that decides every time edge (signature tolerance, hold expiry): ``dates.utcnow``
+unless the service was built with another (a host's own clock, a test's controlled one).
 
 The schema check may also wait for first use of the engine, so a command that fails
 before it touches the database (a bad amount, a missing key) creates no SQLite file.
@@ -8,11 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 
 from stripetopup.config import Settings
+from stripetopup.dates import utcnow
 
 if TYPE_CHECKING:
     from stripetopup.stripe_gateway import StripeGateway
@@ -23,6 +27,7 @@ class Context:
     settings: Settings
     _engine: Engine
     _gateway: StripeGateway | None = field(default=None, repr=False)
+    clock: Callable[[], datetime] = utcnow
     # Run once, on first use of the engine (the schema check, for a lazily checked service).
     _before_first_use: Callable[[Engine], None] | None = field(default=None, repr=False)
 

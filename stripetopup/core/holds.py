@@ -7,14 +7,15 @@ ledger debit keyed ``hold_capture:<hold_id>`` and closes the hold: whatever was 
 captured is released. An expired hold cannot be captured.
 
 Idempotency: a placement key is scoped per actor (``hold:<actor>:<key>``, stored on the
-hold); a capture's key and amount are fingerprinted on its ledger entry; a release is
-idempotent by nature (a released hold stays released). May import core.accounts/context/
-results/spend/spend_results, store, db, errors, ids and models.
+hold) and refused if the actor used it for a debit (``spend.claim_key``); a capture's key
+and amount are fingerprinted on its ledger entry; a release is idempotent by nature (a
+released hold stays released). May import core.accounts/context/results/spend/
+spend_results, store, db, errors, ids and models.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
@@ -26,19 +27,19 @@ from stripetopup.core.spend import (
     check_amount,
     check_key,
     check_reason,
+    claim_key,
+    hold_key,
     require_available,
-    scoped_key,
 )
 from stripetopup.core.spend_results import HoldChange, HoldView
 from stripetopup.db import run_in_transaction, transaction
 from stripetopup.errors import Conflict, HoldNotOpen, InvalidAmount, NotFound, UsageError
 from stripetopup.ids import check_hold_id
-from stripetopup.models import Account, Hold, _now
+from stripetopup.models import Account, Hold
 from stripetopup.money import format_cents
 from stripetopup.store import accounts, holds, ledger
 
 MAX_TTL_SECONDS = 30 * 24 * 3600
-KEY_WIDTH = 300  # the width of ``holds.idempotency_key``
 
 
 def _check_ttl(ctx: Context, ttl_seconds: int | None) -> int:
@@ -64,18 +65,20 @@ def place(
     amount = check_amount(amount_cents)
     ttl = _check_ttl(ctx, ttl_seconds)
     reason = check_reason(reason)
-    key = scoped_key("hold", actor, check_key(idempotency_key), KEY_WIDTH)
+    key = hold_key(actor, check_key(idempotency_key))
     request = fingerprint("hold", account_id, amount, ttl_seconds, reason)
 
     def work(session: Session) -> HoldChange:
+        claim_key(session, actor, idempotency_key, "hold")
         account = accounts.get(session, account_id, lock=True)
+        now = ctx.clock()  # read under the lock: a wait for it must not age the hold
         existing = holds.find_by_key(session, key)
         if existing is not None:
             if existing.request_fingerprint != request:
                 raise _key_reused(idempotency_key)
-            return HoldChange(_view(session, existing).as_placed(), created=False)
-        holds.expire_due(session, account)
-        require_available(session, account, amount)
+            return HoldChange(_view(session, existing, now).as_placed(), created=False)
+        holds.expire_due(session, account, now)
+        require_available(session, account, amount, now)
         row = holds.create(
             session,
             account,
@@ -85,9 +88,10 @@ def place(
             request_fingerprint=request,
             reason=reason,
             actor=actor[:MAX_ACTOR_LENGTH],
-            expires_at=_now() + timedelta(seconds=ttl),
+            created_at=now,
+            expires_at=now + timedelta(seconds=ttl),
         )
-        return HoldChange(_view(session, row, account.account_id), created=True)
+        return HoldChange(_view(session, row, now, account.account_id), created=True)
 
     return run_in_transaction(ctx.engine, work)
 
@@ -103,6 +107,7 @@ def capture(
 
     def work(session: Session) -> HoldChange:
         row, account = _locked(session, hold_id)
+        now = ctx.clock()
         done = ledger.find_by_source(session, source)
         if done is not None:
             if done.request_fingerprint != request:
@@ -110,8 +115,8 @@ def capture(
                     f"hold {hold_id} was already captured by another request "
                     "(a different idempotency key or amount)"
                 )
-            return HoldChange(_view(session, row), False, Entry.of(done, account.account_id))
-        _require_open(_view(session, row), "captured")
+            return HoldChange(_view(session, row, now), False, Entry.of(done, account.account_id))
+        _require_open(_view(session, row, now), "captured")
         taken = row.amount_cents if amount is None else amount
         if taken > row.amount_cents:
             raise InvalidAmount(
@@ -130,8 +135,8 @@ def capture(
             request_fingerprint=request,
         )
         entry = Entry.of(ledger.post(session, posting).entry, account.account_id)
-        holds.close(session, row, status="captured", captured_cents=taken)
-        return HoldChange(_view(session, row, account.account_id), True, entry)
+        holds.close(session, row, status="captured", now=now, captured_cents=taken)
+        return HoldChange(_view(session, row, now, account.account_id), True, entry)
 
     return run_in_transaction(ctx.engine, work)
 
@@ -143,13 +148,14 @@ def release(ctx: Context, hold_id: str, *, idempotency_key: str) -> HoldChange:
 
     def work(session: Session) -> HoldChange:
         row, account = _locked(session, hold_id)
-        view = _view(session, row, account.account_id)
+        now = ctx.clock()
+        view = _view(session, row, now, account.account_id)
         if view.status == "captured":
             raise HoldNotOpen(f"hold {hold_id} was captured; a captured hold cannot be released")
         if view.status != "open":
             return HoldChange(view, created=False)
-        holds.close(session, row, status="released")
-        return HoldChange(_view(session, row, account.account_id), created=True)
+        holds.close(session, row, status="released", now=now)
+        return HoldChange(_view(session, row, now, account.account_id), created=True)
 
     return run_in_transaction(ctx.engine, work)
 
@@ -157,7 +163,7 @@ def release(ctx: Context, hold_id: str, *, idempotency_key: str) -> HoldChange:
 def get(ctx: Context, hold_id: str) -> HoldView:
     hold_id = check_hold_id(hold_id)
     with transaction(ctx.engine) as session:
-        return _view(session, _find(session, hold_id))
+        return _view(session, _find(session, hold_id), ctx.clock())
 
 
 def _find(session: Session, hold_id: str, *, refresh: bool = False) -> Hold:
@@ -174,8 +180,8 @@ def _locked(session: Session, hold_id: str) -> tuple[Hold, Account]:
     return _find(session, hold_id, refresh=True), account
 
 
-def _view(session: Session, row: Hold, account_id: str | None = None) -> HoldView:
-    return HoldView.of(row, account_id or holds.account_id_of(session, row), _now())
+def _view(session: Session, row: Hold, now: datetime, account_id: str | None = None) -> HoldView:
+    return HoldView.of(row, account_id or holds.account_id_of(session, row), now)
 
 
 def _require_open(view: HoldView, verb: str) -> None:

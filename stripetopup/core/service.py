@@ -37,6 +37,7 @@ from stripetopup.core.results import (
     Posted,
 )
 from stripetopup.core.spend_results import HoldChange, HoldView, Spent
+from stripetopup.dates import utcnow
 from stripetopup.db import create_db_engine
 from stripetopup.metrics import Snapshot
 from stripetopup.stripe_gateway import StripeGateway
@@ -45,8 +46,17 @@ from stripetopup.stripe_gateway import StripeGateway
 class TopUpService:
     """Checkout, webhook handling, balances and the ledger, over one database."""
 
-    def __init__(self, settings: Settings, engine: Engine, stripe: StripeGateway | None = None):
-        self.ctx = Context(settings, engine, stripe)
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        stripe: StripeGateway | None = None,
+        *,
+        clock: Callable[[], datetime] | None = None,
+    ):
+        """``clock`` (aware UTC ``datetime``; default ``dates.utcnow``) decides every time
+        edge: webhook signature tolerance and hold expiry."""
+        self.ctx = Context(settings, engine, stripe, clock or utcnow)
 
     @classmethod
     def from_settings(
@@ -54,6 +64,7 @@ class TopUpService:
         settings: Settings | None = None,
         *,
         check_schema: bool | Literal["on_first_use"] = True,
+        clock: Callable[[], datetime] | None = None,
         **overrides: Any,
     ) -> TopUpService:
         """Build from ``settings`` (or the environment plus ``overrides``).
@@ -64,7 +75,7 @@ class TopUpService:
         """
         settings = settings or load_settings(**overrides)
         engine = create_db_engine(settings.database_url)
-        service = cls(settings, engine)
+        service = cls(settings, engine, clock=clock)
         if check_schema == "on_first_use":
             service.ctx.check_on_first_use(schema.ensure_current)
         elif check_schema:
@@ -146,7 +157,8 @@ class TopUpService:
     # For the host application: debits that refuse to overdraw, and holds. Every write
     # takes an idempotency key, scoped per ``actor`` (the spend API passes the service
     # key's name): the same key and input again returns the first result with
-    # ``created=False``; the same key with other input raises Conflict.
+    # ``created=False``; the same key with other input raises Conflict, and so does a
+    # spend's key used to place a hold or the reverse (a key names one operation).
     def spend(
         self,
         account_id: str,

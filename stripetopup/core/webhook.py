@@ -30,6 +30,7 @@ def handle(ctx: Context, payload: bytes, signature_header: str | None) -> EventO
             signature_header,
             settings.require_webhook_secrets(),
             tolerance=settings.webhook_tolerance_seconds,
+            now=ctx.clock().timestamp(),
         )
         try:
             event = events.parse_event(payload)

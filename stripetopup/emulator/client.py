@@ -204,8 +204,12 @@ class EmulatorControl:
         }
         return self._post("/delivery", {k: v for k, v in knobs.items() if v is not None})
 
-    def wait_idle(self, timeout: float = 10.0) -> Json:
-        """Block until no delivery is queued or in flight; TimeoutError if still busy."""
+    def wait_idle(self, timeout: float = 25.0) -> Json:
+        """Block until no delivery is queued or in flight; TimeoutError if still busy.
+
+        The default is wide (a loaded machine delivers slowly) and stays under the control
+        client's 30 s HTTP timeout, so a slow wait reports itself as this TimeoutError.
+        """
         answer = cast(Json, self._call("POST", "/wait", {"timeout": timeout}))
         if not answer["idle"]:
             raise TimeoutError(f"webhook deliveries still busy after {timeout}s: {answer}")

@@ -2,8 +2,9 @@
 
 A hold's ``status`` column is ``open`` until it is closed (``captured``, ``released`` or
 ``expired``); an open hold past ``expires_at`` no longer counts against the balance even
-before :func:`expire_due` closes it. Imports sqlalchemy/sqlmodel, ``stripetopup.ids`` and
-``stripetopup.models``.
+before :func:`expire_due` closes it. Every question of time takes the caller's ``now`` (the
+core's clock), so expiry is judged by one clock. Imports sqlalchemy/sqlmodel,
+``stripetopup.ids`` and ``stripetopup.models``.
 """
 
 from __future__ import annotations
@@ -14,31 +15,31 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from stripetopup.ids import new_hold_id
-from stripetopup.models import Account, Hold, _now
+from stripetopup.models import Account, Hold
 
 
-def open_total(session: Session, account: Account) -> int:
-    """Cents reserved by open, unexpired holds (what they still may capture)."""
+def open_total(session: Session, account: Account, now: datetime) -> int:
+    """Cents reserved by holds open and unexpired at ``now`` (what they still may capture)."""
     total = session.exec(
         select(func.coalesce(func.sum(Hold.amount_cents - Hold.captured_cents), 0)).where(
             Hold.account_pk == account.id,
             Hold.status == "open",
-            col(Hold.expires_at) > _now(),
+            col(Hold.expires_at) > now,
         )
     ).one()
     return int(total)
 
 
-def expire_due(session: Session, account: Account) -> int:
-    """Close the account's holds past their expiry; returns how many were closed."""
+def expire_due(session: Session, account: Account, now: datetime) -> int:
+    """Close the account's holds expired at ``now``; returns how many were closed."""
     result = session.execute(
         sa.update(Hold)
         .where(
             col(Hold.account_pk) == account.id,
             col(Hold.status) == "open",
-            col(Hold.expires_at) <= _now(),
+            col(Hold.expires_at) <= now,
         )
-        .values(status="expired", closed_at=_now())
+        .values(status="expired", closed_at=now)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
 
@@ -70,6 +71,7 @@ def create(
     request_fingerprint: str,
     reason: str | None,
     actor: str,
+    created_at: datetime,
     expires_at: datetime,
 ) -> Hold:
     """A new open hold with a fresh ``hold_...`` id."""
@@ -83,6 +85,7 @@ def create(
         request_fingerprint=request_fingerprint,
         reason=reason,
         actor=actor,
+        created_at=created_at,
         expires_at=expires_at,
     )
     session.add(hold)
@@ -90,11 +93,13 @@ def create(
     return hold
 
 
-def close(session: Session, hold: Hold, *, status: str, captured_cents: int = 0) -> Hold:
-    """Mark ``hold`` captured (with the cents taken) or released; it stops counting."""
+def close(
+    session: Session, hold: Hold, *, status: str, now: datetime, captured_cents: int = 0
+) -> Hold:
+    """Mark ``hold`` captured (with the cents taken) or released at ``now``; it stops counting."""
     hold.status = status
     hold.captured_cents = captured_cents
-    hold.closed_at = _now()
+    hold.closed_at = now
     session.add(hold)
     session.flush()
     return hold

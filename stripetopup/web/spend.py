@@ -3,8 +3,9 @@
 Server-to-server, authenticated with service keys only (``stripetopup keys create NAME``);
 a user token here is 403. Every write needs an ``Idempotency-Key`` header: a retry with
 the same key and body answers the first answer again (same status and body, plus
-``Idempotent-Replayed: true``); the same key with another body is 409. Keys are scoped
-per service key name. Only translates: HTTP -> :class:`TopUpService` calls -> JSON.
+``Idempotent-Replayed: true``); the same key with another body, or with the other kind
+of write (a debit's key for a hold, or the reverse), is 409. Keys are scoped per service
+key name. Only translates: HTTP -> :class:`TopUpService` calls -> JSON.
 May import fastapi, pydantic, stripetopup.core, stripetopup.errors, web.errors, web.body
 and web.ratelimit.
 """
@@ -62,7 +63,10 @@ READ_ERRORS: dict[int | str, dict[str, Any]] = {
 WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     **READ_ERRORS,
     400: _error("Invalid body, or the Idempotency-Key header is missing."),
-    409: _error("The Idempotency-Key was used with a different request (idempotency_conflict)."),
+    409: _error(
+        "The Idempotency-Key was used with a different request, or for a debit when placing "
+        "a hold or the reverse (idempotency_conflict)."
+    ),
 }
 FUNDS_ERROR: dict[int | str, dict[str, Any]] = {
     402: _error("Insufficient available funds (balance minus open holds); nothing was written."),
