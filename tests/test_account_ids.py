@@ -67,7 +67,7 @@ def assert_error(response: httpx.Response, status: int, code: str, param: str | 
     assert response.status_code == status, response.text
     body = response.json()
     assert set(body) == {"error"}
-    assert set(body["error"]) == {"code", "message", "param"}
+    assert set(body["error"]) == {"code", "message", "param", "request_id"}
     assert (body["error"]["code"], body["error"]["param"]) == (code, param)
     return str(body["error"]["message"])
 

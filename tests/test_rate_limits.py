@@ -79,13 +79,19 @@ def assert_rate_limited(response: httpx.Response, at_most_seconds: int) -> int:
     assert response.status_code == 429, response.text
     payload = response.json()
     assert set(payload) == {"error"}
-    assert set(payload["error"]) == {"code", "message", "param"}
+    assert set(payload["error"]) == {"code", "message", "param", "request_id"}
     assert payload["error"]["code"] == "rate_limited"
     assert payload["error"]["param"] is None
     retry_after = int(response.headers["Retry-After"])
     assert 1 <= retry_after <= at_most_seconds
     assert f"retry in {retry_after} seconds" in payload["error"]["message"]
     return retry_after
+
+
+def opened_token(service: TopUpService, account_id: str) -> str:
+    """A user token for ``account_id``, opened first (tokens never open accounts)."""
+    service.open_account(account_id)
+    return service.create_token(account_id)[1]
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -206,7 +212,7 @@ def test_checkout_sessions_for_one_account_are_limited_and_a_refused_one_reaches
         assert stripe_session_count(emulator.url) == sessions
         assert counts(app.service) == before
         # Another account from the same address has its own allowance.
-        other = app.service.create_token("acct-bob")[1]
+        other = opened_token(app.service, "acct-bob")
         assert checkout(app, other).status_code == 200
 
 
@@ -215,7 +221,7 @@ def test_checkout_sessions_from_one_address_are_limited_across_accounts(
 ) -> None:
     limits = {"rate_limit_checkout_per_account": LONG, "rate_limit_checkout_per_address": "2/hour"}
     with serve(database_url, emulator.url, **limits) as app:
-        tokens = [app.service.create_token(f"acct-{n}")[1] for n in range(3)]
+        tokens = [opened_token(app.service, f"acct-{n}") for n in range(3)]
         assert checkout(app, tokens[0]).status_code == 200
         assert checkout(app, tokens[1]).status_code == 200
         sessions, before = stripe_session_count(emulator.url), counts(app.service)
@@ -424,7 +430,7 @@ def test_two_instances_sharing_redis_share_their_counts(
         serve(database_url, emulator.url, **shared) as first,
         serve(database_url, emulator.url, **shared) as second,
     ):
-        token = first.service.create_token("acct-shared")[1]
+        token = opened_token(first.service, "acct-shared")
         assert checkout(first, token).status_code == 200
         assert checkout(second, token).status_code == 200
         assert_rate_limited(checkout(first, token), 3600)

@@ -146,6 +146,7 @@ def test_one_idempotency_key_never_makes_both_a_debit_and_a_hold(api: Api, first
         "message": f"idempotency key 'job-77' was already used for {kind}; "
         "use a new key for a new operation",
         "param": None,
+        "request_id": refused.headers["request-id"],
     }
     assert (api.service.balance(ACCOUNT), api.service.ledger(ACCOUNT)) == before
     again = api.post(f"/accounts/{ACCOUNT}/{first}", {"amount_cents": 100}, "job-77")

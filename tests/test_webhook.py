@@ -130,6 +130,7 @@ def test_the_signature_tolerance_is_300_seconds_either_way_to_the_second(
             "code": "invalid_signature",
             "message": "Stripe-Signature timestamp is outside the tolerance window",
             "param": None,
+            "request_id": response.headers["request-id"],
         }
         assert counts(still) == before
     else:
