@@ -7,6 +7,13 @@ read that crosses the limit raises :class:`BodyTooLarge`, which the app's handle
 413 in the one error shape. Nothing past the limit is ever buffered: uvicorn stops reading
 the socket while the app is not asking for more.
 
+Before a 413 is answered, the rest of the body is read and thrown away, for at most
+``DRAIN_SECONDS``: a server that closes its socket with unread bytes in it makes the kernel
+reset the connection, and the reset can destroy the 413 before the client has read it.
+Memory stays flat (nothing is kept); a client that keeps sending past the drain time loses
+its answer, and deserves to. A client that sent ``Expect: 100-continue`` has sent no body
+yet, so its declared size is answered at once.
+
 Starlette's own ``RequestBodyLimitMiddleware`` is not used because it calls the app (and so
 authenticates) before refusing a declared size, and answers in plain text.
 The webhook gets ``STRIPETOPUP_WEBHOOK_MAX_BODY_BYTES`` (Stripe's events can be large);
@@ -17,6 +24,7 @@ from __future__ import annotations
 
 import json
 
+import anyio
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,6 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from stripetopup.web.errors import error_body
 
 WEBHOOK_PATHS = frozenset({"/billing/webhook", "/billing/webhook/"})
+DRAIN_SECONDS = 30.0  # as nginx's lingering_time: long enough for any honest upload
 
 
 class BodyTooLarge(HTTPException):
@@ -54,8 +63,11 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         limit = self.limit_for(scope["path"])
-        declared = Headers(scope=scope).get("content-length")
+        headers = Headers(scope=scope)
+        declared = headers.get("content-length")
         if declared is not None and not fits(declared, limit):
+            if headers.get("expect", "").lower() != "100-continue":
+                await drain(receive)
             await send_too_large(scope, send, limit)
             return
         started = False
@@ -67,6 +79,8 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
+                    if message.get("more_body", False):
+                        await drain(receive)
                     raise BodyTooLarge(limit)
             return message
 
@@ -81,6 +95,15 @@ class BodyLimitMiddleware:
             if started:  # the app answered already; nothing more can be said
                 raise
             await send_too_large(scope, send, limit)
+
+
+async def drain(receive: Receive) -> None:
+    """Read and drop the rest of the request body, for at most ``DRAIN_SECONDS``."""
+    with anyio.move_on_after(DRAIN_SECONDS):
+        while True:
+            message = await receive()
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                return
 
 
 def fits(declared: str, limit: int) -> bool:
