@@ -20,9 +20,11 @@ from sqlmodel import Session
 from stripetopup import json_input
 from stripetopup.core import audit
 from stripetopup.core.context import Context
+from stripetopup.core.registry import GATHERERS, HANDLERS
 from stripetopup.core.results import EventOutcome
 from stripetopup.db import run_in_transaction
 from stripetopup.errors import PayloadError, ProcessingError, StripeTopupError
+from stripetopup.models import EventResult
 from stripetopup.redact import redact
 from stripetopup.store import events as event_log
 from stripetopup.store.events import FAILED
@@ -168,8 +170,6 @@ def preview(ctx: Context, event: dict[str, Any], *, actor: str) -> EventOutcome:
 
 def gather(ctx: Context, event: dict[str, Any]) -> Any:
     """What the event's handler needs from Stripe (None for most types)."""
-    from stripetopup.core.handlers import GATHERERS
-
     gatherer = GATHERERS.get(str(event["type"]))
     return gatherer(ctx, event) if gatherer is not None else None
 
@@ -178,11 +178,8 @@ def dispatch(
     session: Session, ctx: Context, event: dict[str, Any], actor: str, facts: Any = None
 ) -> EventOutcome:
     """Run the event's handler in ``session``; ``facts`` is what :func:`gather` returned."""
-    from stripetopup.core.handlers import HANDLERS
-
     handler = HANDLERS.get(str(event["type"]))
     if handler is None:
-        return EventOutcome(
-            str(event["id"]), str(event["type"]), "ignored", "event type is not handled"
-        )
+        detail = "event type is not handled"
+        return EventOutcome(str(event["id"]), str(event["type"]), EventResult.IGNORED, detail)
     return handler(session, ctx, event, actor, facts)
