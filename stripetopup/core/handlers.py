@@ -20,19 +20,19 @@ from stripetopup.core.credit import credit_session, session_account_id
 from stripetopup.core.results import EventOutcome
 from stripetopup.models import EventResult, PaymentState
 from stripetopup.store import payments
-from stripetopup.stripe_objects import CheckoutSession
+from stripetopup.stripe_objects import CheckoutSession, Event
 
 
 def _outcome(
-    event: dict[str, Any],
+    event: Event,
     result: EventResult,
     detail: str,
     checkout: CheckoutSession,
     **kw: Any,
 ) -> EventOutcome:
     return EventOutcome(
-        event_id=str(event["id"]),
-        event_type=str(event["type"]),
+        event_id=event.id,
+        event_type=event.type,
         result=result,
         detail=detail,
         account_id=session_account_id(checkout),
@@ -40,12 +40,12 @@ def _outcome(
     )
 
 
-def _checkout(event: dict[str, Any]) -> CheckoutSession:
-    return CheckoutSession.parse(event["data"]["object"])
+def _checkout(event: Event) -> CheckoutSession:
+    return CheckoutSession.parse(event.data.object)
 
 
 def on_session_completed(
-    session: Session, ctx: Context, event: dict[str, Any], actor: str, facts: Any = None
+    session: Session, ctx: Context, event: Event, actor: str, facts: Any = None
 ) -> EventOutcome:
     checkout = _checkout(event)
     if checkout.paid:
@@ -62,7 +62,7 @@ def on_session_completed(
 
 
 def on_async_succeeded(
-    session: Session, ctx: Context, event: dict[str, Any], actor: str, facts: Any = None
+    session: Session, ctx: Context, event: Event, actor: str, facts: Any = None
 ) -> EventOutcome:
     # The async success event is the payment confirmation even if the copy of the
     # session it carries was serialised before payment_status flipped.
@@ -71,20 +71,18 @@ def on_async_succeeded(
 
 
 def on_async_failed(
-    session: Session, ctx: Context, event: dict[str, Any], actor: str, facts: Any = None
+    session: Session, ctx: Context, event: Event, actor: str, facts: Any = None
 ) -> EventOutcome:
     return _mark(session, event, PaymentState.FAILED, "delayed payment failed")
 
 
 def on_session_expired(
-    session: Session, ctx: Context, event: dict[str, Any], actor: str, facts: Any = None
+    session: Session, ctx: Context, event: Event, actor: str, facts: Any = None
 ) -> EventOutcome:
     return _mark(session, event, PaymentState.EXPIRED, "session expired unpaid")
 
 
-def _mark(
-    session: Session, event: dict[str, Any], state: PaymentState, detail: str
-) -> EventOutcome:
+def _mark(session: Session, event: Event, state: PaymentState, detail: str) -> EventOutcome:
     """Record an end state that moves no money (never undoing a credit)."""
     checkout = _checkout(event)
     payment = payments.upsert_from_stripe(session, checkout, session_account_id(checkout))
@@ -94,9 +92,9 @@ def _mark(
 
 
 def _credit(
-    session: Session, ctx: Context, event: dict[str, Any], checkout: CheckoutSession, actor: str
+    session: Session, ctx: Context, event: Event, checkout: CheckoutSession, actor: str
 ) -> EventOutcome:
-    credit = credit_session(session, ctx, checkout, actor=actor, event_id=str(event["id"]))
+    credit = credit_session(session, ctx, checkout, actor=actor, event_id=event.id)
     return _outcome(
         event,
         credit.result,

@@ -38,7 +38,7 @@ from stripetopup.models import EventResult, PaymentState, StripePayment
 from stripetopup.money import format_cents
 from stripetopup.store import accounts, payments
 from stripetopup.store import reversals as store
-from stripetopup.stripe_objects import CheckoutSession, Refund, Reversible
+from stripetopup.stripe_objects import CheckoutSession, Event, Refund, Reversible
 
 # States a refund or dispute acts on as they are; any other is first brought up to date
 # from the session Stripe returns (credited when it is paid).
@@ -65,16 +65,16 @@ class StripeFacts:
     checkout_session: CheckoutSession | None  # the session that created it; None: not ours
 
 
-def gather_refund_facts(ctx: Context, event: dict[str, Any]) -> StripeFacts:
+def gather_refund_facts(ctx: Context, event: Event) -> StripeFacts:
     return _gather(ctx, event, reversals.REFUNDS)
 
 
-def gather_dispute_facts(ctx: Context, event: dict[str, Any]) -> StripeFacts:
+def gather_dispute_facts(ctx: Context, event: Event) -> StripeFacts:
     return _gather(ctx, event, reversals.DISPUTES)
 
 
-def _gather(ctx: Context, event: dict[str, Any], family: reversals.Family) -> StripeFacts:
-    obj = event["data"]["object"]
+def _gather(ctx: Context, event: Event, family: reversals.Family) -> StripeFacts:
+    obj = event.data.object
     pi = _payment_intent(obj)
     if pi is None:
         return StripeFacts(None, [], None)
@@ -84,13 +84,13 @@ def _gather(ctx: Context, event: dict[str, Any], family: reversals.Family) -> St
 
 
 def on_refund_event(
-    session: Session, ctx: Context, event: dict[str, Any], actor: str, facts: Any
+    session: Session, ctx: Context, event: Event, actor: str, facts: Any
 ) -> EventOutcome:
     return _handle(session, ctx, event, actor, reversals.REFUNDS, facts)
 
 
 def on_dispute_event(
-    session: Session, ctx: Context, event: dict[str, Any], actor: str, facts: Any
+    session: Session, ctx: Context, event: Event, actor: str, facts: Any
 ) -> EventOutcome:
     return _handle(session, ctx, event, actor, reversals.DISPUTES, facts)
 
@@ -98,16 +98,16 @@ def on_dispute_event(
 def _handle(
     session: Session,
     ctx: Context,
-    event: dict[str, Any],
+    event: Event,
     actor: str,
     family: reversals.Family,
     facts: StripeFacts,
 ) -> EventOutcome:
-    obj, pi = event["data"]["object"], facts.payment_intent_id
+    obj, pi = event.data.object, facts.payment_intent_id
     if pi is None:
         detail = f"the {obj.get('object')} has no payment_intent"
         return _outcome(event, EventResult.IGNORED, detail)
-    payment = _payment(session, ctx, facts, str(event["id"]), actor)
+    payment = _payment(session, ctx, facts, event.id, actor)
     if payment is None:
         detail = f"{pi} is not a stripetopup Checkout payment"
         return _outcome(event, EventResult.IGNORED, detail)
@@ -116,8 +116,7 @@ def _handle(
         return _outcome(event, EventResult.IGNORED, detail)
     if payment.state != PaymentState.CREDITED:
         return _note_attention(session, event, payment, family, facts.objects)
-    eid = str(event["id"])
-    settled = settle_intent(session, payment, family, facts.objects, actor=actor, event_id=eid)
+    settled = settle_intent(session, payment, family, facts.objects, actor=actor, event_id=event.id)
     return _settled_outcome(event, family, obj, settled)
 
 
@@ -229,7 +228,7 @@ def _reason(family: reversals.Family, obj: Reversible) -> str:
 
 def _note_attention(
     session: Session,
-    event: dict[str, Any],
+    event: Event,
     payment: StripePayment,
     family: reversals.Family,
     found: list[Reversible],
@@ -244,10 +243,10 @@ def _note_attention(
 
 
 def _settled_outcome(
-    event: dict[str, Any], family: reversals.Family, obj: dict[str, Any], settled: Settled
+    event: Event, family: reversals.Family, obj: dict[str, Any], settled: Settled
 ) -> EventOutcome:
     closed = ""
-    if event["type"] == "charge.dispute.closed":
+    if event.type == "charge.dispute.closed":
         closed = f"dispute {obj['id']} closed: {obj.get('status')}; "
     if not settled.posted:
         result = EventResult.ALREADY_APPLIED if settled.seen else EventResult.IGNORED
@@ -269,8 +268,8 @@ def _settled_outcome(
     )
 
 
-def _outcome(event: dict[str, Any], result: EventResult, detail: str, **kw: Any) -> EventOutcome:
-    return EventOutcome(str(event["id"]), str(event["type"]), result, detail, **kw)
+def _outcome(event: Event, result: EventResult, detail: str, **kw: Any) -> EventOutcome:
+    return EventOutcome(event.id, event.type, result, detail, **kw)
 
 
 REFUND_EVENTS = (

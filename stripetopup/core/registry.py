@@ -5,7 +5,7 @@
 opens, so no network call runs under a lock). The handler modules know nothing of this
 table, so none of them imports another. To handle a new event type: write its handler
 (the :data:`Handler` signature) in the module of its domain and add a line here.
-Imports the handler modules, core results and context.
+Imports the handler modules, core results and context, and the typed Stripe event.
 """
 
 from __future__ import annotations
@@ -19,10 +19,11 @@ from stripetopup.core import handlers, handlers_reversals
 from stripetopup.core.context import Context
 from stripetopup.core.handlers_reversals import DISPUTE_EVENTS, REFUND_EVENTS
 from stripetopup.core.results import EventOutcome
+from stripetopup.stripe_objects import Event
 
 # (transaction, context, event, actor, what the gatherer fetched) -> what it did
-Handler = Callable[[Session, Context, dict[str, Any], str, Any], EventOutcome]
-Gatherer = Callable[[Context, dict[str, Any]], Any]
+Handler = Callable[[Session, Context, Event, str, Any], EventOutcome]
+Gatherer = Callable[[Context, Event], Any]
 
 HANDLERS: dict[str, Handler] = {
     "checkout.session.completed": handlers.on_session_completed,
