@@ -10,7 +10,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from stripetopup.models import ApiCredential, LedgerEntry, StripePayment, WebhookEvent
+from stripetopup.models import (
+    ApiCredential,
+    EventResult,
+    LedgerEntry,
+    StripePayment,
+    WebhookEvent,
+)
 from stripetopup.money import format_cents
 
 
@@ -193,7 +199,7 @@ class EventOutcome:
 
     event_id: str
     event_type: str
-    result: str
+    result: EventResult
     detail: str = ""
     account_id: str | None = None
     amount_cents: int | None = None
