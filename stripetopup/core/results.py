@@ -191,11 +191,7 @@ class Payment:
 
 @dataclass(frozen=True)
 class EventOutcome:
-    """What applying one Stripe event did.
-
-    ``result`` is one of: credited, debited, already_applied, recorded (state changed,
-    no money moved), attention (kept for an operator), ignored, failed.
-    """
+    """What applying one Stripe event did; ``result`` is a ``models.EventResult``."""
 
     event_id: str
     event_type: str
