@@ -1,13 +1,18 @@
-"""SQLModel tables. A leaf module: imports sqlmodel/sqlalchemy only.
+"""SQLModel tables and the states and kinds their string columns hold. A leaf module:
+imports sqlmodel/sqlalchemy only.
 
 Money is always an ``int`` of minor units; timestamps are timezone-aware UTC. Ledger entries
 are append-only: nothing in the package updates or deletes one. The unique ``source`` on
 an entry is the exactly-once guard for every path that moves money.
+
+States and kinds are ``StrEnum``s whose values are the strings stored in the columns (the
+columns stay plain strings: no migration, and a member compares equal to its stored text).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -19,6 +24,70 @@ MAX_INTEGER = 2**31 - 1
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+class PaymentState(StrEnum):
+    """Our state of a Checkout Session (``stripe_payments.state``); see :data:`PAYMENT_RANK`."""
+
+    CREATED = "created"
+    PENDING = "pending"
+    FAILED = "failed"
+    EXPIRED = "expired"
+    NO_PAYMENT_REQUIRED = "no_payment_required"
+    ATTENTION = "attention"
+    CREDITED = "credited"
+    DISMISSED = "dismissed"
+
+
+# A payment's state only moves up this rank (equal ranks may replace each other, e.g.
+# attention <-> attention), so a late or reordered event never undoes a credit.
+PAYMENT_RANK: dict[PaymentState, int] = {
+    PaymentState.CREATED: 0,
+    PaymentState.PENDING: 1,
+    PaymentState.FAILED: 2,
+    PaymentState.EXPIRED: 2,
+    PaymentState.NO_PAYMENT_REQUIRED: 3,
+    PaymentState.ATTENTION: 3,
+    PaymentState.CREDITED: 4,
+    PaymentState.DISMISSED: 4,
+}
+# States no event moves a payment out of (only an operator's forced decision does).
+FINAL_PAYMENT_STATES = frozenset({PaymentState.CREDITED, PaymentState.DISMISSED})
+
+
+class EventResult(StrEnum):
+    """What applying one Stripe event did (``EventOutcome.result``, ``webhook_events.outcome``)."""
+
+    CREDITED = "credited"
+    DEBITED = "debited"
+    ALREADY_APPLIED = "already_applied"
+    RECORDED = "recorded"  # a state changed, no money moved
+    ATTENTION = "attention"  # kept for an operator
+    IGNORED = "ignored"
+    FAILED = "failed"
+
+
+class LedgerKind(StrEnum):
+    """What caused a ledger entry (``ledger_entries.kind``)."""
+
+    TOPUP = "topup"
+    MANUAL_CREDIT = "manual_credit"
+    MANUAL_DEBIT = "manual_debit"
+    SPEND = "spend"
+    HOLD_CAPTURE = "hold_capture"
+    REFUND = "refund"
+    REFUND_REVERSED = "refund_reversed"
+    DISPUTE = "dispute"
+    DISPUTE_REINSTATED = "dispute_reinstated"
+
+
+class HoldStatus(StrEnum):
+    """A hold's ``status``: open until captured, released or expired."""
+
+    OPEN = "open"
+    CAPTURED = "captured"
+    RELEASED = "released"
+    EXPIRED = "expired"
 
 
 class UTCDateTime(sa.TypeDecorator[datetime]):

@@ -40,6 +40,7 @@ FORBIDDEN = {
     "web": {"cli", "emulator"},
     "metrics": {"core", "store", "web", "cli", "db", "stripe_gateway", "emulator", "config"},
     "metrics_dir": {"core", "store", "web", "cli", "db", "stripe_gateway", "emulator", "metrics"},
+    "stripe_objects": {"core", "store", "web", "cli", "db", "stripe_gateway", "emulator", "models"},
 }
 # Third-party libraries that belong to one door or adapter only.
 OWNERS = {

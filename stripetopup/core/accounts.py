@@ -18,7 +18,7 @@ from stripetopup.core.context import Context
 from stripetopup.core.results import Balance, Entry, OpenedAccount, Posted
 from stripetopup.db import run_in_transaction, transaction
 from stripetopup.errors import InvalidAmount, UsageError
-from stripetopup.models import MAX_INTEGER
+from stripetopup.models import MAX_INTEGER, LedgerKind
 from stripetopup.store import accounts, holds, ledger
 
 MAX_MANUAL_CENTS = 100_000_000_00  # one hundred million dollars: beyond this is a typo
@@ -111,7 +111,7 @@ def adjust(
         account_id=account_id,
         amount_cents=amount_cents,
         currency=ctx.currency,
-        kind="manual_credit" if amount_cents > 0 else "manual_debit",
+        kind=LedgerKind.MANUAL_CREDIT if amount_cents > 0 else LedgerKind.MANUAL_DEBIT,
         source=sources.MANUAL + key,
         actor=actor,
         reason=reason,

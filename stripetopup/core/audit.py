@@ -3,7 +3,7 @@
 ``event evt_1 (checkout.session.completed) via webhook credited 5.00 to acct-42 (entry 17)``
 with ``event_id``, ``event_type``, ``actor``, ``outcome``, ``account_id``,
 ``checkout_session_id``, ``amount_cents`` and ``entry_id`` as fields (see stripetopup.logs).
-May import stripetopup.money and stripetopup.core.results.
+May import stripetopup.money, stripetopup.models (the result kinds) and stripetopup.core.results.
 """
 
 from __future__ import annotations
@@ -11,22 +11,24 @@ from __future__ import annotations
 from typing import Any
 
 from stripetopup.core.results import EventOutcome
+from stripetopup.models import EventResult
 from stripetopup.money import format_cents
 
 # How a sentence ends for the outcomes that moved no money.
 _VERDICTS = {
-    "already_applied": "was already applied",
-    "recorded": "was recorded",
-    "attention": "needs attention",
-    "ignored": "was ignored",
+    EventResult.ALREADY_APPLIED: "was already applied",
+    EventResult.RECORDED: "was recorded",
+    EventResult.ATTENTION: "needs attention",
+    EventResult.IGNORED: "was ignored",
 }
+_MOVED = (EventResult.CREDITED, EventResult.DEBITED)
 
 
 def sentence(outcome: EventOutcome, actor: str) -> str:
     """What the event did, said once (the outcome's detail only where it adds something)."""
     subject = f"event {outcome.event_id} ({outcome.event_type}) via {actor}"
-    if outcome.result in ("credited", "debited") and outcome.amount_cents is not None:
-        direction = "to" if outcome.result == "credited" else "from"
+    if outcome.result in _MOVED and outcome.amount_cents is not None:
+        direction = "to" if outcome.result == EventResult.CREDITED else "from"
         amount = format_cents(abs(outcome.amount_cents))
         entry = f" (entry {outcome.entry_id})" if outcome.entry_id is not None else ""
         return f"{subject} {outcome.result} {amount} {direction} {outcome.account_id}{entry}"
@@ -42,7 +44,7 @@ def fields(event: dict[str, Any], outcome: EventOutcome | None, actor: str) -> d
         "event_id": str(event["id"]),
         "event_type": str(event["type"]),
         "actor": actor,
-        "outcome": outcome.result if outcome is not None else "failed",
+        "outcome": outcome.result if outcome is not None else EventResult.FAILED,
         "checkout_session_id": object_id if object_id.startswith("cs_") else None,
     }
     if outcome is not None:

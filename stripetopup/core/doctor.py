@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from stripetopup.core import doctor_checks, doctor_stripe, doctor_webhook
 from stripetopup.core.context import Context
 from stripetopup.core.doctor_results import Check, DoctorReport
+from stripetopup.core.registry import HANDLERS
 from stripetopup.errors import UsageError
 
 
@@ -44,8 +45,6 @@ def stripe_checks(ctx: Context, url: str | None) -> list[Check]:
         return []
     if any(variable in ctx.settings.problems for variable in _STRIPE_SETTINGS):
         return []
-    from stripetopup.core.handlers import HANDLERS  # read now: handled types may grow
-
     permissions, can_read_endpoints = doctor_stripe.permissions(ctx)
     if not can_read_endpoints:
         return [permissions]

@@ -1,10 +1,13 @@
 """Applying Stripe events: the single handler behind the webhook, replay and reconcile.
 
-Flow for one event (dj-stripe's shape): record the delivery, run the handler and mark the
-outcome in one transaction; if anything fails, roll all of it back, record the delivery
-and its failure in a fresh transaction and raise ProcessingError so the webhook answers
-500 and Stripe retries. Handlers are safe to run any number of times: money moves only
-through :func:`stripetopup.store.ledger.post`, keyed by a unique source.
+The body is checked (:func:`check_shape`, with the refusals an operator reads) and then
+held as a typed :class:`~stripetopup.stripe_objects.Event`, which is what the handlers in
+:mod:`stripetopup.core.registry` receive. Flow for one event (dj-stripe's shape): record
+the delivery, run the handler and mark the outcome in one transaction; if anything fails,
+roll all of it back, record the delivery and its failure in a fresh transaction and raise
+ProcessingError so the webhook answers 500 and Stripe retries. Handlers are safe to run
+any number of times: money moves only through :func:`stripetopup.store.ledger.post`,
+keyed by a unique source.
 """
 
 from __future__ import annotations
@@ -20,12 +23,15 @@ from sqlmodel import Session
 from stripetopup import json_input
 from stripetopup.core import audit
 from stripetopup.core.context import Context
+from stripetopup.core.registry import GATHERERS, HANDLERS
 from stripetopup.core.results import EventOutcome
 from stripetopup.db import run_in_transaction
 from stripetopup.errors import PayloadError, ProcessingError, StripeTopupError
+from stripetopup.models import EventResult
 from stripetopup.redact import redact
 from stripetopup.store import events as event_log
 from stripetopup.store.events import FAILED
+from stripetopup.stripe_objects import Event
 
 log = logging.getLogger(__name__)
 
@@ -95,14 +101,16 @@ def apply(
             replay=replay,
         )
 
+    typed = Event.parse(event)
+
     def work(session: Session) -> EventOutcome:
         # Applying and recording share one transaction: one commit per delivery.
-        outcome = dispatch(session, ctx, event, actor, facts)
+        outcome = dispatch(session, ctx, typed, actor, facts)
         record(session, outcome.result)
         return outcome
 
     try:
-        facts = gather(ctx, event)  # Stripe calls: before the transaction, never under a lock
+        facts = gather(ctx, typed)  # Stripe calls: before the transaction, never under a lock
         outcome = run_in_transaction(ctx.engine, work)
         # The audit trail an operator greps for: which event did what, through which door.
         log.info("%s", audit.sentence(outcome, actor), extra=audit.fields(event, outcome, actor))
@@ -157,32 +165,28 @@ def record_refused(
 def preview(ctx: Context, event: dict[str, Any], *, actor: str) -> EventOutcome:
     """What :func:`apply` would do, computed in a transaction that is rolled back."""
     check_shape(event)
-    facts = gather(ctx, event)
+    typed = Event.parse(event)
+    facts = gather(ctx, typed)
     with Session(ctx.engine) as session:
         try:
-            outcome = dispatch(session, ctx, event, actor, facts)
+            outcome = dispatch(session, ctx, typed, actor, facts)
         finally:
             session.rollback()
     return EventOutcome(**{**outcome.__dict__, "dry_run": True})
 
 
-def gather(ctx: Context, event: dict[str, Any]) -> Any:
+def gather(ctx: Context, event: Event) -> Any:
     """What the event's handler needs from Stripe (None for most types)."""
-    from stripetopup.core.handlers import GATHERERS
-
-    gatherer = GATHERERS.get(str(event["type"]))
+    gatherer = GATHERERS.get(event.type)
     return gatherer(ctx, event) if gatherer is not None else None
 
 
 def dispatch(
-    session: Session, ctx: Context, event: dict[str, Any], actor: str, facts: Any = None
+    session: Session, ctx: Context, event: Event, actor: str, facts: Any = None
 ) -> EventOutcome:
     """Run the event's handler in ``session``; ``facts`` is what :func:`gather` returned."""
-    from stripetopup.core.handlers import HANDLERS
-
-    handler = HANDLERS.get(str(event["type"]))
+    handler = HANDLERS.get(event.type)
     if handler is None:
-        return EventOutcome(
-            str(event["id"]), str(event["type"]), "ignored", "event type is not handled"
-        )
+        detail = "event type is not handled"
+        return EventOutcome(event.id, event.type, EventResult.IGNORED, detail)
     return handler(session, ctx, event, actor, facts)

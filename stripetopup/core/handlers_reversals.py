@@ -14,10 +14,12 @@ reordered events all converge on the same entries.
 Stripe is asked before the transaction opens (:func:`gather_refund_facts`,
 :func:`gather_dispute_facts`), so no network call runs under a lock. A payment we do not
 know yet (its session event has not arrived) is credited first from the session Stripe
-returned, through :func:`core.handlers.credit_session`, as its own event would.
+returned, through :func:`stripetopup.core.credit.credit_session`, as its own event would.
 A payment that was never credited (attention) is not debited: the payment row notes the
-refund or dispute for the operator. Imports core, store and errors
-(:mod:`stripetopup.core.handlers` inside functions: it registers these handlers).
+refund or dispute for the operator. What Stripe returns is validated into typed
+:mod:`stripetopup.stripe_objects` while gathering, before the transaction.
+:mod:`stripetopup.core.registry` maps the event types to these handlers. Imports core,
+store, models, errors and the typed Stripe objects.
 """
 
 from __future__ import annotations
@@ -29,14 +31,18 @@ from sqlmodel import Session
 
 from stripetopup.core import reversals, sources
 from stripetopup.core.context import Context
+from stripetopup.core.credit import credit_session, session_account_id
 from stripetopup.core.results import EventOutcome
 from stripetopup.errors import NotFound
-from stripetopup.models import StripePayment
+from stripetopup.models import EventResult, PaymentState, StripePayment
 from stripetopup.money import format_cents
 from stripetopup.store import accounts, payments
 from stripetopup.store import reversals as store
+from stripetopup.stripe_objects import CheckoutSession, Event, Refund, Reversible
 
-KNOWN_STATES = frozenset({"credited", "attention", "dismissed"})
+# States a refund or dispute acts on as they are; any other is first brought up to date
+# from the session Stripe returns (credited when it is paid).
+KNOWN_STATES = frozenset({PaymentState.CREDITED, PaymentState.ATTENTION, PaymentState.DISMISSED})
 MAX_REASON = 500
 
 
@@ -55,35 +61,36 @@ class StripeFacts:
     (no network call while the account or the SQLite write lock is held)."""
 
     payment_intent_id: str | None
-    objects: list[dict[str, Any]]  # the intent's refunds or disputes, oldest first
-    checkout_session: dict[str, Any] | None  # the session that created it; None: not ours
+    objects: list[Reversible]  # the intent's refunds or disputes, oldest first
+    checkout_session: CheckoutSession | None  # the session that created it; None: not ours
 
 
-def gather_refund_facts(ctx: Context, event: dict[str, Any]) -> StripeFacts:
+def gather_refund_facts(ctx: Context, event: Event) -> StripeFacts:
     return _gather(ctx, event, reversals.REFUNDS)
 
 
-def gather_dispute_facts(ctx: Context, event: dict[str, Any]) -> StripeFacts:
+def gather_dispute_facts(ctx: Context, event: Event) -> StripeFacts:
     return _gather(ctx, event, reversals.DISPUTES)
 
 
-def _gather(ctx: Context, event: dict[str, Any], family: reversals.Family) -> StripeFacts:
-    obj = event["data"]["object"]
+def _gather(ctx: Context, event: Event, family: reversals.Family) -> StripeFacts:
+    obj = event.data.object
     pi = _payment_intent(obj)
     if pi is None:
         return StripeFacts(None, [], None)
     found = current_objects(ctx, family, pi, obj)
-    return StripeFacts(pi, found, ctx.stripe.find_checkout_session(pi))
+    checkout = ctx.stripe.find_checkout_session(pi)
+    return StripeFacts(pi, found, CheckoutSession.parse(checkout) if checkout else None)
 
 
 def on_refund_event(
-    session: Session, ctx: Context, event: dict[str, Any], actor: str, facts: Any
+    session: Session, ctx: Context, event: Event, actor: str, facts: Any
 ) -> EventOutcome:
     return _handle(session, ctx, event, actor, reversals.REFUNDS, facts)
 
 
 def on_dispute_event(
-    session: Session, ctx: Context, event: dict[str, Any], actor: str, facts: Any
+    session: Session, ctx: Context, event: Event, actor: str, facts: Any
 ) -> EventOutcome:
     return _handle(session, ctx, event, actor, reversals.DISPUTES, facts)
 
@@ -91,23 +98,25 @@ def on_dispute_event(
 def _handle(
     session: Session,
     ctx: Context,
-    event: dict[str, Any],
+    event: Event,
     actor: str,
     family: reversals.Family,
     facts: StripeFacts,
 ) -> EventOutcome:
-    obj, pi = event["data"]["object"], facts.payment_intent_id
+    obj, pi = event.data.object, facts.payment_intent_id
     if pi is None:
-        return _outcome(event, "ignored", f"the {obj.get('object')} has no payment_intent")
-    payment = _payment(session, ctx, facts, str(event["id"]), actor)
+        detail = f"the {obj.get('object')} has no payment_intent"
+        return _outcome(event, EventResult.IGNORED, detail)
+    payment = _payment(session, ctx, facts, event.id, actor)
     if payment is None:
-        return _outcome(event, "ignored", f"{pi} is not a stripetopup Checkout payment")
-    if payment.state == "dismissed":
-        return _outcome(event, "ignored", f"payment dismissed by an operator: {family.kind} kept")
-    if payment.state != "credited":
+        detail = f"{pi} is not a stripetopup Checkout payment"
+        return _outcome(event, EventResult.IGNORED, detail)
+    if payment.state == PaymentState.DISMISSED:
+        detail = f"payment dismissed by an operator: {family.kind} kept"
+        return _outcome(event, EventResult.IGNORED, detail)
+    if payment.state != PaymentState.CREDITED:
         return _note_attention(session, event, payment, family, facts.objects)
-    eid = str(event["id"])
-    settled = settle_intent(session, payment, family, facts.objects, actor=actor, event_id=eid)
+    settled = settle_intent(session, payment, family, facts.objects, actor=actor, event_id=event.id)
     return _settled_outcome(event, family, obj, settled)
 
 
@@ -126,20 +135,18 @@ def _payment(
     payment = payments.find_by_payment_intent(session, facts.payment_intent_id)
     if payment is not None and payment.state in KNOWN_STATES:
         return payment
-    from stripetopup.core.handlers import credit_session, session_account_id
-
-    obj = facts.checkout_session
-    if obj is None:
+    checkout = facts.checkout_session
+    if checkout is None:
         return payment
-    if obj.get("payment_status") == "paid":
-        return credit_session(session, ctx, obj, actor=actor, event_id=event_id)[2]
-    return payments.upsert_from_stripe(session, obj, session_account_id(obj))
+    if checkout.paid:
+        return credit_session(session, ctx, checkout, actor=actor, event_id=event_id).payment
+    return payments.upsert_from_stripe(session, checkout, session_account_id(checkout))
 
 
 def current_objects(
     ctx: Context, family: reversals.Family, pi: str, obj: dict[str, Any] | None = None
-) -> list[dict[str, Any]]:
-    """The intent's refunds (or disputes) as Stripe has them now.
+) -> list[Reversible]:
+    """The intent's refunds (or disputes) as Stripe has them now, validated, oldest first.
 
     The event's own object, or the refunds a charge embeds, are added only when the list
     lacks them (Stripe's lists are the current state; an event's copy may be older).
@@ -155,14 +162,14 @@ def current_objects(
         extra.extend((embedded or {}).get("data") or [] if isinstance(embedded, dict) else [])
     ids = {str(item["id"]) for item in listed}
     found = listed[::-1] + [item for item in extra if str(item.get("id")) not in ids]
-    return sorted(found, key=lambda item: int(item.get("created") or 0))  # oldest first
+    return sorted((family.parse(item) for item in found), key=lambda item: item.created_at)
 
 
 def settle_intent(
     session: Session,
     payment: StripePayment,
     family: reversals.Family,
-    found: list[dict[str, Any]],
+    found: list[Reversible],
     *,
     actor: str,
     event_id: str | None,
@@ -173,12 +180,11 @@ def settle_intent(
     credit = _credit_entry(session, payment, pi)
     accounts.find(session, credit.account_id, lock=True)  # serialize racing deliveries
     have = {e.source: e.amount_cents for e in store.intent_entries(session, pi)}
-    target_of = reversals.refund_target if family is reversals.REFUNDS else reversals.dispute_target
     posted: list[tuple[reversals.Reversal, int]] = []
     seen = 0
     for obj in found:
-        seen += any(family.owns(source, str(obj["id"])) for source in have)
-        for move in reversals.settle(family, obj, target_of(obj), have):
+        seen += any(family.owns(source, obj.id) for source in have)
+        for move in reversals.settle(family, obj, reversals.target(obj), have):
             reason = _reason(family, obj)
             posted.append((move, _post(session, payment, credit, move, reason, actor, event_id)))
             have[move.source] = move.amount_cents
@@ -215,36 +221,35 @@ def _credit_entry(session: Session, payment: StripePayment, pi: str) -> store.In
     raise NotFound(f"no credit entry {source} recorded against {pi}")
 
 
-def _reason(family: reversals.Family, obj: dict[str, Any]) -> str:
-    why = obj.get("reason") or obj.get("failure_reason")
-    status = obj.get("status")
-    return f"{family.kind} {obj['id']} {status}" + (f" ({why})" if why else "")
+def _reason(family: reversals.Family, obj: Reversible) -> str:
+    why = obj.reason or (obj.failure_reason if isinstance(obj, Refund) else None)
+    return f"{family.kind} {obj.id} {obj.status}" + (f" ({why})" if why else "")
 
 
 def _note_attention(
     session: Session,
-    event: dict[str, Any],
+    event: Event,
     payment: StripePayment,
     family: reversals.Family,
-    found: list[dict[str, Any]],
+    found: list[Reversible],
 ) -> EventOutcome:
-    ids = ", ".join(str(item["id"]) for item in found) or "none listed"
+    ids = ", ".join(item.id for item in found) or "none listed"
     note = f"{family.kind} in Stripe ({ids}) not debited: the payment was never credited"
     reason = payment.attention_reason or f"payment {payment.state}"
     if note not in reason:
         reason = f"{reason}; {note}"[:MAX_REASON]
-    payments.advance(session, payment, "attention", reason=reason)
-    return _outcome(event, "attention", note, account_id=payment.account_id)
+    payments.advance(session, payment, PaymentState.ATTENTION, reason=reason)
+    return _outcome(event, EventResult.ATTENTION, note, account_id=payment.account_id)
 
 
 def _settled_outcome(
-    event: dict[str, Any], family: reversals.Family, obj: dict[str, Any], settled: Settled
+    event: Event, family: reversals.Family, obj: dict[str, Any], settled: Settled
 ) -> EventOutcome:
     closed = ""
-    if event["type"] == "charge.dispute.closed":
+    if event.type == "charge.dispute.closed":
         closed = f"dispute {obj['id']} closed: {obj.get('status')}; "
     if not settled.posted:
-        result = "already_applied" if settled.seen else "ignored"
+        result = EventResult.ALREADY_APPLIED if settled.seen else EventResult.IGNORED
         detail = "ledger already matches Stripe" if settled.seen else f"no {family.kind} to debit"
         return _outcome(event, result, closed + detail, account_id=settled.account_id)
     parts = [
@@ -255,7 +260,7 @@ def _settled_outcome(
     debited = any(m.amount_cents < 0 for m, _ in settled.posted)
     return _outcome(
         event,
-        "debited" if debited else "credited",
+        EventResult.DEBITED if debited else EventResult.CREDITED,
         closed + "; ".join(parts),
         account_id=settled.account_id,
         amount_cents=sum(m.amount_cents for m, _ in settled.posted),
@@ -263,8 +268,8 @@ def _settled_outcome(
     )
 
 
-def _outcome(event: dict[str, Any], result: str, detail: str, **kw: Any) -> EventOutcome:
-    return EventOutcome(str(event["id"]), str(event["type"]), result, detail, **kw)
+def _outcome(event: Event, result: EventResult, detail: str, **kw: Any) -> EventOutcome:
+    return EventOutcome(event.id, event.type, result, detail, **kw)
 
 
 REFUND_EVENTS = (

@@ -35,7 +35,7 @@ from stripetopup.core.spend_results import HoldChange, HoldView
 from stripetopup.db import run_in_transaction, transaction
 from stripetopup.errors import Conflict, HoldNotOpen, InvalidAmount, NotFound, UsageError
 from stripetopup.ids import check_hold_id
-from stripetopup.models import Account, Hold
+from stripetopup.models import Account, Hold, HoldStatus, LedgerKind
 from stripetopup.money import format_cents
 from stripetopup.store import accounts, holds, ledger
 
@@ -128,14 +128,14 @@ def capture(
             account_id=account.account_id,
             amount_cents=-taken,
             currency=row.currency,
-            kind="hold_capture",
+            kind=LedgerKind.HOLD_CAPTURE,
             source=source,
             actor=actor[:MAX_ACTOR_LENGTH],
             reason=row.reason,
             request_fingerprint=request,
         )
         entry = Entry.of(ledger.post(session, posting).entry, account.account_id)
-        holds.close(session, row, status="captured", now=now, captured_cents=taken)
+        holds.close(session, row, status=HoldStatus.CAPTURED, now=now, captured_cents=taken)
         return HoldChange(_view(session, row, now, account.account_id), True, entry)
 
     return run_in_transaction(ctx.engine, work)
@@ -150,11 +150,11 @@ def release(ctx: Context, hold_id: str, *, idempotency_key: str) -> HoldChange:
         row, account = _locked(session, hold_id)
         now = ctx.clock()
         view = _view(session, row, now, account.account_id)
-        if view.status == "captured":
+        if view.status == HoldStatus.CAPTURED:
             raise HoldNotOpen(f"hold {hold_id} was captured; a captured hold cannot be released")
-        if view.status != "open":
+        if view.status != HoldStatus.OPEN:
             return HoldChange(view, created=False)
-        holds.close(session, row, status="released", now=now)
+        holds.close(session, row, status=HoldStatus.RELEASED, now=now)
         return HoldChange(_view(session, row, now, account.account_id), created=True)
 
     return run_in_transaction(ctx.engine, work)
@@ -185,12 +185,12 @@ def _view(session: Session, row: Hold, now: datetime, account_id: str | None = N
 
 
 def _require_open(view: HoldView, verb: str) -> None:
-    if view.status == "expired":
+    if view.status == HoldStatus.EXPIRED:
         raise HoldNotOpen(
             f"hold {view.hold_id} expired at {view.expires_at.isoformat()}; it can no longer "
             f"be {verb} (place a new hold)"
         )
-    if view.status != "open":
+    if view.status != HoldStatus.OPEN:
         raise HoldNotOpen(f"hold {view.hold_id} is {view.status}; it can no longer be {verb}")
 
 

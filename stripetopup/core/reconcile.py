@@ -4,8 +4,10 @@ Pages of 100 sessions stream from Stripe (fetched one page ahead in a background
 so Stripe and the database work overlap); each page costs a fixed number of local queries
 (payment rows, ledger entries, and account lookups only for unpaid credits). Nothing grows
 with the window except an 8-byte digest per session, kept to find local sessions that
-Stripe did not return. ``fix`` credits through :func:`core.handlers.credit_session` and
-debits through :mod:`core.reversals` (both exactly once), one transaction per page.
+Stripe did not return. Each session is validated into a typed
+:class:`~stripetopup.stripe_objects.CheckoutSession` as its page arrives. ``fix`` credits
+through :func:`stripetopup.core.credit.credit_session` and debits through
+:mod:`stripetopup.core.reversals` (both exactly once), one transaction per page.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
@@ -28,21 +29,23 @@ from stripetopup import metrics
 from stripetopup.core import reconcile_checks as checks
 from stripetopup.core import reversals, sources
 from stripetopup.core.context import Context
-from stripetopup.core.handlers import credit_session
+from stripetopup.core.credit import credit_session
 from stripetopup.core.prefetch import prefetch
-from stripetopup.core.reconcile_results import KINDS, Difference, ReconcileReport
+from stripetopup.core.reconcile_kinds import ATTENTION_KINDS, KINDS, DifferenceKind
+from stripetopup.core.reconcile_results import Difference, ReconcileReport
 from stripetopup.dates import utcnow
 from stripetopup.db import run_in_transaction, transaction
 from stripetopup.errors import NotFound, StripeTopupError, UsageError
+from stripetopup.models import EventResult, PaymentState
 from stripetopup.money import format_cents
 from stripetopup.store import payments
 from stripetopup.store import reconcile as store
+from stripetopup.stripe_objects import CheckoutSession
 
 log = logging.getLogger(__name__)
 ACTOR = "reconcile"
 EXPAND = ["payment_intent.latest_charge"]
 LOCAL_BATCH = 500
-ATTENTION_KINDS = ("unknown_account", "currency_mismatch", "livemode_mismatch")
 OnItem = Callable[[Difference], None]
 
 
@@ -51,7 +54,7 @@ class _Work:
     """A difference plus what fixing it needs."""
 
     diff: Difference
-    obj: dict[str, Any]
+    checkout: CheckoutSession
     moves: list[reversals.Reversal] = field(default_factory=list)
     record_attention: bool = False
 
@@ -63,7 +66,7 @@ class _Tally:
     pages: int = 0
     fixed: int = 0
     remaining: int = 0
-    by_kind: Counter[str] = field(default_factory=Counter)
+    by_kind: Counter[DifferenceKind] = field(default_factory=Counter)
     items: list[Difference] = field(default_factory=list)
 
     def add(self, diff: Difference) -> None:
@@ -96,10 +99,11 @@ def run(
         created_lt=math.ceil(until.timestamp()),
         expand=EXPAND,
     )
-    for page in prefetch(pages, on_exit=ctx.stripe.close):
+    for raw in prefetch(pages, on_exit=ctx.stripe.close):
+        page = [CheckoutSession.parse(obj) for obj in raw]
         tally.pages += 1
         tally.sessions += len(page)
-        seen.extend(_digest(str(obj["id"])) for obj in page)
+        seen.extend(_digest(checkout.id) for checkout in page)
         for diff in _page(ctx, page, now, fix):
             tally.add(diff)
         if on_page is not None:
@@ -119,7 +123,7 @@ def run(
         remaining=tally.remaining,
         items=tuple(tally.items),
     )
-    every_kind = {kind: tally.by_kind.get(kind, 0) for kind in KINDS}
+    every_kind = {kind.value: tally.by_kind.get(kind, 0) for kind in KINDS}
     metrics.reconcile_finished(every_kind, tally.remaining, ctx.settings.reconcile_metrics_file)
     return report
 
@@ -134,15 +138,15 @@ def _contains(ordered: array[int], value: int) -> bool:
 
 
 # One page --------------------------------------------------------------------------------
-def _page(ctx: Context, page: list[dict[str, Any]], now: datetime, fix: bool) -> list[Difference]:
+def _page(ctx: Context, page: list[CheckoutSession], now: datetime, fix: bool) -> list[Difference]:
     view = _load(ctx, page)
     work: list[_Work] = []
-    for obj in page:
-        payment = view.payments.get(str(obj["id"]))
-        unrecorded = payment is None or payment.state != "attention"
-        for diff in checks.classify(ctx, obj, view, now):
+    for checkout in page:
+        payment = view.payments.get(checkout.id)
+        unrecorded = payment is None or payment.state != PaymentState.ATTENTION
+        for diff in checks.classify(ctx, checkout, view, now):
             record = unrecorded and diff.kind in ATTENTION_KINDS
-            item = _confirm(ctx, _Work(diff, obj, record_attention=record), view)
+            item = _confirm(ctx, _Work(diff, checkout, record_attention=record), view)
             if item is not None:
                 work.append(item)
     if not fix or not work:
@@ -150,17 +154,17 @@ def _page(ctx: Context, page: list[dict[str, Any]], now: datetime, fix: bool) ->
     return _apply(ctx, work)
 
 
-def _load(ctx: Context, page: list[dict[str, Any]]) -> checks.PageView:
-    ids = [str(obj["id"]) for obj in page]
+def _load(ctx: Context, page: list[CheckoutSession]) -> checks.PageView:
+    ids = [checkout.id for checkout in page]
     # Only intents whose charge shows a refund or dispute need their ledger entries.
-    intents = [pi for obj in page if (pi := checks.reversal_intent(obj))]
+    intents = [pi for checkout in page if (pi := checks.reversal_intent(checkout))]
     with transaction(ctx.engine) as session:
         rows = payments.by_session_ids(session, ids)
         entries = store.entries_for_page(
             session, [sources.checkout_credit(i) for i in ids], intents
         )
         view = checks.PageView(rows, entries)
-        wanted = [a for obj in page if (a := checks.needs_account_check(obj, view))]
+        wanted = [a for c in page if (a := checks.needs_account_check(c, view))]
         view.accounts = store.known_accounts(session, wanted)
     return view
 
@@ -168,10 +172,10 @@ def _load(ctx: Context, page: list[dict[str, Any]]) -> checks.PageView:
 def _confirm(ctx: Context, work: _Work, view: checks.PageView) -> _Work | None:
     """Refund/dispute candidates checked against Stripe's lists; None when nothing is missing."""
     diff = work.diff
-    if diff.kind not in ("refund_not_debited", "dispute_not_debited"):
+    refund = diff.kind == DifferenceKind.REFUND_NOT_DEBITED
+    if not refund and diff.kind != DifferenceKind.DISPUTE_NOT_DEBITED:
         return work
     assert diff.payment_intent_id is not None
-    refund = diff.kind == "refund_not_debited"
     moves = reversals.missing(
         ctx,
         diff.payment_intent_id,
@@ -219,16 +223,15 @@ def _fixer(ctx: Context, work: _Work) -> Callable[[Session], Difference]:
 
 def _fix(session: Session, ctx: Context, work: _Work) -> Difference:
     diff = work.diff
-    if diff.kind == "paid_not_credited":
-        result, detail, _, entry_id = credit_session(
-            session, ctx, work.obj, actor=ACTOR, event_id=None
-        )
-        if result == "credited":
+    if diff.kind == DifferenceKind.PAID_NOT_CREDITED:
+        credit = credit_session(session, ctx, work.checkout, actor=ACTOR, event_id=None)
+        entry_id = credit.entry_id
+        if credit.result == EventResult.CREDITED:
             action = f"credited {format_cents(diff.amount_cents or 0)} (entry {entry_id})"
             return replace(diff, fixed=True, action=action)
-        if result == "already_applied":
+        if credit.result == EventResult.ALREADY_APPLIED:
             return replace(diff, fixed=True, action=f"already credited (entry {entry_id})")
-        return replace(diff, action=f"not credited: {detail}")
+        return replace(diff, action=f"not credited: {credit.detail}")
     if work.moves:
         assert diff.account_id is not None
         done = [
@@ -248,7 +251,7 @@ def _fix(session: Session, ctx: Context, work: _Work) -> Difference:
         return replace(diff, fixed=True, action=action)
     if work.record_attention:
         # Not credited, but recorded so `payments --attention` shows it to an operator.
-        credit_session(session, ctx, work.obj, actor=ACTOR, event_id=None)
+        credit_session(session, ctx, work.checkout, actor=ACTOR, event_id=None)
         return replace(diff, action="recorded as needing attention")
     return diff
 
@@ -267,7 +270,9 @@ def _unknown_to_stripe(
             return
         after = int(batch[-1].id or 0)
         for row in batch:
-            if row.state == "dismissed" or _contains(seen, _digest(row.checkout_session_id)):
+            if row.state == PaymentState.DISMISSED or _contains(
+                seen, _digest(row.checkout_session_id)
+            ):
                 continue
             try:
                 ctx.stripe.retrieve_checkout_session(row.checkout_session_id)
@@ -276,7 +281,7 @@ def _unknown_to_stripe(
                 pass
             amount = row.amount_total_cents or row.amount_requested_cents
             yield Difference(
-                kind="unknown_to_stripe",
+                kind=DifferenceKind.UNKNOWN_TO_STRIPE,
                 checkout_session_id=row.checkout_session_id,
                 account_id=row.account_id,
                 amount_cents=None,

@@ -1,8 +1,9 @@
 """Comparing one Stripe Checkout Session with the local record: which differences it has.
 
-Pure functions over a :class:`PageView` (what one page's batched queries found); no I/O.
-Refund and dispute differences found here are candidates, confirmed against Stripe's
-refund/dispute lists by :mod:`stripetopup.core.reconcile`.
+Pure functions over a typed :class:`~stripetopup.stripe_objects.CheckoutSession` and a
+:class:`PageView` (what one page's batched queries found); no I/O. Refund and dispute
+differences found here are candidates, confirmed against Stripe's refund/dispute lists by
+:mod:`stripetopup.core.reconcile`.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from typing import Any
 
 from stripetopup.core import sources
 from stripetopup.core.context import Context
-from stripetopup.core.handlers import session_account_id
+from stripetopup.core.credit import session_account_id
+from stripetopup.core.reconcile_kinds import DifferenceKind
 from stripetopup.core.reconcile_results import Difference
-from stripetopup.models import StripePayment
+from stripetopup.models import PaymentState, StripePayment
 from stripetopup.money import format_cents
 from stripetopup.store.reconcile import LedgerRow
+from stripetopup.stripe_objects import Charge, CheckoutSession, PaymentIntent
 
 
 @dataclass
@@ -45,75 +48,71 @@ class PageView:
         return {row.source: row.amount_cents for row in self.by_intent.get(payment_intent_id, [])}
 
 
-def payment_intent_id(obj: dict[str, Any]) -> str | None:
-    value = obj.get("payment_intent")
-    if isinstance(value, dict):
-        value = value.get("id")
-    return str(value) if value else None
+def latest_charge(checkout: CheckoutSession) -> Charge | None:
+    """The expanded ``payment_intent.latest_charge`` (None when not expanded or absent)."""
+    intent = checkout.payment_intent
+    charge = intent.latest_charge if isinstance(intent, PaymentIntent) else None
+    return charge if isinstance(charge, Charge) else None
 
 
-def latest_charge(obj: dict[str, Any]) -> dict[str, Any]:
-    """The expanded ``payment_intent.latest_charge`` (empty when not expanded or absent)."""
-    intent = obj.get("payment_intent")
-    charge = intent.get("latest_charge") if isinstance(intent, dict) else None
-    return charge if isinstance(charge, dict) else {}
-
-
-def reversal_intent(obj: dict[str, Any]) -> str | None:
+def reversal_intent(checkout: CheckoutSession) -> str | None:
     """The payment intent id when its charge shows a refund or a dispute, else None."""
-    charge = latest_charge(obj)
-    if not charge.get("amount_refunded") and not charge.get("disputed"):
+    charge = latest_charge(checkout)
+    if charge is None or (not charge.amount_refunded and not charge.disputed):
         return None
-    return payment_intent_id(obj)
+    return checkout.payment_intent_id
 
 
-def needs_account_check(obj: dict[str, Any], view: PageView) -> str | None:
+def needs_account_check(checkout: CheckoutSession, view: PageView) -> str | None:
     """The account id to look up when the session is paid and not credited."""
-    if obj.get("payment_status") != "paid" or obj["id"] in view.credits:
+    if not checkout.paid or checkout.id in view.credits:
         return None
-    return session_account_id(obj)
+    return session_account_id(checkout)
 
 
 def _money(cents: int | None, currency: str) -> str:
     return f"{format_cents(cents)} {currency.upper()}" if cents is not None else "?"
 
 
-def classify(ctx: Context, obj: dict[str, Any], view: PageView, now: datetime) -> list[Difference]:
-    """Every difference between the Stripe session ``obj`` and the local record."""
-    payment = view.payments.get(str(obj["id"]))
-    if payment is not None and payment.state == "dismissed":
+def classify(
+    ctx: Context, checkout: CheckoutSession, view: PageView, now: datetime
+) -> list[Difference]:
+    """Every difference between the Stripe session ``checkout`` and the local record."""
+    payment = view.payments.get(checkout.id)
+    if payment is not None and payment.state == PaymentState.DISMISSED:
         return []
-    credit = view.credits.get(str(obj["id"]))
-    paid = obj.get("payment_status") == "paid"
+    credit = view.credits.get(checkout.id)
     if credit is not None:
-        found = [_credited(obj, credit)] if not paid else [_mismatch(obj, credit)]
+        found = (
+            [_credited(checkout, credit)] if not checkout.paid else [_mismatch(checkout, credit)]
+        )
         found = [d for d in found if d is not None]
-        return found + (_reversals(obj, view, credit.account_id) if paid else [])
-    if paid:
-        difference = _not_credited(ctx, obj, view)
-        if difference.kind != "paid_not_credited":
+        return found + (_reversals(checkout, view, credit.account_id) if checkout.paid else [])
+    if checkout.paid:
+        difference = _not_credited(ctx, checkout, view)
+        if difference.kind != DifferenceKind.PAID_NOT_CREDITED:
             return [difference]
-        return [difference, *_reversals(obj, view, difference.account_id)]
-    pending = _pending(ctx, obj, now)
+        return [difference, *_reversals(checkout, view, difference.account_id)]
+    pending = _pending(ctx, checkout, now)
     return [pending] if pending is not None else []
 
 
-def _base(obj: dict[str, Any], account_id: str | None, **kw: Any) -> Difference:
+def _base(checkout: CheckoutSession, account_id: str | None, **kw: Any) -> Difference:
     return Difference(
-        checkout_session_id=str(obj["id"]),
+        checkout_session_id=checkout.id,
         account_id=account_id,
-        currency=str(obj.get("currency") or "").lower(),
-        payment_intent_id=payment_intent_id(obj),
+        currency=checkout.currency_code,
+        payment_intent_id=checkout.payment_intent_id,
         **kw,
     )
 
 
-def _credited(obj: dict[str, Any], credit: LedgerRow) -> Difference:
-    status = f"{obj.get('status')}/{obj.get('payment_status')}"
+def _credited(checkout: CheckoutSession, credit: LedgerRow) -> Difference:
+    status = f"{checkout.status}/{checkout.payment_status}"
     return _base(
-        obj,
+        checkout,
         credit.account_id,
-        kind="credited_not_paid",
+        kind=DifferenceKind.CREDITED_NOT_PAID,
         amount_cents=None,
         local_cents=credit.amount_cents,
         detail=f"credited {_money(credit.amount_cents, credit.currency)} but Stripe says {status}",
@@ -122,15 +121,15 @@ def _credited(obj: dict[str, Any], credit: LedgerRow) -> Difference:
     )
 
 
-def _mismatch(obj: dict[str, Any], credit: LedgerRow) -> Difference | None:
-    amount, currency = obj.get("amount_total"), str(obj.get("currency") or "").lower()
+def _mismatch(checkout: CheckoutSession, credit: LedgerRow) -> Difference | None:
+    amount, currency = checkout.amount_total, checkout.currency_code
     if credit.amount_cents == amount and credit.currency == currency:
         return None
     return _base(
-        obj,
+        checkout,
         credit.account_id,
-        kind="amount_mismatch",
-        amount_cents=amount if isinstance(amount, int) else None,
+        kind=DifferenceKind.AMOUNT_MISMATCH,
+        amount_cents=amount,
         local_cents=credit.amount_cents,
         detail=f"Stripe was paid {_money(amount, currency)}, the ledger credited "
         f"{_money(credit.amount_cents, credit.currency)}",
@@ -139,60 +138,68 @@ def _mismatch(obj: dict[str, Any], credit: LedgerRow) -> Difference | None:
     )
 
 
-def _not_credited(ctx: Context, obj: dict[str, Any], view: PageView) -> Difference:
-    account_id = session_account_id(obj)
-    amount = obj.get("amount_total") if isinstance(obj.get("amount_total"), int) else None
-    currency = str(obj.get("currency") or "").lower()
+def _not_credited(ctx: Context, checkout: CheckoutSession, view: PageView) -> Difference:
+    account_id = session_account_id(checkout)
+    amount, currency = checkout.amount_total, checkout.currency_code
     paid = _money(amount, currency)
     kind, detail, fix = (
-        "paid_not_credited",
+        DifferenceKind.PAID_NOT_CREDITED,
         f"paid {paid}, not credited",
         (f"credit {paid} to {account_id} (--fix)"),
     )
     if account_id is None or account_id not in view.accounts:
-        kind = "unknown_account"
+        kind = DifferenceKind.UNKNOWN_ACCOUNT
         detail = f"paid {paid} to " + (
             f"unknown account {account_id}" if account_id else "no account (no client_reference_id)"
         )
         fix = "create the account, then run reconcile --fix again; or refund it in Stripe"
     elif currency != ctx.currency:
-        kind, detail = "currency_mismatch", f"paid {paid}; only {ctx.currency.upper()} is credited"
+        kind = DifferenceKind.CURRENCY_MISMATCH
+        detail = f"paid {paid}; only {ctx.currency.upper()} is credited"
         fix = "refund it in Stripe, or credit the account by hand (stripetopup credit)"
-    elif bool(obj.get("livemode")) != ctx.settings.livemode:
-        mode = "live" if obj.get("livemode") else "test"
-        kind, detail = "livemode_mismatch", f"paid {paid} in {mode} mode, the other mode"
+    elif checkout.livemode != ctx.settings.livemode:
+        mode = "live" if checkout.livemode else "test"
+        kind = DifferenceKind.LIVEMODE_MISMATCH
+        detail = f"paid {paid} in {mode} mode, the other mode"
         fix = "reconcile it from the installation that uses that mode's key"
     return _base(
-        obj, account_id, kind=kind, amount_cents=amount, local_cents=None, detail=detail, fix=fix
+        checkout,
+        account_id,
+        kind=kind,
+        amount_cents=amount,
+        local_cents=None,
+        detail=detail,
+        fix=fix,
     )
 
 
-def _pending(ctx: Context, obj: dict[str, Any], now: datetime) -> Difference | None:
-    if obj.get("status") != "complete" or obj.get("payment_status") != "unpaid":
+def _pending(ctx: Context, checkout: CheckoutSession, now: datetime) -> Difference | None:
+    if checkout.status != "complete" or checkout.payment_status != "unpaid":
         return None
-    created = datetime.fromtimestamp(int(obj.get("created") or 0), UTC)
+    created = datetime.fromtimestamp(checkout.created or 0, UTC)
     limit = timedelta(hours=ctx.settings.pending_max_age_hours)
     if now - created <= limit:
         return None
     hours = int((now - created).total_seconds() // 3600)
-    currency = str(obj.get("currency") or "").lower()
-    amount = obj.get("amount_total") if isinstance(obj.get("amount_total"), int) else None
+    amount = checkout.amount_total
     return _base(
-        obj,
-        session_account_id(obj),
-        kind="pending_too_long",
+        checkout,
+        session_account_id(checkout),
+        kind=DifferenceKind.PENDING_TOO_LONG,
         amount_cents=amount,
         local_cents=None,
-        detail=f"delayed payment of {_money(amount, currency)} pending for {hours} h "
+        detail=f"delayed payment of {_money(amount, checkout.currency_code)} pending for {hours} h "
         f"(limit {ctx.settings.pending_max_age_hours} h)",
         fix="check the payment in Stripe; it is credited when Stripe reports it succeeded",
     )
 
 
-def _reversals(obj: dict[str, Any], view: PageView, account_id: str | None) -> list[Difference]:
+def _reversals(
+    checkout: CheckoutSession, view: PageView, account_id: str | None
+) -> list[Difference]:
     """Candidates: Stripe's charge shows refunds or a dispute the ledger has not debited."""
-    pi, charge = payment_intent_id(obj), latest_charge(obj)
-    if pi is None or not charge:
+    pi, charge = checkout.payment_intent_id, latest_charge(checkout)
+    if pi is None or charge is None:
         return []
     rows = view.by_intent.get(pi, [])
     # Net of refunds credited back after they failed (refund_reversed:re_...).
@@ -200,27 +207,27 @@ def _reversals(obj: dict[str, Any], view: PageView, account_id: str | None) -> l
         r for r in rows if r.source.startswith((sources.REFUND, sources.REFUND_REVERSED))
     ]
     debited = -sum(r.amount_cents for r in refund_rows)
-    refunded = int(charge.get("amount_refunded") or 0)
+    refunded = charge.amount_refunded
     found = []
     if refunded > debited:
         found.append(
             _base(
-                obj,
+                checkout,
                 account_id,
-                kind="refund_not_debited",
+                kind=DifferenceKind.REFUND_NOT_DEBITED,
                 amount_cents=refunded,
                 local_cents=debited,
                 detail="",
                 fix="",
             )
         )
-    if charge.get("disputed"):
+    if charge.disputed:
         local = sum(r.amount_cents for r in rows if r.source.startswith(sources.DISPUTE))
         found.append(
             _base(
-                obj,
+                checkout,
                 account_id,
-                kind="dispute_not_debited",
+                kind=DifferenceKind.DISPUTE_NOT_DEBITED,
                 amount_cents=None,
                 local_cents=-local,
                 detail="",

@@ -1,6 +1,7 @@
 """What ``reconcile`` and ``replay`` hand back: frozen dataclasses with ``to_json()``.
 
-A leaf of core: imports only results helpers and money formatting.
+A leaf of core: imports only results helpers, the difference kinds, models' states and
+money formatting.
 """
 
 from __future__ import annotations
@@ -9,22 +10,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from stripetopup.core.reconcile_kinds import KINDS as KINDS  # re-exported: callers read it here
+from stripetopup.core.reconcile_kinds import DifferenceKind
 from stripetopup.core.results import EventOutcome
+from stripetopup.models import EventResult
 from stripetopup.money import format_cents
-
-# Every kind of difference, in the order reports list them, and whether --fix can fix it.
-KINDS: dict[str, bool] = {
-    "paid_not_credited": True,
-    "refund_not_debited": True,
-    "dispute_not_debited": True,
-    "credited_not_paid": False,
-    "amount_mismatch": False,
-    "currency_mismatch": False,
-    "livemode_mismatch": False,
-    "unknown_account": False,
-    "pending_too_long": False,
-    "unknown_to_stripe": False,
-}
 
 
 @dataclass(frozen=True)
@@ -36,7 +26,7 @@ class Difference:
     resolved the difference.
     """
 
-    kind: str
+    kind: DifferenceKind
     checkout_session_id: str
     account_id: str | None
     amount_cents: int | None
@@ -70,7 +60,7 @@ class ReconcileReport:
     fix: bool
     sessions: int
     pages: int
-    by_kind: dict[str, int]
+    by_kind: dict[DifferenceKind, int]
     fixed: int
     remaining: int
     items: tuple[Difference, ...] = field(default=())
@@ -109,7 +99,7 @@ class ReplayBatch:
 
     @property
     def failed(self) -> int:
-        return sum(1 for outcome in self.outcomes if outcome.result == "failed")
+        return sum(1 for outcome in self.outcomes if outcome.result == EventResult.FAILED)
 
     def to_json(self) -> dict[str, Any]:
         counts: dict[str, int] = {}

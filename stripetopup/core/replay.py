@@ -17,6 +17,7 @@ from stripetopup.core.reconcile_results import ReplayBatch
 from stripetopup.core.results import EventOutcome
 from stripetopup.db import transaction
 from stripetopup.errors import NotFound, ProcessingError, UsageError
+from stripetopup.models import EventResult
 from stripetopup.store import events as event_log
 
 ACTOR = "replay"
@@ -45,7 +46,7 @@ def replay(ctx: Context, event_id: str, *, dry_run: bool = False) -> EventOutcom
     try:
         return events.apply(ctx, event, actor=ACTOR, replay=True)
     except ProcessingError as exc:
-        return EventOutcome(event_id, str(event.get("type")), "failed", exc.message)
+        return EventOutcome(event_id, str(event.get("type")), EventResult.FAILED, exc.message)
 
 
 def replay_failed(
@@ -64,7 +65,7 @@ def replay_failed(
         try:
             outcome = replay(ctx, event_id, dry_run=dry_run)
         except NotFound as exc:
-            outcome = EventOutcome(event_id, event_type, "failed", exc.message)
+            outcome = EventOutcome(event_id, event_type, EventResult.FAILED, exc.message)
         outcomes.append(outcome)
         if on_outcome is not None:
             on_outcome(outcome)

@@ -10,7 +10,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from stripetopup.models import ApiCredential, LedgerEntry, StripePayment, WebhookEvent
+from stripetopup.models import (
+    ApiCredential,
+    EventResult,
+    LedgerEntry,
+    StripePayment,
+    WebhookEvent,
+)
 from stripetopup.money import format_cents
 
 
@@ -185,15 +191,11 @@ class Payment:
 
 @dataclass(frozen=True)
 class EventOutcome:
-    """What applying one Stripe event did.
-
-    ``result`` is one of: credited, debited, already_applied, recorded (state changed,
-    no money moved), attention (kept for an operator), ignored, failed.
-    """
+    """What applying one Stripe event did; ``result`` is a ``models.EventResult``."""
 
     event_id: str
     event_type: str
-    result: str
+    result: EventResult
     detail: str = ""
     account_id: str | None = None
     amount_cents: int | None = None

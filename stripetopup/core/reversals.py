@@ -1,6 +1,6 @@
 """Money that goes back out after a credit: refunds and disputes, as ledger postings.
 
-Sources (see DESIGN.md): ``refund:re_...`` debits a succeeded refund and
+Sources (:mod:`stripetopup.core.sources`): ``refund:re_...`` debits a succeeded refund and
 ``refund_reversed:re_...`` credits it back when it later fails or is cancelled;
 ``dispute:du_...`` debits a dispute's amount, ``dispute_reinstated:du_...`` credits it back
 when the dispute is won. :func:`post` writes one through :func:`stripetopup.store.ledger.post`
@@ -13,11 +13,15 @@ entry that moves the ledger there. Being a function of the final state, not of t
 that arrived, makes duplicated and reordered events converge. Should an object move back
 after its credit back (a re-opened dispute), the next entries are numbered
 (``dispute:du_...:2``), so every movement still has its own unique source.
+
+Refunds and disputes are read as typed :mod:`stripetopup.stripe_objects` (a dict from
+Stripe is validated on the way in: a missing ``amount`` is a PayloadError naming it).
+Imports core (sources, context), store, models and the typed Stripe objects.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +29,9 @@ from sqlmodel import Session
 
 from stripetopup.core import sources
 from stripetopup.core.context import Context
+from stripetopup.models import LedgerKind
 from stripetopup.store import ledger
+from stripetopup.stripe_objects import Dispute, Refund, Reversible
 
 # Dispute statuses whose money is back (target 0) and whose money is gone or frozen
 # (target -amount). Any other status (an inquiry, warning_*) holds what Stripe moved.
@@ -38,7 +44,7 @@ class Reversal:
     """One refund or dispute movement Stripe has made: signed cents, keyed by its source."""
 
     source: str
-    kind: str  # refund, dispute, dispute_reinstated
+    kind: LedgerKind  # refund, refund_reversed, dispute, dispute_reinstated
     amount_cents: int  # negative for a debit
     currency: str
     payment_intent_id: str
@@ -48,10 +54,15 @@ class Reversal:
 class Family:
     """The entries one kind of Stripe object makes: a debit, and a credit that undoes it."""
 
-    kind: str
+    kind: LedgerKind
     debit_prefix: str
     credit_prefix: str
-    credit_kind: str
+    credit_kind: LedgerKind
+    model: type[Refund] | type[Dispute]
+
+    def parse(self, obj: Reversible | Mapping[str, Any]) -> Reversible:
+        """``obj`` as its typed Stripe object (a dict is validated: PayloadError if wrong)."""
+        return obj if isinstance(obj, Reversible) else self.model.parse(obj)
 
     def owns(self, source: str, object_id: str) -> bool:
         """True when ``source`` is one of ``object_id``'s entries (any cycle)."""
@@ -62,35 +73,46 @@ class Family:
         return False
 
 
-Target = Callable[[Mapping[str, Any]], int]  # what the ledger should hold for one object
-REFUNDS = Family("refund", sources.REFUND, sources.REFUND_REVERSED, "refund_reversed")
-DISPUTES = Family("dispute", sources.DISPUTE, sources.DISPUTE_REINSTATED, "dispute_reinstated")
+REFUNDS = Family(
+    LedgerKind.REFUND, sources.REFUND, sources.REFUND_REVERSED, LedgerKind.REFUND_REVERSED, Refund
+)
+DISPUTES = Family(
+    LedgerKind.DISPUTE,
+    sources.DISPUTE,
+    sources.DISPUTE_REINSTATED,
+    LedgerKind.DISPUTE_REINSTATED,
+    Dispute,
+)
 
 
-def refund_target(refund: Mapping[str, Any]) -> int:
+def target(obj: Reversible) -> int:
+    """What the ledger should hold for a refund or a dispute (see the two rules below)."""
+    return dispute_target(obj) if isinstance(obj, Dispute) else refund_target(obj)
+
+
+def refund_target(refund: Reversible) -> int:
     """What the ledger should hold for a refund: its amount debited once it succeeded."""
-    return -int(refund["amount"]) if refund.get("status") == "succeeded" else 0
+    return -refund.amount if refund.status == "succeeded" else 0
 
 
-def dispute_target(dispute: Mapping[str, Any]) -> int:
+def dispute_target(dispute: Dispute) -> int:
     """What the ledger should hold for a dispute: debited while open or lost, 0 when won."""
-    status = str(dispute.get("status") or "")
+    status = dispute.status or ""
     if status in DISPUTE_RETURNED:
         return 0
     if status in DISPUTE_TAKEN:
-        return -int(dispute["amount"])
-    moves = [t for t in dispute.get("balance_transactions") or [] if isinstance(t, dict)]
-    return min(0, sum(int(t.get("amount", 0)) for t in moves))
+        return -dispute.amount
+    return min(0, sum(move.amount for move in dispute.balance_transactions))
 
 
-def dispute_was_taken(dispute: Mapping[str, Any]) -> bool:
+def dispute_was_taken(dispute: Reversible) -> bool:
     """True when the dispute's money left at some point (withdrawn, or a chargeback won)."""
-    moves = [t for t in dispute.get("balance_transactions") or [] if isinstance(t, dict)]
-    return dispute.get("status") == "won" or any(int(t.get("amount", 0)) < 0 for t in moves)
+    moves = dispute.balance_transactions if isinstance(dispute, Dispute) else []
+    return dispute.status == "won" or any(move.amount < 0 for move in moves)
 
 
 def settle(
-    family: Family, obj: Mapping[str, Any], target: int, have: Mapping[str, int]
+    family: Family, obj: Reversible | Mapping[str, Any], target: int, have: Mapping[str, int]
 ) -> list[Reversal]:
     """The entries that move ``obj``'s entries in ``have`` (source -> cents) to ``target``.
 
@@ -99,23 +121,20 @@ def settle(
     expects. Call it under the account's lock, with ``have`` read after taking it, so that
     two racing callers compute the same sources.
     """
-    object_id = str(obj["id"])
+    item = family.parse(obj)
     moves: list[Reversal] = []
-    first_time = not any(family.owns(source, object_id) for source in have)
-    if family is DISPUTES and first_time and target == 0 and dispute_was_taken(obj):
-        taken = _step(family, obj, -int(obj["amount"]), have)
+    first_time = not any(family.owns(source, item.id) for source in have)
+    if family is DISPUTES and first_time and target == 0 and dispute_was_taken(item):
+        taken = _step(family, item, -item.amount, have)
         assert taken is not None
         moves.append(taken)
         have = {**have, taken.source: taken.amount_cents}
-    last = _step(family, obj, target, have)
+    last = _step(family, item, target, have)
     return moves + ([last] if last is not None else [])
 
 
-def _step(
-    family: Family, obj: Mapping[str, Any], target: int, have: Mapping[str, int]
-) -> Reversal | None:
-    object_id = str(obj["id"])
-    mine = [source for source in have if family.owns(source, object_id)]
+def _step(family: Family, obj: Reversible, target: int, have: Mapping[str, int]) -> Reversal | None:
+    mine = [source for source in have if family.owns(source, obj.id)]
     delta = target - sum(have[source] for source in mine)
     if delta == 0:
         return None
@@ -125,8 +144,8 @@ def _step(
         else (family.credit_prefix, family.credit_kind)
     )
     cycle = 1 + sum(1 for source in mine if source.startswith(prefix))
-    source = prefix + object_id + (f":{cycle}" if cycle > 1 else "")
-    return Reversal(source, kind, delta, str(obj["currency"]).lower(), str(obj["payment_intent"]))
+    source = prefix + obj.id + (f":{cycle}" if cycle > 1 else "")
+    return Reversal(source, kind, delta, obj.currency.lower(), obj.payment_intent)
 
 
 def missing(
@@ -136,16 +155,15 @@ def missing(
     (the ledger's source -> cents for it) to what Stripe holds now: the same rule the event
     handlers settle by. Calls Stripe: one list per kind asked for."""
     found: list[Reversal] = []
-    families: list[tuple[Family, Target]] = [(REFUNDS, refund_target)] if refunds else []
-    families += [(DISPUTES, dispute_target)] if disputes else []
-    for family, target_of in families:
+    families = ([REFUNDS] if refunds else []) + ([DISPUTES] if disputes else [])
+    for family in families:
         listed = (
             ctx.stripe.list_refunds(payment_intent_id)
             if family is REFUNDS
             else ctx.stripe.list_disputes(payment_intent_id)
         )
-        for obj in sorted(listed, key=lambda item: int(item.get("created") or 0)):
-            found.extend(settle(family, obj, target_of(obj), have))
+        for item in sorted((family.parse(obj) for obj in listed), key=lambda i: i.created_at):
+            found.extend(settle(family, item, target(item), have))
     return found
 
 

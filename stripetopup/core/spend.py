@@ -31,7 +31,7 @@ from stripetopup.core.results import Entry
 from stripetopup.core.spend_results import Spent
 from stripetopup.db import run_in_transaction
 from stripetopup.errors import Conflict, InsufficientFunds, InvalidAmount, UsageError
-from stripetopup.models import MAX_INTEGER, Account
+from stripetopup.models import MAX_INTEGER, Account, LedgerKind
 from stripetopup.money import check_cents, format_cents
 from stripetopup.store import accounts, holds, ledger, write_keys
 
@@ -148,7 +148,7 @@ def spend(
         account_id=account_id,
         amount_cents=-amount,
         currency=ctx.currency,
-        kind="spend",
+        kind=LedgerKind.SPEND,
         source=spend_source(actor, check_key(idempotency_key)),
         actor=actor[:MAX_ACTOR_LENGTH],
         reason=reason,

@@ -2,35 +2,36 @@
 
 ``assign`` fetches the session from Stripe (what is credited is Stripe's ``amount_total``),
 refuses one that is not paid or not in our currency or mode, and credits it through
-:func:`core.handlers.credit_session`, the exactly-once path (``checkout_session:cs_...``).
+:func:`stripetopup.core.credit.credit_session`, the exactly-once path
+(``checkout_session:cs_...``).
 Refunds and disputes Stripe already made on it are debited in the same transaction, so
 the ledger matches the money at once. ``dismiss`` marks it dismissed, credits nothing, and
 no later event credits it; ``assign`` refuses a dismissed payment unless ``force``d. Every
 decision is appended to the payment's history (``store.resolutions``); the payment row
-shows the latest. Imports core, store, db and errors.
+shows the latest. What Stripe returns is validated into typed :mod:`stripetopup.stripe_objects`.
+Imports core, store, db, models, errors and the typed Stripe objects.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from sqlmodel import Session
 
 from stripetopup.core import reversals, sources
 from stripetopup.core.context import Context
-from stripetopup.core.handlers import credit_session, session_account_id
+from stripetopup.core.credit import credit_session, session_account_id
 from stripetopup.core.handlers_reversals import current_objects, settle_intent
 from stripetopup.core.operator_results import Decision, PaymentDetail, Resolution
 from stripetopup.core.results import Payment
 from stripetopup.db import run_in_transaction, transaction
 from stripetopup.errors import NotFound, PaymentStateError, UsageError
-from stripetopup.models import StripePayment
+from stripetopup.models import EventResult, PaymentState, StripePayment
 from stripetopup.money import format_cents
 from stripetopup.store import accounts, payments, resolutions
 from stripetopup.store import reversals as store
+from stripetopup.stripe_objects import CheckoutSession, Reversible
 
 MAX_REASON_LENGTH = 500
-Found = dict[reversals.Family, list[dict[str, Any]]]
+Found = dict[reversals.Family, list[Reversible]]
 
 
 def _reason(reason: str) -> str:
@@ -42,29 +43,28 @@ def _reason(reason: str) -> str:
     return cleaned
 
 
-def _check_assignable(ctx: Context, obj: dict[str, Any]) -> None:
-    session_id = str(obj["id"])
-    if obj.get("payment_status") != "paid":
-        state = f"{obj.get('status')}/{obj.get('payment_status')}"
+def _check_assignable(ctx: Context, checkout: CheckoutSession) -> None:
+    session_id = checkout.id
+    if not checkout.paid:
+        state = f"{checkout.status}/{checkout.payment_status}"
         raise PaymentStateError(
             f"{session_id} is not paid (Stripe says {state}): nothing to credit"
         )
-    currency = str(obj.get("currency") or "").lower()
+    currency = checkout.currency_code
     if currency != ctx.currency:
         raise PaymentStateError(
             f"{session_id} was paid in {currency.upper()}; only {ctx.currency.upper()} is "
             "credited (refund it in Stripe, or dismiss it)"
         )
-    if bool(obj.get("livemode")) != ctx.settings.livemode:
+    if checkout.livemode != ctx.settings.livemode:
         raise PaymentStateError(f"{session_id} is from the other mode (livemode)")
-    amount = obj.get("amount_total")
-    if not isinstance(amount, int) or amount <= 0:
+    if checkout.amount_total is None or checkout.amount_total <= 0:
         raise PaymentStateError(f"{session_id} has no positive amount_total")
 
 
 def _refuse_dismissed(payment: StripePayment | None, force: bool) -> None:
     """A dismissal is an operator's word that nothing is credited; only --force undoes it."""
-    if payment is None or payment.state != "dismissed" or force:
+    if payment is None or payment.state != PaymentState.DISMISSED or force:
         return
     when = f"{payment.resolved_at:%Y-%m-%d %H:%M:%S} UTC" if payment.resolved_at else "earlier"
     why = f" ({payment.resolution})" if payment.resolution else ""
@@ -91,10 +91,9 @@ def assign(
     stripe = ctx.stripe  # a missing key is refused before the database is touched
     with transaction(ctx.engine) as session:  # refused before asking Stripe anything
         _refuse_dismissed(payments.find(session, checkout_session_id), force)
-    obj = stripe.retrieve_checkout_session(checkout_session_id)
-    _check_assignable(ctx, obj)
-    pi = obj.get("payment_intent")
-    pi = str(pi.get("id") if isinstance(pi, dict) else pi) if pi else None
+    checkout = CheckoutSession.parse(stripe.retrieve_checkout_session(checkout_session_id))
+    _check_assignable(ctx, checkout)
+    pi = checkout.payment_intent_id
     found: Found = {}
     if pi is not None:  # asked before the transaction: no Stripe call under the lock
         found = {f: current_objects(ctx, f, pi) for f in (reversals.REFUNDS, reversals.DISPUTES)}
@@ -103,16 +102,20 @@ def assign(
         if accounts.find(session, account_id) is None:
             raise accounts.unknown(account_id)
         existing = payments.find(session, checkout_session_id, lock=True)
-        if existing is not None and existing.state == "credited":
+        if existing is not None and existing.state == PaymentState.CREDITED:
             return _already_credited(session, existing, account_id)
         _refuse_dismissed(existing, force)  # again under the lock: a dismiss may have raced
-        forced = existing is not None and existing.state == "dismissed"
+        forced = existing is not None and existing.state == PaymentState.DISMISSED
         if existing is not None and forced:
             # An operator's forced assign undoes a dismissal; nothing automatic does.
             payments.advance(
-                session, existing, "attention", reason=existing.attention_reason, force=True
+                session,
+                existing,
+                PaymentState.ATTENTION,
+                reason=existing.attention_reason,
+                force=True,
             )
-        return _credit(session, ctx, obj, account_id, reason, actor, found, forced=forced)
+        return _credit(session, ctx, checkout, account_id, reason, actor, found, forced=forced)
 
     return run_in_transaction(ctx.engine, work)
 
@@ -120,7 +123,7 @@ def assign(
 def _credit(
     session: Session,
     ctx: Context,
-    obj: dict[str, Any],
+    checkout: CheckoutSession,
     account_id: str,
     reason: str,
     actor: str,
@@ -128,11 +131,18 @@ def _credit(
     *,
     forced: bool,
 ) -> Resolution:
-    result, detail, payment, entry_id = credit_session(
-        session, ctx, obj, actor=actor, event_id=None, account_override=account_id, reason=reason
+    credit = credit_session(
+        session,
+        ctx,
+        checkout,
+        actor=actor,
+        event_id=None,
+        account_override=account_id,
+        reason=reason,
     )
-    if result not in ("credited", "already_applied"):
-        raise PaymentStateError(f"{obj['id']} was not credited: {detail}")
+    if not credit.landed:
+        raise PaymentStateError(f"{checkout.id} was not credited: {credit.detail}")
+    payment = credit.payment
     store.mark_resolved(session, payment, actor=actor, resolution=reason, account_id=account_id)
     resolutions.append(
         session,
@@ -149,9 +159,9 @@ def _credit(
         moved.extend((move.source, move.amount_cents) for move, _ in settled.posted)
     return Resolution(
         action="assigned",
-        changed=result == "credited",
+        changed=credit.result == EventResult.CREDITED,
         payment=Payment.of(payment),
-        entry_id=entry_id,
+        entry_id=credit.entry_id,
         amount_cents=payment.amount_total_cents,
         reversals=tuple(moved),
         balance_cents=accounts.get(session, account_id).balance_cents,
@@ -186,23 +196,26 @@ def dismiss(ctx: Context, checkout_session_id: str, *, reason: str, actor: str) 
     with transaction(ctx.engine) as session:
         known = payments.find(session, checkout_session_id) is not None
     # A payment we never recorded is fetched from Stripe (NotFound if Stripe lacks it too).
-    obj = None if known else ctx.stripe.retrieve_checkout_session(checkout_session_id)
+    fetched = None if known else ctx.stripe.retrieve_checkout_session(checkout_session_id)
+    checkout = CheckoutSession.parse(fetched) if fetched is not None else None
 
     def work(session: Session) -> Resolution:
-        if obj is not None:
-            payments.upsert_from_stripe(session, obj, session_account_id(obj))
+        if checkout is not None:
+            payments.upsert_from_stripe(session, checkout, session_account_id(checkout))
         payment = payments.find(session, checkout_session_id, lock=True)
         if payment is None:
             raise NotFound(f"no payment {checkout_session_id}")
-        if payment.state == "credited":
+        if payment.state == PaymentState.CREDITED:
             amount = format_cents(payment.amount_total_cents or 0)
             raise PaymentStateError(
                 f"{checkout_session_id} is already credited ({amount} to {payment.account_id}, "
                 f"entry {payment.credited_entry_id}); to take it back, debit the account"
             )
-        changed = payment.state != "dismissed"
+        changed = payment.state != PaymentState.DISMISSED
         if changed:
-            payments.advance(session, payment, "dismissed", reason=payment.attention_reason)
+            payments.advance(
+                session, payment, PaymentState.DISMISSED, reason=payment.attention_reason
+            )
             store.mark_resolved(session, payment, actor=actor, resolution=reason)
             resolutions.append(
                 session,

@@ -18,11 +18,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from stripetopup.models import WebhookEvent, _now
+from stripetopup.models import EventResult, WebhookEvent, _now
 from stripetopup.store.upsert import bound_values, dialect_of, insert_for
 
-FAILED = "failed"
-ALREADY_APPLIED = "already_applied"
+FAILED = EventResult.FAILED
+ALREADY_APPLIED = EventResult.ALREADY_APPLIED
 MAX_ERROR_LENGTH = 2000
 
 

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from stripetopup.ids import new_hold_id
-from stripetopup.models import Account, Hold
+from stripetopup.models import Account, Hold, HoldStatus
 
 
 def open_total(session: Session, account: Account, now: datetime) -> int:
@@ -23,7 +23,7 @@ def open_total(session: Session, account: Account, now: datetime) -> int:
     total = session.exec(
         select(func.coalesce(func.sum(Hold.amount_cents - Hold.captured_cents), 0)).where(
             Hold.account_pk == account.id,
-            Hold.status == "open",
+            Hold.status == HoldStatus.OPEN,
             col(Hold.expires_at) > now,
         )
     ).one()
@@ -36,10 +36,10 @@ def expire_due(session: Session, account: Account, now: datetime) -> int:
         sa.update(Hold)
         .where(
             col(Hold.account_pk) == account.id,
-            col(Hold.status) == "open",
+            col(Hold.status) == HoldStatus.OPEN,
             col(Hold.expires_at) <= now,
         )
-        .values(status="expired", closed_at=now)
+        .values(status=HoldStatus.EXPIRED, closed_at=now)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
 
@@ -94,7 +94,7 @@ def create(
 
 
 def close(
-    session: Session, hold: Hold, *, status: str, now: datetime, captured_cents: int = 0
+    session: Session, hold: Hold, *, status: HoldStatus, now: datetime, captured_cents: int = 0
 ) -> Hold:
     """Mark ``hold`` captured (with the cents taken) or released at ``now``; it stops counting."""
     hold.status = status

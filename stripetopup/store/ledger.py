@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from stripetopup.errors import Conflict, InvalidAmount, NotFound
-from stripetopup.models import MAX_INTEGER, Account, LedgerEntry, _now
+from stripetopup.models import MAX_INTEGER, Account, LedgerEntry, LedgerKind, _now
 from stripetopup.store.upsert import bound_values, dialect_of, insert_for
 
 
@@ -29,7 +29,7 @@ class Posting:
     account_id: str
     amount_cents: int
     currency: str
-    kind: str
+    kind: LedgerKind
     source: str
     actor: str
     reason: str | None = None

@@ -1,8 +1,9 @@
 """Stripe payments: one row per Checkout Session, and its state as we know it.
 
-``state`` is ours (created, pending, credited, failed, expired, no_payment_required,
-attention, dismissed); ``status`` and ``payment_status`` mirror Stripe's fields. State only
-moves forward: a late or reordered event can never undo a credit.
+``state`` is ours (:class:`~stripetopup.models.PaymentState`); ``status`` and
+``payment_status`` mirror Stripe's fields. State only moves forward
+(:data:`~stripetopup.models.PAYMENT_RANK`): a late or reordered event can never undo a
+credit. Imports sqlalchemy/sqlmodel, models, the typed Stripe objects and store helpers.
 """
 
 from __future__ import annotations
@@ -15,21 +16,17 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from stripetopup.models import StripePayment, _now
+from stripetopup.models import (
+    FINAL_PAYMENT_STATES,
+    PAYMENT_RANK,
+    PaymentState,
+    StripePayment,
+    _now,
+)
 from stripetopup.store.upsert import bound_values, dialect_of, insert_for, insert_ignore
+from stripetopup.stripe_objects import CheckoutSession
 
-# Higher rank wins; equal ranks may replace each other (e.g. attention <-> attention).
-_RANK = {
-    "created": 0,
-    "pending": 1,
-    "failed": 2,
-    "expired": 2,
-    "no_payment_required": 3,
-    "attention": 3,
-    "credited": 4,
-    "dismissed": 4,
-}
-STATES = tuple(_RANK)
+STATES = tuple(PAYMENT_RANK)  # every state, in rank order
 
 
 def record_created(
@@ -56,7 +53,7 @@ def record_created(
             "url": url,
             "status": "open",
             "payment_status": "unpaid",
-            "state": "created",
+            "state": PaymentState.CREATED,
             "created_at": now,
             "updated_at": now,
         },
@@ -82,30 +79,26 @@ _PAYMENTS = StripePayment.__table__  # type: ignore[attr-defined]
 
 
 def upsert_from_stripe(
-    session: Session, obj: dict[str, Any], account_id: str | None
+    session: Session, checkout: CheckoutSession, account_id: str | None
 ) -> StripePayment:
     """Create or refresh the row from a Checkout Session object, in one statement.
 
     Stripe's fields are refreshed; our ``state`` is left alone (see :func:`advance`), and an
     account already on the row is kept. On PostgreSQL the upsert row-locks it until commit.
     """
-    created = obj.get("created")
+    created = checkout.created
     now = _now()
-    payment_intent = obj.get("payment_intent")
-    if isinstance(payment_intent, dict):
-        payment_intent = payment_intent.get("id")
-    amount = obj.get("amount_total")
     values = {
-        "checkout_session_id": str(obj["id"]),
+        "checkout_session_id": checkout.id,
         "account_id": account_id,
-        "amount_total_cents": amount if isinstance(amount, int) else None,
-        "currency": str(obj.get("currency") or "").lower()[:3],
-        "status": str(obj.get("status") or "open"),
-        "payment_status": str(obj.get("payment_status") or "unpaid"),
-        "livemode": bool(obj.get("livemode")),
-        "payment_intent_id": str(payment_intent) if payment_intent else None,
-        "state": "created",
-        "created_at": datetime.fromtimestamp(created, UTC) if isinstance(created, int) else now,
+        "amount_total_cents": checkout.amount_total,
+        "currency": checkout.currency_code[:3],
+        "status": checkout.status or "open",
+        "payment_status": checkout.payment_status or "unpaid",
+        "livemode": checkout.livemode,
+        "payment_intent_id": checkout.payment_intent_id,
+        "state": PaymentState.CREATED,
+        "created_at": datetime.fromtimestamp(created, UTC) if created is not None else now,
         "updated_at": now,
     }
     row = session.execute(_upsert_statement(dialect_of(session)), values).one()
@@ -155,7 +148,7 @@ _UPSERT_COLUMNS = (
 def advance(
     session: Session,
     payment: StripePayment,
-    state: str,
+    state: PaymentState,
     *,
     reason: str | None = None,
     entry_id: int | None = None,
@@ -166,12 +159,12 @@ def advance(
     ``force`` moves it regardless (a credit, or an operator's decision).
     """
     if not force:
-        if _RANK[state] < _RANK[payment.state]:
+        if PAYMENT_RANK[state] < PAYMENT_RANK[PaymentState(payment.state)]:
             return False
-        if payment.state in ("credited", "dismissed") and state != payment.state:
+        if payment.state in FINAL_PAYMENT_STATES and state != payment.state:
             return False
     changes: dict[str, Any] = {"state": state}
-    if state in ("attention", "dismissed"):
+    if state in (PaymentState.ATTENTION, PaymentState.DISMISSED):
         changes["attention_reason"] = reason
     if entry_id is not None:
         changes["credited_entry_id"] = entry_id
