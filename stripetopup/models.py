@@ -1,4 +1,4 @@
-"""SQLModel tables. A leaf module: imports sqlmodel/sqlalchemy only.
+"""SQLModel tables. A leaf module: imports sqlmodel/sqlalchemy and ``dates`` (the clock) only.
 
 Money is always an ``int`` of minor units; timestamps are timezone-aware UTC. Ledger entries
 are append-only: nothing in the package updates or deletes one. The unique ``source`` on
@@ -12,13 +12,11 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from stripetopup.dates import utcnow
+
 # INTEGER columns (ids, cents, balances) are 32-bit on PostgreSQL; SQLite's are wider. The
 # doors keep what they accept within this, so both databases answer alike.
 MAX_INTEGER = 2**31 - 1
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 class UTCDateTime(sa.TypeDecorator[datetime]):
@@ -50,8 +48,8 @@ class Account(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     account_id: str = Field(max_length=200, unique=True, index=True)
     balance_cents: int = Field(default=0, sa_column_kwargs={"nullable": False})
-    created_at: datetime = Field(default_factory=_now, sa_column=_ts(nullable=False))
-    updated_at: datetime = Field(default_factory=_now, sa_column=_ts(nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
 
 
 class LedgerEntry(SQLModel, table=True):
@@ -72,7 +70,7 @@ class LedgerEntry(SQLModel, table=True):
     payment_intent_id: str | None = Field(default=None, max_length=255, index=True)
     event_id: str | None = Field(default=None, max_length=255)
     request_fingerprint: str | None = Field(default=None, max_length=64)
-    created_at: datetime = Field(default_factory=_now, sa_column=_ts(nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
 
 
 class StripePayment(SQLModel, table=True):
@@ -94,8 +92,8 @@ class StripePayment(SQLModel, table=True):
     attention_reason: str | None = Field(default=None, max_length=500)
     credited_entry_id: int | None = Field(default=None, foreign_key="ledger_entries.id")
     url: str | None = Field(default=None, max_length=2000)
-    created_at: datetime = Field(default_factory=_now, sa_column=_ts(nullable=False, index=True))
-    updated_at: datetime = Field(default_factory=_now, sa_column=_ts(nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False, index=True))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
     # An operator's assign/dismiss: who, when and why (the reason they gave).
     resolved_by: str | None = Field(default=None, max_length=100)
     resolved_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
@@ -113,7 +111,7 @@ class WebhookEvent(SQLModel, table=True):
     livemode: bool = False
     payload: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     secret_label: str | None = Field(default=None, max_length=32)
-    received_at: datetime = Field(default_factory=_now, sa_column=_ts(nullable=False, index=True))
+    received_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False, index=True))
     processed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     outcome: str | None = Field(default=None, max_length=30, index=True)
     error: str | None = Field(default=None, max_length=2000)
@@ -131,7 +129,7 @@ class ApiCredential(SQLModel, table=True):
     subject: str = Field(max_length=200, index=True)
     prefix: str = Field(max_length=20)
     secret_hash: str = Field(max_length=64, unique=True)
-    created_at: datetime = Field(default_factory=_now, sa_column=_ts(nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
     last_used_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     revoked_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
 
@@ -156,7 +154,7 @@ class Hold(SQLModel, table=True):
     reason: str | None = Field(default=None, max_length=500)
     actor: str = Field(max_length=100)
     expires_at: datetime = Field(sa_column=_ts(nullable=False, index=True))
-    created_at: datetime = Field(default_factory=_now, sa_column=_ts(nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
     closed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
 
 
@@ -176,4 +174,4 @@ class PaymentResolution(SQLModel, table=True):
     account_id: str | None = Field(default=None, max_length=200)
     actor: str = Field(max_length=100)
     reason: str = Field(max_length=500)
-    created_at: datetime = Field(default_factory=_now, sa_column=_ts(nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))

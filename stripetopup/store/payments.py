@@ -15,7 +15,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from stripetopup.models import StripePayment, _now
+from stripetopup.dates import utcnow
+from stripetopup.models import StripePayment
 from stripetopup.store.upsert import bound_values, dialect_of, insert_for, insert_ignore
 
 # Higher rank wins; equal ranks may replace each other (e.g. attention <-> attention).
@@ -43,7 +44,7 @@ def record_created(
     url: str | None,
 ) -> None:
     """The row for a session we just created (a no-op if a webhook wrote it first)."""
-    now = _now()
+    now = utcnow()
     insert_ignore(
         session,
         StripePayment,
@@ -90,7 +91,7 @@ def upsert_from_stripe(
     account already on the row is kept. On PostgreSQL the upsert row-locks it until commit.
     """
     created = obj.get("created")
-    now = _now()
+    now = utcnow()
     payment_intent = obj.get("payment_intent")
     if isinstance(payment_intent, dict):
         payment_intent = payment_intent.get("id")
@@ -177,7 +178,7 @@ def advance(
         changes["credited_entry_id"] = entry_id
     if all(getattr(payment, key) == value for key, value in changes.items()):
         return False  # a replay or duplicate: nothing to write
-    changes["updated_at"] = _now()
+    changes["updated_at"] = utcnow()
     session.execute(sa.update(_PAYMENTS).where(_PAYMENTS.c.id == payment.id).values(**changes))
     for key, value in changes.items():
         setattr(payment, key, value)

@@ -10,7 +10,8 @@ from collections.abc import Sequence
 
 from sqlmodel import Session, col, select
 
-from stripetopup.models import PaymentResolution, _now
+from stripetopup.dates import utcnow
+from stripetopup.models import PaymentResolution
 
 ASSIGNED, DISMISSED = "assigned", "dismissed"
 
@@ -33,7 +34,7 @@ def append(
         account_id=account_id,
         actor=actor[:100],
         reason=reason[:500],
-        created_at=_now(),
+        created_at=utcnow(),
     )
     session.add(row)
     session.flush()
