@@ -17,6 +17,9 @@ from stripetopup.dates import utcnow
 # INTEGER columns (ids, cents, balances) are 32-bit on PostgreSQL; SQLite's are wider. The
 # doors keep what they accept within this, so both databases answer alike.
 MAX_INTEGER = 2**31 - 1
+# The one limit on a reason, a resolution or an attention note: their columns' width, and
+# what the doors and the core check before writing one.
+MAX_REASON_LENGTH = 500
 
 
 class UTCDateTime(sa.TypeDecorator[datetime]):
@@ -64,7 +67,7 @@ class LedgerEntry(SQLModel, table=True):
     kind: str = Field(max_length=40)
     source: str = Field(max_length=255, unique=True)
     balance_after_cents: int
-    reason: str | None = Field(default=None, max_length=500)
+    reason: str | None = Field(default=None, max_length=MAX_REASON_LENGTH)
     actor: str = Field(max_length=100)
     checkout_session_id: str | None = Field(default=None, max_length=255, index=True)
     payment_intent_id: str | None = Field(default=None, max_length=255, index=True)
@@ -89,7 +92,7 @@ class StripePayment(SQLModel, table=True):
     livemode: bool = False
     payment_intent_id: str | None = Field(default=None, max_length=255, index=True)
     state: str = Field(default="created", max_length=30, index=True)
-    attention_reason: str | None = Field(default=None, max_length=500)
+    attention_reason: str | None = Field(default=None, max_length=MAX_REASON_LENGTH)
     credited_entry_id: int | None = Field(default=None, foreign_key="ledger_entries.id")
     url: str | None = Field(default=None, max_length=2000)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False, index=True))
@@ -97,7 +100,7 @@ class StripePayment(SQLModel, table=True):
     # An operator's assign/dismiss: who, when and why (the reason they gave).
     resolved_by: str | None = Field(default=None, max_length=100)
     resolved_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
-    resolution: str | None = Field(default=None, max_length=500)
+    resolution: str | None = Field(default=None, max_length=MAX_REASON_LENGTH)
 
 
 class WebhookEvent(SQLModel, table=True):
@@ -151,7 +154,7 @@ class Hold(SQLModel, table=True):
     status: str = Field(default="open", max_length=20, index=True)
     idempotency_key: str = Field(max_length=300, unique=True)
     request_fingerprint: str = Field(max_length=64)
-    reason: str | None = Field(default=None, max_length=500)
+    reason: str | None = Field(default=None, max_length=MAX_REASON_LENGTH)
     actor: str = Field(max_length=100)
     expires_at: datetime = Field(sa_column=_ts(nullable=False, index=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
@@ -173,5 +176,5 @@ class PaymentResolution(SQLModel, table=True):
     forced: bool = False
     account_id: str | None = Field(default=None, max_length=200)
     actor: str = Field(max_length=100)
-    reason: str = Field(max_length=500)
+    reason: str = Field(max_length=MAX_REASON_LENGTH)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))

@@ -31,13 +31,12 @@ from stripetopup.core import reversals, sources
 from stripetopup.core.context import Context
 from stripetopup.core.results import EventOutcome
 from stripetopup.errors import NotFound
-from stripetopup.models import StripePayment
+from stripetopup.models import MAX_REASON_LENGTH, StripePayment
 from stripetopup.money import format_cents
 from stripetopup.store import accounts, payments
 from stripetopup.store import reversals as store
 
 KNOWN_STATES = frozenset({"credited", "attention", "dismissed"})
-MAX_REASON = 500
 
 
 @dataclass(frozen=True)
@@ -232,7 +231,7 @@ def _note_attention(
     note = f"{family.kind} in Stripe ({ids}) not debited: the payment was never credited"
     reason = payment.attention_reason or f"payment {payment.state}"
     if note not in reason:
-        reason = f"{reason}; {note}"[:MAX_REASON]
+        reason = f"{reason}; {note}"[:MAX_REASON_LENGTH]
     payments.advance(session, payment, "attention", reason=reason)
     return _outcome(event, "attention", note, account_id=payment.account_id)
 

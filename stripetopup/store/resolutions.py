@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from sqlmodel import Session, col, select
 
 from stripetopup.dates import utcnow
-from stripetopup.models import PaymentResolution
+from stripetopup.models import MAX_REASON_LENGTH, PaymentResolution
 
 ASSIGNED, DISMISSED = "assigned", "dismissed"
 
@@ -33,7 +33,7 @@ def append(
         forced=forced,
         account_id=account_id,
         actor=actor[:100],
-        reason=reason[:500],
+        reason=reason[:MAX_REASON_LENGTH],
         created_at=utcnow(),
     )
     session.add(row)

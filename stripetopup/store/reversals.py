@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from stripetopup.dates import utcnow
-from stripetopup.models import Account, LedgerEntry, StripePayment
+from stripetopup.models import MAX_REASON_LENGTH, Account, LedgerEntry, StripePayment
 
 _PAYMENTS = StripePayment.__table__  # type: ignore[attr-defined]
 
@@ -56,7 +56,7 @@ def mark_resolved(
     changes: dict[str, object] = {
         "resolved_by": actor[:100],
         "resolved_at": utcnow(),
-        "resolution": resolution[:500],
+        "resolution": resolution[:MAX_REASON_LENGTH],
         "updated_at": utcnow(),
     }
     if account_id is not None:
