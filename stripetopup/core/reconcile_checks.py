@@ -17,7 +17,7 @@ from stripetopup.core.context import Context
 from stripetopup.core.handlers import session_account_id
 from stripetopup.core.reconcile_results import Difference
 from stripetopup.models import StripePayment
-from stripetopup.money import format_cents
+from stripetopup.money import format_cents, format_money
 from stripetopup.store.reconcile import LedgerRow
 
 
@@ -74,10 +74,6 @@ def needs_account_check(obj: dict[str, Any], view: PageView) -> str | None:
     return session_account_id(obj)
 
 
-def _money(cents: int | None, currency: str) -> str:
-    return f"{format_cents(cents)} {currency.upper()}" if cents is not None else "?"
-
-
 def classify(ctx: Context, obj: dict[str, Any], view: PageView, now: datetime) -> list[Difference]:
     """Every difference between the Stripe session ``obj`` and the local record."""
     payment = view.payments.get(str(obj["id"]))
@@ -116,7 +112,8 @@ def _credited(obj: dict[str, Any], credit: LedgerRow) -> Difference:
         kind="credited_not_paid",
         amount_cents=None,
         local_cents=credit.amount_cents,
-        detail=f"credited {_money(credit.amount_cents, credit.currency)} but Stripe says {status}",
+        detail=f"credited {format_money(credit.amount_cents, credit.currency)} "
+        f"but Stripe says {status}",
         fix=f"check the session in Stripe; if it was never paid, debit {credit.account_id} "
         f"{format_cents(credit.amount_cents)} by hand (stripetopup debit)",
     )
@@ -132,8 +129,8 @@ def _mismatch(obj: dict[str, Any], credit: LedgerRow) -> Difference | None:
         kind="amount_mismatch",
         amount_cents=amount if isinstance(amount, int) else None,
         local_cents=credit.amount_cents,
-        detail=f"Stripe was paid {_money(amount, currency)}, the ledger credited "
-        f"{_money(credit.amount_cents, credit.currency)}",
+        detail=f"Stripe was paid {format_money(amount, currency)}, the ledger credited "
+        f"{format_money(credit.amount_cents, credit.currency)}",
         fix=f"credit or debit {credit.account_id} the difference by hand "
         "(stripetopup credit/debit)",
     )
@@ -143,7 +140,7 @@ def _not_credited(ctx: Context, obj: dict[str, Any], view: PageView) -> Differen
     account_id = session_account_id(obj)
     amount = obj.get("amount_total") if isinstance(obj.get("amount_total"), int) else None
     currency = str(obj.get("currency") or "").lower()
-    paid = _money(amount, currency)
+    paid = format_money(amount, currency)
     kind, detail, fix = (
         "paid_not_credited",
         f"paid {paid}, not credited",
@@ -183,7 +180,7 @@ def _pending(ctx: Context, obj: dict[str, Any], now: datetime) -> Difference | N
         kind="pending_too_long",
         amount_cents=amount,
         local_cents=None,
-        detail=f"delayed payment of {_money(amount, currency)} pending for {hours} h "
+        detail=f"delayed payment of {format_money(amount, currency)} pending for {hours} h "
         f"(limit {ctx.settings.pending_max_age_hours} h)",
         fix="check the payment in Stripe; it is credited when Stripe reports it succeeded",
     )
