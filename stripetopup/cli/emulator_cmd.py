@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 
@@ -10,8 +12,10 @@ def register(app: typer.Typer) -> None:
 
 
 def emulator(
-    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
-    port: int = typer.Option(12111, "--port", min=0, max=65535, help="Port to listen on."),
+    host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", min=0, max=65535, help="Port to listen on.")
+    ] = 12111,
 ) -> None:
     """Run the offline Stripe emulator (test keys only; it is not Stripe)."""
     from stripetopup.cli.listen import claim

@@ -11,7 +11,7 @@ import contextlib
 import functools
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -30,20 +30,36 @@ def register(app: typer.Typer) -> None:
     app.command()(serve)
 
 
+Host = Annotated[str, typer.Option("--host", envvar="STRIPETOPUP_HOST", help="Interface.")]
+Port = Annotated[
+    int,
+    typer.Option(
+        "--port", envvar="STRIPETOPUP_PORT", min=0, max=65535, help="Port (0: any free one)."
+    ),
+]
+Workers = Annotated[
+    int,
+    typer.Option(
+        "--workers", envvar="STRIPETOPUP_WORKERS", min=1, max=64, help="Worker processes."
+    ),
+]
+Emulator = Annotated[
+    bool, typer.Option("--emulator", help="Offline demo: run the Stripe emulator beside the app.")
+]
+EmulatorPort = Annotated[
+    int,
+    typer.Option(
+        "--emulator-port", min=0, max=65535, help="Port for --emulator (0: any free one)."
+    ),
+]
+
+
 def serve(
-    host: str = typer.Option("127.0.0.1", "--host", envvar="STRIPETOPUP_HOST", help="Interface."),
-    port: int = typer.Option(
-        8000, "--port", envvar="STRIPETOPUP_PORT", min=0, max=65535, help="Port (0: any free one)."
-    ),
-    workers: int = typer.Option(
-        1, "--workers", envvar="STRIPETOPUP_WORKERS", min=1, max=64, help="Worker processes."
-    ),
-    emulator: bool = typer.Option(
-        False, "--emulator", help="Offline demo: run the Stripe emulator beside the app."
-    ),
-    emulator_port: int = typer.Option(
-        12111, "--emulator-port", min=0, max=65535, help="Port for --emulator (0: any free one)."
-    ),
+    host: Host = "127.0.0.1",
+    port: Port = 8000,
+    workers: Workers = 1,
+    emulator: Emulator = False,
+    emulator_port: EmulatorPort = 12111,
 ) -> None:
     """Serve the checkout, webhook, balance and spend endpoints."""
     from stripetopup import metrics_dir
