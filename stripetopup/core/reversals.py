@@ -1,6 +1,6 @@
 """Money that goes back out after a credit: refunds and disputes, as ledger postings.
 
-Sources (see DESIGN.md): ``refund:re_...`` debits a succeeded refund and
+Sources (:mod:`stripetopup.core.sources`): ``refund:re_...`` debits a succeeded refund and
 ``refund_reversed:re_...`` credits it back when it later fails or is cancelled;
 ``dispute:du_...`` debits a dispute's amount, ``dispute_reinstated:du_...`` credits it back
 when the dispute is won. :func:`post` writes one through :func:`stripetopup.store.ledger.post`
