@@ -219,6 +219,19 @@ def test_no_import_cycle_hides_behind_an_import_deferred_into_a_function() -> No
     assert cycle_in(graph) == []
 
 
+def test_nothing_points_at_notes_outside_the_repository() -> None:
+    """A newcomer who clones the repository can read whatever the code refers to."""
+    outside = ("DESIGN" + ".md", "STYLE" + ".md", "../" + "shared")
+    repository = PACKAGE.parent
+    texts = [*modules(), repository / "README.md", *sorted((repository / "docs").glob("*.md"))]
+    pointing = [
+        str(path.relative_to(repository))
+        for path in texts
+        if any(name in path.read_text() for name in outside)
+    ]
+    assert pointing == []
+
+
 # One CLI style -----------------------------------------------------------------------------
 def _typer_declarations(tree: ast.Module) -> set[str]:
     """Module-level names bound to ``typer.Option(...)``/``typer.Argument(...)`` themselves
