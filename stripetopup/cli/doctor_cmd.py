@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from stripetopup.cli import context
 from stripetopup.cli.options import JsonOutput
+from stripetopup.cli.output import EXIT_FAILURE, EXIT_OK, emit_json, guard
 
 if TYPE_CHECKING:
     from stripetopup.core.doctor_results import DoctorReport
@@ -33,9 +35,7 @@ def register(app: typer.Typer) -> None:
 def doctor(url: WebhookUrl = None, json_output: JsonOutput = False) -> None:
     """Check settings, Stripe key permissions and endpoints, the database, the webhook path
     and recent failures; exit 1 if any check fails."""
-    from stripetopup.cli import context
-    from stripetopup.cli.output import EXIT_FAILURE, EXIT_OK, emit_json, guard
-    from stripetopup.core import TopUpService
+    from stripetopup.core import TopUpService  # here: the core imports the database layer
 
     with guard():
         settings = context.settings(keep_going=True)

@@ -6,6 +6,9 @@ from typing import Annotated
 
 import typer
 
+from stripetopup.cli.listen import claim
+from stripetopup.cli.output import guard
+
 
 def register(app: typer.Typer) -> None:
     app.command()(emulator)
@@ -18,9 +21,7 @@ def emulator(
     ] = 12111,
 ) -> None:
     """Run the offline Stripe emulator (test keys only; it is not Stripe)."""
-    from stripetopup.cli.listen import claim
-    from stripetopup.cli.output import guard
-    from stripetopup.emulator.server import run
+    from stripetopup.emulator.server import run  # here: starlette and uvicorn are slow to import
 
     with guard():  # a busy port is one line, exit 2, before the banner (as for serve)
         sock = claim(host, port, option="--port")

@@ -15,7 +15,7 @@ import typer
 
 from stripetopup.cli import context
 from stripetopup.cli.options import JsonOutput, Since, Until, WindowStart, parse_date
-from stripetopup.cli.output import EXIT_FAILURE, EXIT_USAGE, emit_json, guard, say, table
+from stripetopup.cli.output import EXIT_FAILURE, EXIT_USAGE, console, emit_json, guard, say, table
 from stripetopup.cli.tables import Column
 
 if TYPE_CHECKING:
@@ -62,6 +62,7 @@ def print_difference(diff: Difference) -> None:
 
 
 def print_summary(report: ReconcileReport) -> None:
+    # Here, not at the top: importing the core imports the database layer.
     from stripetopup.core.reconcile_results import KINDS
 
     rows: list[tuple[str, int]] = [("sessions checked", report.sessions)]
@@ -83,9 +84,7 @@ def _progress(*, enabled: bool) -> Iterator[Callable[[int], None] | None]:
     if not enabled or not sys.stderr.isatty():
         yield None
         return
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    from stripetopup.cli.output import console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn  # slow import
 
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     with Progress(*columns, console=console(stderr=True), transient=True) as bar:
