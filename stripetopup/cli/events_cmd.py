@@ -53,22 +53,12 @@ def events(
     json_output: JsonOutput = False,
 ) -> None:
     """List received events, newest first."""
-    if ctx.invoked_subcommand is not None:
-        return
-    list_events(failed, event_type, since, limit, json_output, everything)
+    if ctx.invoked_subcommand is None:  # `events` alone, or `events list`
+        list_events(failed, event_type, since, limit, json_output, everything)
 
 
-@events_app.command("list")
-def list_command(
-    failed: Failed = False,
-    event_type: EventType = None,
-    since: Since = None,
-    limit: Limit = 200,
-    everything: Everything = False,
-    json_output: JsonOutput = False,
-) -> None:
-    """List received events, newest first (same as `events`)."""
-    list_events(failed, event_type, since, limit, json_output, everything)
+# `events list` is the group's own listing under a name: one function, one set of options.
+events_app.command("list", help="List received events, newest first (same as `events`).")(events)
 
 
 def list_events(

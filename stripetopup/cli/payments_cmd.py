@@ -66,24 +66,12 @@ def payments(
     json_output: JsonOutput = False,
 ) -> None:
     """List payments, newest first."""
-    if ctx.invoked_subcommand is not None:
-        return
-    list_payments(since, user, status, attention, limit, json_output)
+    if ctx.invoked_subcommand is None:  # `payments` alone, or `payments list`
+        list_payments(since, user, status, attention, limit, json_output)
 
 
-@payments_app.command("list")
-def list_command(
-    since: Since = None,
-    user: User = None,
-    status: Annotated[
-        str | None, typer.Option("--status", help="Our state (see `payments --help`).")
-    ] = None,
-    attention: Attention = False,
-    limit: Limit = 200,
-    json_output: JsonOutput = False,
-) -> None:
-    """List payments, newest first (same as `payments`)."""
-    list_payments(since, user, status, attention, limit, json_output)
+# `payments list` is the group's own listing under a name: one function, one set of options.
+payments_app.command("list", help="List payments, newest first (same as `payments`).")(payments)
 
 
 def list_payments(
