@@ -1,5 +1,9 @@
-"""Parsing of the dates operators type: ISO dates/times (UTC unless an offset is given) and
-relative windows such as ``7d``, ``24h``, ``30m``. A leaf module (stdlib + errors).
+"""The one clock, and parsing of the dates operators type.
+
+:func:`utcnow` is the package's clock: every timestamp it writes (rows' ``created_at``, the
+core's default ``clock``) comes from it. :func:`parse_when` reads ISO dates/times (UTC
+unless an offset is given) and relative windows such as ``7d``, ``24h``, ``30m``. A leaf
+module (stdlib + errors).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks
 
 
 def utcnow() -> datetime:
-    """The current time, timezone-aware UTC."""
+    """The current time, timezone-aware UTC: the one clock (models, store and core use it)."""
     return datetime.now(UTC)
 
 

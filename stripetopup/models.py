@@ -1,5 +1,5 @@
 """SQLModel tables and the states and kinds their string columns hold. A leaf module:
-imports sqlmodel/sqlalchemy only.
+imports sqlmodel/sqlalchemy and ``dates`` (the clock) only.
 
 Money is always an ``int`` of minor units; timestamps are timezone-aware UTC. Ledger entries
 are append-only: nothing in the package updates or deletes one. The unique ``source`` on
@@ -17,13 +17,14 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from stripetopup.dates import utcnow
+
 # INTEGER columns (ids, cents, balances) are 32-bit on PostgreSQL; SQLite's are wider. The
 # doors keep what they accept within this, so both databases answer alike.
 MAX_INTEGER = 2**31 - 1
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
+# The one limit on a reason, a resolution or an attention note: their columns' width, and
+# what the doors and the core check before writing one.
+MAX_REASON_LENGTH = 500
 
 
 class PaymentState(StrEnum):
@@ -119,8 +120,8 @@ class Account(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     account_id: str = Field(max_length=200, unique=True, index=True)
     balance_cents: int = Field(default=0, sa_column_kwargs={"nullable": False})
-    created_at: datetime = Field(default_factory=_now, sa_column=_ts(nullable=False))
-    updated_at: datetime = Field(default_factory=_now, sa_column=_ts(nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
 
 
 class LedgerEntry(SQLModel, table=True):
@@ -135,13 +136,13 @@ class LedgerEntry(SQLModel, table=True):
     kind: str = Field(max_length=40)
     source: str = Field(max_length=255, unique=True)
     balance_after_cents: int
-    reason: str | None = Field(default=None, max_length=500)
+    reason: str | None = Field(default=None, max_length=MAX_REASON_LENGTH)
     actor: str = Field(max_length=100)
     checkout_session_id: str | None = Field(default=None, max_length=255, index=True)
     payment_intent_id: str | None = Field(default=None, max_length=255, index=True)
     event_id: str | None = Field(default=None, max_length=255)
     request_fingerprint: str | None = Field(default=None, max_length=64)
-    created_at: datetime = Field(default_factory=_now, sa_column=_ts(nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
 
 
 class StripePayment(SQLModel, table=True):
@@ -160,15 +161,15 @@ class StripePayment(SQLModel, table=True):
     livemode: bool = False
     payment_intent_id: str | None = Field(default=None, max_length=255, index=True)
     state: str = Field(default="created", max_length=30, index=True)
-    attention_reason: str | None = Field(default=None, max_length=500)
+    attention_reason: str | None = Field(default=None, max_length=MAX_REASON_LENGTH)
     credited_entry_id: int | None = Field(default=None, foreign_key="ledger_entries.id")
     url: str | None = Field(default=None, max_length=2000)
-    created_at: datetime = Field(default_factory=_now, sa_column=_ts(nullable=False, index=True))
-    updated_at: datetime = Field(default_factory=_now, sa_column=_ts(nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False, index=True))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
     # An operator's assign/dismiss: who, when and why (the reason they gave).
     resolved_by: str | None = Field(default=None, max_length=100)
     resolved_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
-    resolution: str | None = Field(default=None, max_length=500)
+    resolution: str | None = Field(default=None, max_length=MAX_REASON_LENGTH)
 
 
 class WebhookEvent(SQLModel, table=True):
@@ -182,7 +183,7 @@ class WebhookEvent(SQLModel, table=True):
     livemode: bool = False
     payload: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     secret_label: str | None = Field(default=None, max_length=32)
-    received_at: datetime = Field(default_factory=_now, sa_column=_ts(nullable=False, index=True))
+    received_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False, index=True))
     processed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     outcome: str | None = Field(default=None, max_length=30, index=True)
     error: str | None = Field(default=None, max_length=2000)
@@ -200,7 +201,7 @@ class ApiCredential(SQLModel, table=True):
     subject: str = Field(max_length=200, index=True)
     prefix: str = Field(max_length=20)
     secret_hash: str = Field(max_length=64, unique=True)
-    created_at: datetime = Field(default_factory=_now, sa_column=_ts(nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
     last_used_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     revoked_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
 
@@ -222,10 +223,10 @@ class Hold(SQLModel, table=True):
     status: str = Field(default="open", max_length=20, index=True)
     idempotency_key: str = Field(max_length=300, unique=True)
     request_fingerprint: str = Field(max_length=64)
-    reason: str | None = Field(default=None, max_length=500)
+    reason: str | None = Field(default=None, max_length=MAX_REASON_LENGTH)
     actor: str = Field(max_length=100)
     expires_at: datetime = Field(sa_column=_ts(nullable=False, index=True))
-    created_at: datetime = Field(default_factory=_now, sa_column=_ts(nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
     closed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
 
 
@@ -244,5 +245,5 @@ class PaymentResolution(SQLModel, table=True):
     forced: bool = False
     account_id: str | None = Field(default=None, max_length=200)
     actor: str = Field(max_length=100)
-    reason: str = Field(max_length=500)
-    created_at: datetime = Field(default_factory=_now, sa_column=_ts(nullable=False))
+    reason: str = Field(max_length=MAX_REASON_LENGTH)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))

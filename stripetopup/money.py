@@ -71,3 +71,14 @@ def to_decimal(cents: int) -> Decimal:
 def format_cents(cents: int) -> str:
     """``500`` -> ``"5.00"``, ``-125`` -> ``"-1.25"``: the string form used in JSON and tables."""
     return str(to_decimal(cents))
+
+
+def format_money(cents: int | None, currency: str | None = None, *, unknown: str = "?") -> str:
+    """``(500, "usd")`` -> ``"5.00 USD"``: an amount for people, its currency when known.
+
+    The one formatter of the CLI, the core's messages and the pages. An amount that is not
+    known (``None``: Stripe has not said) is shown as ``unknown``.
+    """
+    if cents is None:
+        return unknown
+    return f"{format_cents(cents)} {(currency or '').upper()}".rstrip()

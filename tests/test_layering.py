@@ -1,11 +1,18 @@
-"""The layering in STYLE.md, checked by parsing every module's imports.
+"""The package's layering and its import graph, checked by parsing every module's imports.
+
+Top may import bottom, never the reverse (the emulator is a leaf of its own):
 
 cli, web  ->  core  ->  store, stripe gateway, signature, emulator  ->  models, errors, config
+
+No module may reach itself again through the modules it imports (an import cycle), at
+import time or through an import deferred into a function; and the CLI declares every
+option and argument in one style, Typer's ``Annotated``.
 """
 
 from __future__ import annotations
 
 import ast
+import graphlib
 from pathlib import Path
 
 import pytest
@@ -117,3 +124,153 @@ def test_the_cli_starts_without_the_heavy_libraries() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     ).stdout.strip()
     assert loaded == ""
+
+
+# Import cycles -----------------------------------------------------------------------------
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _is_type_checking(node: ast.If) -> bool:
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _imports_of(body: list[ast.stmt], *, deferred: bool) -> list[ast.Import | ast.ImportFrom]:
+    """The imports that run: at import time, and with ``deferred`` those inside functions
+    too; never those under ``if TYPE_CHECKING:``, which the type checker alone reads."""
+    found: list[ast.Import | ast.ImportFrom] = []
+    for node in body:
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            found.append(node)
+        elif isinstance(node, ast.If) and _is_type_checking(node):
+            found.extend(_imports_of(node.orelse, deferred=deferred))
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            if deferred:
+                found.extend(_imports_of(node.body, deferred=deferred))  # type: ignore[arg-type]
+        else:
+            for child in ast.iter_child_nodes(node):
+                if isinstance(child, ast.stmt):
+                    found.extend(_imports_of([child], deferred=deferred))
+                elif isinstance(child, ast.excepthandler):
+                    found.extend(_imports_of(child.body, deferred=deferred))
+    return found
+
+
+def import_graph(*, deferred: bool) -> dict[str, set[str]]:
+    """Module -> the modules of ours it imports (``from pkg import mod`` is an edge to mod)."""
+    paths = {module_name(p): p for p in modules()}
+    graph: dict[str, set[str]] = {}
+    for name, path in paths.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        targets: set[str] = set()
+        for node in _imports_of(ast.parse(path.read_text()).body, deferred=deferred):
+            if isinstance(node, ast.Import):
+                targets.update(alias.name for alias in node.names)
+                continue
+            base = node.module or ""
+            if node.level:  # relative: from . import x, from ..a import b
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, *([node.module] if node.module else [])])
+            for alias in node.names:
+                submodule = f"{base}.{alias.name}"
+                targets.add(submodule if submodule in paths else base)
+        graph[name] = {t for t in targets if t in paths and t != name}
+    return graph
+
+
+def cycle_in(graph: dict[str, set[str]]) -> list[str]:
+    """One import cycle (``a, b, a``), or ``[]`` when there is none."""
+    try:
+        graphlib.TopologicalSorter(graph).prepare()
+    except graphlib.CycleError as error:
+        return list(error.args[1])
+    return []
+
+
+def test_the_cycle_finder_finds_a_cycle_and_its_path() -> None:
+    assert cycle_in({"a": {"b"}, "b": {"c"}, "c": set()}) == []
+    assert sorted(set(cycle_in({"a": {"b"}, "b": {"a"}, "c": {"a"}}))) == ["a", "b"]
+
+
+def test_the_import_graph_sees_deferred_and_relative_imports_but_not_type_checking_ones() -> None:
+    eager, deferred = import_graph(deferred=False), import_graph(deferred=True)
+    assert "stripetopup.core.service" in eager["stripetopup.core"]  # __init__'s re-export
+    assert "stripetopup.cli.context" in eager["stripetopup.cli.main"]  # from pkg import mod
+    assert "stripetopup.core" not in eager["stripetopup.cli.context"]  # TYPE_CHECKING only
+    assert "stripetopup.core" in deferred["stripetopup.cli.context"]  # inside service()
+
+
+def test_no_module_imports_itself_back_at_import_time() -> None:
+    assert cycle_in(import_graph(deferred=False)) == []
+
+
+def test_no_import_cycle_hides_behind_an_import_deferred_into_a_function() -> None:
+    assert cycle_in(import_graph(deferred=True)) == []
+
+
+def test_nothing_points_at_notes_outside_the_repository() -> None:
+    """A newcomer who clones the repository can read whatever the code refers to."""
+    outside = ("DESIGN" + ".md", "STYLE" + ".md", "../" + "shared")
+    repository = PACKAGE.parent
+    texts = [*modules(), repository / "README.md", *sorted((repository / "docs").glob("*.md"))]
+    pointing = [
+        str(path.relative_to(repository))
+        for path in texts
+        if any(name in path.read_text() for name in outside)
+    ]
+    assert pointing == []
+
+
+# One CLI style -----------------------------------------------------------------------------
+def _typer_declarations(tree: ast.Module) -> set[str]:
+    """Module-level names bound to ``typer.Option(...)``/``typer.Argument(...)`` themselves
+    (not inside ``Annotated[...]``): the old default-value style's shared options."""
+    names = set()
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and _is_typer_parameter(node.value):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+    return names
+
+
+def _is_typer_parameter(node: ast.expr | None) -> bool:
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in {"Option", "Argument"}
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == "typer"
+    )
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted((PACKAGE / "cli").glob("*.py")),
+    ids=lambda p: str(p.relative_to(PACKAGE)),
+)
+def test_cli_parameters_are_declared_with_annotated_not_as_defaults(path: Path) -> None:
+    tree = ast.parse(path.read_text())
+    shared = _typer_declarations(tree)
+    old_style = [
+        f"{node.name}() line {default.lineno}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        for default in [*node.args.defaults, *node.args.kw_defaults]
+        if _is_typer_parameter(default) or (isinstance(default, ast.Name) and default.id in shared)
+    ]
+    assert old_style == []
+    assert shared == set()
+
+
+def test_the_json_option_is_declared_once() -> None:
+    declared = [
+        str(path.relative_to(PACKAGE))
+        for path in sorted((PACKAGE / "cli").glob("*.py"))
+        if '"--json"' in path.read_text()
+    ]
+    assert declared == ["cli/options.py"]

@@ -6,11 +6,12 @@ create --open`` calls it too); opening one that exists says so and exits 0.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from stripetopup.cli import context
+from stripetopup.cli.options import JsonOutput
 from stripetopup.cli.output import run_with, say, table
 from stripetopup.cli.tables import Column
 
@@ -20,20 +21,23 @@ if TYPE_CHECKING:
 accounts_app = typer.Typer(help="Create and list accounts.", no_args_is_help=True)
 
 
+# The one place an id is chosen, so its help says the rule.
+NewAccount = Annotated[
+    str,
+    typer.Argument(
+        metavar="ACCOUNT",
+        help="The host application's account id: 1 to 128 ASCII letters, digits and "
+        ". _ : @ + -, starting with a letter or digit (a UUID, user_123, an email).",
+    ),
+]
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(accounts_app, name="accounts")
 
 
 @accounts_app.command("create")
-def create(
-    account: str = typer.Argument(
-        ...,
-        metavar="ACCOUNT",
-        help="The host application's account id: 1 to 128 ASCII letters, digits and "
-        ". _ : @ + -, starting with a letter or digit (a UUID, user_123, an email).",
-    ),
-    json_output: bool = typer.Option(False, "--json", help="Write JSON only, to stdout."),
-) -> None:
+def create(account: NewAccount, json_output: JsonOutput = False) -> None:
     """Open an account. If it exists already, say so and change nothing (exit 0; --json
     gives "created": false)."""
     run_with(json_output, lambda: context.service().open_account(account), _opened)
@@ -48,9 +52,7 @@ def _opened(opened: OpenedAccount) -> None:
 
 
 @accounts_app.command("list")
-def list_(
-    json_output: bool = typer.Option(False, "--json", help="Write JSON only, to stdout."),
-) -> None:
+def list_(json_output: JsonOutput = False) -> None:
     """List accounts and their balances."""
     run_with(
         json_output,

@@ -17,13 +17,13 @@ _opened: list[TopUpService] = []
 
 def settings(*, keep_going: bool = False) -> Settings:
     """The settings; ``keep_going`` (doctor) reports bad ones instead of refusing them."""
-    from stripetopup.config import load_settings
+    from stripetopup.config import load_settings  # here: pydantic is slow to import
 
     return load_settings(keep_going=keep_going)
 
 
 def service() -> TopUpService:
-    from stripetopup.core import TopUpService
+    from stripetopup.core import TopUpService  # here: the core imports the database layer
 
     # The schema check (and a new SQLite file) waits until a command first uses the database.
     opened = TopUpService.from_settings(settings(), check_schema="on_first_use")

@@ -24,7 +24,7 @@ def register(app: typer.Typer) -> None:
 @contextmanager
 def _engine() -> Iterator[Engine]:
     """The configured database's engine, under the CLI's error translation."""
-    from stripetopup.db import create_db_engine
+    from stripetopup.db import create_db_engine  # here: sqlalchemy is slow to import
 
     with guard():
         engine = create_db_engine(context.settings().database_url)
@@ -37,7 +37,7 @@ def _engine() -> Iterator[Engine]:
 @db_app.command("upgrade")
 def upgrade() -> None:
     """Apply pending migrations (safe to run on every deploy)."""
-    from stripetopup import schema
+    from stripetopup import schema  # here: alembic is slow to import
 
     with _engine() as engine:
         revision = schema.upgrade(engine)
@@ -47,7 +47,7 @@ def upgrade() -> None:
 @db_app.command("current")
 def current() -> None:
     """Print the database's schema revision."""
-    from stripetopup import schema
+    from stripetopup import schema  # here: alembic is slow to import
 
     with _engine() as engine:
         revision = schema.current_revision(engine)

@@ -43,6 +43,7 @@ class Demo:
 
     @classmethod
     def start(cls, *, host: str, port: int, emulator: socket.socket) -> Demo:
+        # Here, not at the top: the emulator imports starlette and uvicorn, slow to import.
         from stripetopup.emulator.client import EmulatorControl
         from stripetopup.emulator.server import EmulatorServer
 
@@ -73,7 +74,7 @@ class Demo:
         typer.echo(self._banner(service, token, cli))
 
     def _banner(self, service: TopUpService, token: str, cli: str) -> str:
-        from stripetopup.emulator.page import PAY, PAY_DELAYED
+        from stripetopup.emulator.page import PAY, PAY_DELAYED  # the emulator: slow to import
 
         origin = service.settings.allowed_frontend_origins[0]
         url, emulator = self.app_url, self.server.url
@@ -121,7 +122,7 @@ def _write_env_file(database_url: str) -> Path:
 
 def _absolute_sqlite(database_url: str) -> str:
     """A relative SQLite path made absolute, so the env file works from anywhere."""
-    from sqlalchemy.engine import make_url
+    from sqlalchemy.engine import make_url  # slow to import: only the demo needs it
 
     url = make_url(database_url)
     database = url.database

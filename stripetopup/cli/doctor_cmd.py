@@ -7,31 +7,35 @@ setting is a failed check: doctor still checks everything it can); 2 a bad ``--u
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from stripetopup.cli import context
+from stripetopup.cli.options import JsonOutput
+from stripetopup.cli.output import EXIT_FAILURE, EXIT_OK, emit_json, guard
 
 if TYPE_CHECKING:
     from stripetopup.core.doctor_results import DoctorReport
 
-URL_OPTION = typer.Option(
-    None,
-    "--url",
-    help="The public webhook URL Stripe posts to (default: http://127.0.0.1:8000/billing/webhook).",
-)
-JSON_OPTION = typer.Option(False, "--json", help="Write JSON only, to stdout.")
+WebhookUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--url",
+        help="The public webhook URL Stripe posts to "
+        "(default: http://127.0.0.1:8000/billing/webhook).",
+    ),
+]
 
 
 def register(app: typer.Typer) -> None:
     app.command("doctor")(doctor)
 
 
-def doctor(url: str | None = URL_OPTION, json_output: bool = JSON_OPTION) -> None:
+def doctor(url: WebhookUrl = None, json_output: JsonOutput = False) -> None:
     """Check settings, Stripe key permissions and endpoints, the database, the webhook path
     and recent failures; exit 1 if any check fails."""
-    from stripetopup.cli import context
-    from stripetopup.cli.output import EXIT_FAILURE, EXIT_OK, emit_json, guard
-    from stripetopup.core import TopUpService
+    from stripetopup.core import TopUpService  # here: the core imports the database layer
 
     with guard():
         settings = context.settings(keep_going=True)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
+
+from stripetopup.cli.listen import claim
+from stripetopup.cli.output import guard
 
 
 def register(app: typer.Typer) -> None:
@@ -10,13 +15,13 @@ def register(app: typer.Typer) -> None:
 
 
 def emulator(
-    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
-    port: int = typer.Option(12111, "--port", min=0, max=65535, help="Port to listen on."),
+    host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", min=0, max=65535, help="Port to listen on.")
+    ] = 12111,
 ) -> None:
     """Run the offline Stripe emulator (test keys only; it is not Stripe)."""
-    from stripetopup.cli.listen import claim
-    from stripetopup.cli.output import guard
-    from stripetopup.emulator.server import run
+    from stripetopup.emulator.server import run  # here: starlette and uvicorn are slow to import
 
     with guard():  # a busy port is one line, exit 2, before the banner (as for serve)
         sock = claim(host, port, option="--port")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from stripetopup.cli import context
+from stripetopup.cli.options import JsonOutput, Limit, Since, parse_date
 from stripetopup.cli.output import emit_json, guard, run_with, table
 from stripetopup.cli.tables import Column
 
@@ -15,14 +16,14 @@ if TYPE_CHECKING:
 
 events_app = typer.Typer(help="The local log of received Stripe events.", no_args_is_help=False)
 
-FAILED_OPTION = typer.Option(False, "--failed", help="Only events whose processing failed.")
-TYPE_OPTION = typer.Option(None, "--type", help="Only this event type.")
-SINCE_OPTION = typer.Option(None, "--since", help="Received since: ISO date/time or 7d, 24h.")
-LIMIT_OPTION = typer.Option(200, "--limit", min=1, max=10000, help="How many, newest first.")
-JSON_OPTION = typer.Option(False, "--json", help="Write JSON only, to stdout.")
-ALL_OPTION = typer.Option(
-    False, "--all", help="Also doctor's self-test pings (evt_doctor_..., hidden by default)."
-)
+Failed = Annotated[bool, typer.Option("--failed", help="Only events whose processing failed.")]
+EventType = Annotated[str | None, typer.Option("--type", help="Only this event type.")]
+Everything = Annotated[
+    bool,
+    typer.Option(
+        "--all", help="Also doctor's self-test pings (evt_doctor_..., hidden by default)."
+    ),
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -44,30 +45,20 @@ EVENT_COLUMNS = [
 @events_app.callback(invoke_without_command=True)
 def events(
     ctx: typer.Context,
-    failed: bool = FAILED_OPTION,
-    event_type: str | None = TYPE_OPTION,
-    since: str | None = SINCE_OPTION,
-    limit: int = LIMIT_OPTION,
-    everything: bool = ALL_OPTION,
-    json_output: bool = JSON_OPTION,
+    failed: Failed = False,
+    event_type: EventType = None,
+    since: Since = None,
+    limit: Limit = 200,
+    everything: Everything = False,
+    json_output: JsonOutput = False,
 ) -> None:
     """List received events, newest first."""
-    if ctx.invoked_subcommand is not None:
-        return
-    list_events(failed, event_type, since, limit, json_output, everything)
+    if ctx.invoked_subcommand is None:  # `events` alone, or `events list`
+        list_events(failed, event_type, since, limit, json_output, everything)
 
 
-@events_app.command("list")
-def list_command(
-    failed: bool = FAILED_OPTION,
-    event_type: str | None = TYPE_OPTION,
-    since: str | None = SINCE_OPTION,
-    limit: int = LIMIT_OPTION,
-    everything: bool = ALL_OPTION,
-    json_output: bool = JSON_OPTION,
-) -> None:
-    """List received events, newest first (same as `events`)."""
-    list_events(failed, event_type, since, limit, json_output, everything)
+# `events list` is the group's own listing under a name: one function, one set of options.
+events_app.command("list", help="List received events, newest first (same as `events`).")(events)
 
 
 def list_events(
@@ -78,10 +69,7 @@ def list_events(
     json_output: bool,
     everything: bool = False,
 ) -> None:
-    from stripetopup.dates import parse_when
-
-    with guard():
-        since_at = parse_when(since) if since is not None else None
+    since_at = parse_date(since, "--since")
 
     def human(rows: list[EventRecord]) -> None:
         table(
@@ -116,9 +104,11 @@ def list_events(
 
 @events_app.command("show")
 def show(
-    event_id: str = typer.Argument(..., help="The event id (evt_...)."),
-    payload: bool = typer.Option(False, "--payload", help="Also print the stored payload."),
-    json_output: bool = JSON_OPTION,
+    event_id: Annotated[str, typer.Argument(help="The event id (evt_...).")],
+    payload: Annotated[
+        bool, typer.Option("--payload", help="Also print the stored payload.")
+    ] = False,
+    json_output: JsonOutput = False,
 ) -> None:
     """Show one event from the local log."""
     with guard():

@@ -9,14 +9,16 @@ exits 1 when any balance differs from the sum of its entries, 0 otherwise.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from typer.core import TyperGroup
 
 from stripetopup.cli import context
+from stripetopup.cli.options import Account, JsonOutput
 from stripetopup.cli.output import EXIT_FAILURE, emit_json, guard, run_with, table
 from stripetopup.cli.tables import Column
+from stripetopup.money import format_cents
 
 if TYPE_CHECKING:
     from typer._click.core import Context
@@ -73,11 +75,11 @@ LEDGER_COLUMNS = [
 
 @ledger_app.command(DEFAULT_COMMAND)
 def show(
-    account: str = typer.Argument(..., help="The account id."),
-    limit: int = typer.Option(
-        50, "--limit", min=1, max=1000, help="How many entries, newest first."
-    ),
-    json_output: bool = typer.Option(False, "--json", help="Write JSON only, to stdout."),
+    account: Account,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, max=1000, help="How many entries, newest first.")
+    ] = 50,
+    json_output: JsonOutput = False,
 ) -> None:
     """List an account's ledger entries, newest first."""
 
@@ -90,8 +92,8 @@ def show(
                     e.id,
                     e.created_at.strftime("%Y-%m-%d %H:%M:%S"),
                     e.kind,
-                    _cents(e.amount_cents),
-                    _cents(e.balance_after_cents),
+                    format_cents(e.amount_cents),
+                    format_cents(e.balance_after_cents),
                     e.source,
                     e.actor,
                     e.reason,
@@ -104,9 +106,7 @@ def show(
 
 
 @ledger_app.command("verify")
-def verify(
-    json_output: bool = typer.Option(False, "--json", help="Write JSON only, to stdout."),
-) -> None:
+def verify(json_output: JsonOutput = False) -> None:
     """Recompute every balance from its entries; exit 1 if any differs."""
     with guard():
         report: LedgerVerification = context.service().verify_ledger()
@@ -120,19 +120,13 @@ def verify(
     else:
         for d in report.differences:
             typer.echo(
-                f"{d.account_id}: balance {_cents(d.balance_cents)} but its entries sum to "
-                f"{_cents(d.entries_cents)} (difference {_cents(d.difference_cents)})"
+                f"{d.account_id}: balance {format_cents(d.balance_cents)} but its entries sum to "
+                f"{format_cents(d.entries_cents)} (difference {format_cents(d.difference_cents)})"
             )
         differ = "differs" if len(report.differences) == 1 else "differ"
         typer.echo(f"{len(report.differences)} of {_accounts(report.accounts)} {differ}.")
     if not report.ok:
         raise typer.Exit(code=EXIT_FAILURE)
-
-
-def _cents(cents: int) -> str:
-    from stripetopup.money import format_cents
-
-    return format_cents(cents)
 
 
 def _accounts(count: int) -> str:

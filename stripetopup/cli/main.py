@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -43,16 +44,21 @@ def _version(value: bool) -> None:
 @app.callback()
 def root(
     ctx: typer.Context,
-    env_file: Path | None = typer.Option(
-        None,
-        "--env-file",
-        envvar="STRIPETOPUP_ENV_FILE",
-        help="Read settings from this file instead of ./.env.",
-        dir_okay=False,
-    ),
-    version: bool = typer.Option(
-        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
-    ),
+    env_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--env-file",
+            envvar="STRIPETOPUP_ENV_FILE",
+            help="Read settings from this file instead of ./.env.",
+            dir_okay=False,
+        ),
+    ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
 ) -> None:
     """Sell prepaid credit through Stripe Checkout, with an exactly-once ledger."""
     ctx.call_on_close(context.close_all)

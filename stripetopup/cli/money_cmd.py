@@ -6,17 +6,17 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from stripetopup.cli import context
+from stripetopup.cli.options import Account, Amount, IdempotencyKey, JsonOutput, Reason
 from stripetopup.cli.output import EXIT_USAGE, guard, run_with, say
+from stripetopup.money import format_cents, format_money, parse_dollars
 
 if TYPE_CHECKING:
     from stripetopup.core.results import Balance, CheckoutLink, Posted
-
-JSON_OPTION = typer.Option(False, "--json", help="Write JSON only, to stdout.")
 
 
 def register(app: typer.Typer) -> None:
@@ -27,19 +27,20 @@ def register(app: typer.Typer) -> None:
 
 
 def _dollars(text: str) -> int:
-    from stripetopup.money import parse_dollars
-
     with guard():
         return parse_dollars(text, param="--amount")
 
 
 def checkout(
-    amount: str = typer.Option(..., "--amount", help="Dollars, e.g. 5 or 5.25."),
-    user: str | None = typer.Option(None, "--user", help="The account to top up."),
-    origin: str | None = typer.Option(
-        None, "--origin", help="Frontend origin for the return URLs (default: the first allowed)."
-    ),
-    json_output: bool = JSON_OPTION,
+    amount: Amount,
+    user: Annotated[str | None, typer.Option("--user", help="The account to top up.")] = None,
+    origin: Annotated[
+        str | None,
+        typer.Option(
+            "--origin", help="Frontend origin for the return URLs (default: the first allowed)."
+        ),
+    ] = None,
+    json_output: JsonOutput = False,
 ) -> None:
     """Create a Checkout Session and print its URL."""
     cents = _dollars(amount)
@@ -50,7 +51,7 @@ def checkout(
         user = typer.prompt("Account to top up", err=True)  # stdout stays clean for --json
 
     def human(link: CheckoutLink) -> None:
-        say(f"Checkout for {link.account_id}: {_money(link.amount_cents, link.currency)}")
+        say(f"Checkout for {link.account_id}: {format_money(link.amount_cents, link.currency)}")
         typer.echo(link.url)
 
     account = user
@@ -59,20 +60,17 @@ def checkout(
     )
 
 
-def balance(
-    account: str = typer.Argument(..., help="The account id."),
-    json_output: bool = JSON_OPTION,
-) -> None:
+def balance(account: Account, json_output: JsonOutput = False) -> None:
     """Show an account's balance (negative balances are shown in red)."""
 
     def human(result: Balance) -> None:
-        shown = _money(result.balance_cents, result.currency)
+        shown = format_money(result.balance_cents, result.currency)
         color = "red" if result.balance_cents < 0 else "green"
         say(f"{result.account_id}: [{color}]{shown}[/{color}]")
         if result.held_cents:
             say(
-                f"held: {_money(result.held_cents, result.currency)}, "
-                f"available: {_money(result.available_cents, result.currency)}"
+                f"held: {format_money(result.held_cents, result.currency)}, "
+                f"available: {format_money(result.available_cents, result.currency)}"
             )
 
     run_with(json_output, lambda: context.service().balance(account), human)
@@ -95,49 +93,31 @@ def _adjust(
             say(f"Already applied (idempotency key {key}): no change. Entry {entry.id}.")
             return
         say(
-            f"{verb} {_money(abs(entry.amount_cents), entry.currency)} "
+            f"{verb} {format_money(abs(entry.amount_cents), entry.currency)} "
             f"{'to' if direction > 0 else 'from'} {account}; "
-            f"balance {_signed(entry.balance_after_cents)} (entry {entry.id})."
+            f"balance {format_cents(entry.balance_after_cents)} (entry {entry.id})."
         )
 
     run_with(json_output, produce, human)
 
 
-REASON_OPTION = typer.Option(..., "--reason", help="Why (kept in the ledger; required).")
-KEY_OPTION = typer.Option(
-    None, "--idempotency-key", help="Repeat-safe key: the same key and input is a no-op."
-)
-
-
 def credit(
-    account: str = typer.Argument(..., help="The account id."),
-    amount: str = typer.Option(..., "--amount", help="Dollars, e.g. 5 or 5.25."),
-    reason: str = REASON_OPTION,
-    idempotency_key: str | None = KEY_OPTION,
-    json_output: bool = JSON_OPTION,
+    account: Account,
+    amount: Amount,
+    reason: Reason,
+    idempotency_key: IdempotencyKey = None,
+    json_output: JsonOutput = False,
 ) -> None:
     """Credit an account by hand."""
     _adjust(1, account, amount, reason, idempotency_key, json_output)
 
 
 def debit(
-    account: str = typer.Argument(..., help="The account id."),
-    amount: str = typer.Option(..., "--amount", help="Dollars, e.g. 5 or 5.25."),
-    reason: str = REASON_OPTION,
-    idempotency_key: str | None = KEY_OPTION,
-    json_output: bool = JSON_OPTION,
+    account: Account,
+    amount: Amount,
+    reason: Reason,
+    idempotency_key: IdempotencyKey = None,
+    json_output: JsonOutput = False,
 ) -> None:
     """Debit an account by hand (the balance may go below zero)."""
     _adjust(-1, account, amount, reason, idempotency_key, json_output)
-
-
-def _money(cents: int, currency: str) -> str:
-    from stripetopup.money import format_cents
-
-    return f"{format_cents(cents)} {currency.upper()}"
-
-
-def _signed(cents: int) -> str:
-    from stripetopup.money import format_cents
-
-    return format_cents(cents)

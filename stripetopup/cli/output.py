@@ -17,6 +17,7 @@ import typer
 
 from stripetopup.cli.tables import Column, print_table
 from stripetopup.errors import ConfigError, StripeTopupError, UsageError
+from stripetopup.redact import redact
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -31,8 +32,6 @@ def exit_code_for(exc: StripeTopupError) -> int:
 @contextmanager
 def guard() -> Iterator[None]:
     """Turn domain errors into ``Error: ...`` on stderr and the documented exit code."""
-    from stripetopup.redact import redact
-
     try:
         yield
     except StripeTopupError as exc:
@@ -45,7 +44,7 @@ def emit_json(value: Any) -> None:
 
 
 def console(*, stderr: bool = False) -> Console:
-    from rich.console import Console
+    from rich.console import Console  # slow to import: only printing commands need it
 
     stream = sys.stderr if stderr else sys.stdout
     width = None if stream.isatty() else _piped_width()

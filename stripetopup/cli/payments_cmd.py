@@ -7,13 +7,15 @@ the exactly-once path (a dismissed one only with ``--force``); ``payments dismis
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from stripetopup.cli import context
-from stripetopup.cli.output import guard, run_with, table
+from stripetopup.cli.options import JsonOutput, Limit, ResolutionReason, Since, parse_date
+from stripetopup.cli.output import run_with, table
 from stripetopup.cli.tables import Column
+from stripetopup.money import format_money
 
 if TYPE_CHECKING:
     from stripetopup.core.operator_results import Decision, PaymentDetail, Resolution
@@ -22,6 +24,11 @@ if TYPE_CHECKING:
 payments_app = typer.Typer(
     help="List payments (Checkout Sessions) and their state.", no_args_is_help=False
 )
+
+
+User = Annotated[str | None, typer.Option("--user", help="Only this account.")]
+Attention = Annotated[bool, typer.Option("--attention", help="Only payments needing an operator.")]
+CheckoutSessionId = Annotated[str, typer.Argument(help="The payment's cs_... id.")]
 
 
 def register(app: typer.Typer) -> None:
@@ -46,34 +53,25 @@ PAYMENT_COLUMNS = [
 @payments_app.callback(invoke_without_command=True)
 def payments(
     ctx: typer.Context,
-    since: str | None = typer.Option(None, "--since", help="ISO date/time or 7d, 24h."),
-    user: str | None = typer.Option(None, "--user", help="Only this account."),
-    status: str | None = typer.Option(
-        None,
-        "--status",
-        help="Our state: created, pending, credited, failed, expired, attention...",
-    ),
-    attention: bool = typer.Option(False, "--attention", help="Only payments needing an operator."),
-    limit: int = typer.Option(200, "--limit", min=1, max=10000),
-    json_output: bool = typer.Option(False, "--json", help="Write JSON only, to stdout."),
+    since: Since = None,
+    user: User = None,
+    status: Annotated[
+        str | None,
+        typer.Option(
+            "--status", help="Our state: created, pending, credited, failed, expired, attention..."
+        ),
+    ] = None,
+    attention: Attention = False,
+    limit: Limit = 200,
+    json_output: JsonOutput = False,
 ) -> None:
     """List payments, newest first."""
-    if ctx.invoked_subcommand is not None:
-        return
-    list_payments(since, user, status, attention, limit, json_output)
+    if ctx.invoked_subcommand is None:  # `payments` alone, or `payments list`
+        list_payments(since, user, status, attention, limit, json_output)
 
 
-@payments_app.command("list")
-def list_command(
-    since: str | None = typer.Option(None, "--since", help="ISO date/time or 7d, 24h."),
-    user: str | None = typer.Option(None, "--user", help="Only this account."),
-    status: str | None = typer.Option(None, "--status", help="Our state (see `payments --help`)."),
-    attention: bool = typer.Option(False, "--attention", help="Only payments needing an operator."),
-    limit: int = typer.Option(200, "--limit", min=1, max=10000),
-    json_output: bool = typer.Option(False, "--json", help="Write JSON only, to stdout."),
-) -> None:
-    """List payments, newest first (same as `payments`)."""
-    list_payments(since, user, status, attention, limit, json_output)
+# `payments list` is the group's own listing under a name: one function, one set of options.
+payments_app.command("list", help="List payments, newest first (same as `payments`).")(payments)
 
 
 def list_payments(
@@ -84,10 +82,7 @@ def list_payments(
     limit: int,
     json_output: bool,
 ) -> None:
-    from stripetopup.dates import parse_when
-
-    with guard():
-        since_at = parse_when(since) if since is not None else None
+    since_at = parse_date(since, "--since")
     state = "attention" if attention else status
 
     def human(rows: list[Payment]) -> None:
@@ -120,27 +115,23 @@ def list_payments(
 
 
 def _amount(payment: Payment) -> str:
-    from stripetopup.money import format_cents
-
+    """Stripe's amount, or what was asked for while Stripe has not said; blank if neither."""
     cents = payment.amount_total_cents
     if cents is None:
         cents = payment.amount_requested_cents
-    return format_cents(cents) if cents is not None else ""
-
-
-REASON_OPTION = typer.Option(..., "--reason", help="Why (recorded with the payment; required).")
-JSON_OPTION = typer.Option(False, "--json", help="Write JSON only, to stdout.")
+    return format_money(cents, unknown="")
 
 
 @payments_app.command("assign")
 def assign_command(
-    checkout_session_id: str = typer.Argument(..., help="The payment's cs_... id."),
-    account: str = typer.Argument(..., help="The account to credit."),
-    reason: str = REASON_OPTION,
-    force: bool = typer.Option(
-        False, "--force", help="Assign a payment even though it was dismissed (recorded)."
-    ),
-    json_output: bool = JSON_OPTION,
+    checkout_session_id: CheckoutSessionId,
+    account: Annotated[str, typer.Argument(help="The account to credit.")],
+    reason: ResolutionReason,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Assign a payment even though it was dismissed (recorded)."),
+    ] = False,
+    json_output: JsonOutput = False,
 ) -> None:
     """Credit a stray paid session to ACCOUNT (Stripe's amount, exactly once).
 
@@ -154,15 +145,16 @@ def assign_command(
                 f"(entry {done.entry_id}); no change."
             )
             return
-        currency = payment.currency.upper()
+        currency = payment.currency
         typer.echo(
             f"Assigned {payment.checkout_session_id} to {account}: credited "
-            f"{_cents(done.amount_cents)} {currency} (entry {done.entry_id})."
+            f"{format_money(done.amount_cents, currency)} (entry {done.entry_id})."
         )
         for source, cents in done.reversals:
             verb = "Debited" if cents < 0 else "Credited"
-            typer.echo(f"{verb} {_cents(abs(cents))} {currency} for {source}, already in Stripe.")
-        typer.echo(f"Balance of {account}: {_cents(done.balance_cents)} {currency}.")
+            money = format_money(abs(cents), currency)
+            typer.echo(f"{verb} {money} for {source}, already in Stripe.")
+        typer.echo(f"Balance of {account}: {format_money(done.balance_cents, currency)}.")
 
     run_with(
         json_output,
@@ -175,9 +167,9 @@ def assign_command(
 
 @payments_app.command("dismiss")
 def dismiss_command(
-    checkout_session_id: str = typer.Argument(..., help="The payment's cs_... id."),
-    reason: str = REASON_OPTION,
-    json_output: bool = JSON_OPTION,
+    checkout_session_id: CheckoutSessionId,
+    reason: ResolutionReason,
+    json_output: JsonOutput = False,
 ) -> None:
     """Dismiss a payment: nothing is credited for it, now or later."""
 
@@ -197,10 +189,7 @@ def dismiss_command(
 
 
 @payments_app.command("show")
-def show_command(
-    checkout_session_id: str = typer.Argument(..., help="The payment's cs_... id."),
-    json_output: bool = JSON_OPTION,
-) -> None:
+def show_command(checkout_session_id: CheckoutSessionId, json_output: JsonOutput = False) -> None:
     """Show one payment and its resolution history (every assign and dismiss)."""
 
     def human(detail: PaymentDetail) -> None:
@@ -235,9 +224,3 @@ def _decision(decision: Decision) -> str:
     if decision.forced:
         what += " (forced)"
     return f"{decision.at:%Y-%m-%d %H:%M:%S} UTC  {what} by {decision.actor}: {decision.reason}"
-
-
-def _cents(cents: int | None) -> str:
-    from stripetopup.money import format_cents
-
-    return format_cents(cents) if cents is not None else "?"

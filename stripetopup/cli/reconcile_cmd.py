@@ -9,21 +9,18 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from stripetopup.cli import context
-from stripetopup.cli.output import EXIT_FAILURE, EXIT_USAGE, emit_json, guard, say, table
+from stripetopup.cli.options import JsonOutput, Since, Until, WindowStart, parse_date
+from stripetopup.cli.output import EXIT_FAILURE, EXIT_USAGE, console, emit_json, guard, say, table
 from stripetopup.cli.tables import Column
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
     from stripetopup.core.reconcile_results import Difference, ReconcileReport
     from stripetopup.core.results import EventOutcome
-
-JSON_OPTION = typer.Option(False, "--json", help="Write JSON only, to stdout.")
 
 
 def register(app: typer.Typer) -> None:
@@ -31,26 +28,14 @@ def register(app: typer.Typer) -> None:
     app.command()(replay)
 
 
-def _when(text: str | None, param: str) -> datetime | None:
-    # `is None`, not falsiness: an empty `--since ''` is a bad date to report, not a missing one.
-    return None if text is None else _date(text, param)
-
-
-def _date(text: str, param: str) -> datetime:
-    from stripetopup.dates import parse_when
-
-    with guard():
-        return parse_when(text, param=param)
-
-
 def reconcile(
-    since: str = typer.Option(..., "--since", help="Start: ISO date/time (UTC) or 7d, 24h."),
-    until: str | None = typer.Option(None, "--until", help="End (exclusive); default now."),
-    fix: bool = typer.Option(False, "--fix", help="Apply missing credits and debits."),
-    json_output: bool = JSON_OPTION,
+    since: WindowStart,
+    until: Until = None,
+    fix: Annotated[bool, typer.Option("--fix", help="Apply missing credits and debits.")] = False,
+    json_output: JsonOutput = False,
 ) -> None:
     """Compare Stripe's Checkout Sessions in a window with the ledger (exit 1: differences)."""
-    since_at, until_at = _date(since, "--since"), _when(until, "--until")
+    since_at, until_at = parse_date(since, "--since"), parse_date(until, "--until")
     items: list[Difference] = []
     on_item = items.append if json_output else print_difference
     with guard(), _progress(enabled=not json_output) as on_page:
@@ -77,6 +62,7 @@ def print_difference(diff: Difference) -> None:
 
 
 def print_summary(report: ReconcileReport) -> None:
+    # Here, not at the top: importing the core imports the database layer.
     from stripetopup.core.reconcile_results import KINDS
 
     rows: list[tuple[str, int]] = [("sessions checked", report.sessions)]
@@ -98,9 +84,7 @@ def _progress(*, enabled: bool) -> Iterator[Callable[[int], None] | None]:
     if not enabled or not sys.stderr.isatty():
         yield None
         return
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    from stripetopup.cli.output import console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn  # slow import
 
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     with Progress(*columns, console=console(stderr=True), transient=True) as bar:
@@ -109,13 +93,20 @@ def _progress(*, enabled: bool) -> Iterator[Callable[[int], None] | None]:
 
 
 def replay(
-    event_id: str | None = typer.Argument(None, help="The event to replay (evt_...)."),
-    failed: bool = typer.Option(False, "--failed", help="Replay every stored failed event."),
-    since: str | None = typer.Option(None, "--since", help="With --failed: received since."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Say what would happen; write nothing."),
-    json_output: bool = JSON_OPTION,
+    event_id: Annotated[str | None, typer.Argument(help="The event to replay (evt_...).")] = None,
+    failed: Annotated[
+        bool, typer.Option("--failed", help="Replay every stored failed event.")
+    ] = False,
+    since: Since = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what would happen; write nothing.")
+    ] = False,
+    json_output: JsonOutput = False,
 ) -> None:
-    """Fetch events from Stripe and apply them as the webhook would (exit 1: one failed)."""
+    """Fetch events from Stripe and apply them as the webhook would (exit 1: one failed).
+
+    Give EVT_ID, or --failed for every stored failed event (with --since: only those
+    received since then)."""
     if (event_id is None) == (not failed) or (since is not None and not failed):
         typer.echo("Error: give either EVT_ID or --failed [--since DATE]", err=True)
         raise typer.Exit(code=EXIT_USAGE)
@@ -127,7 +118,7 @@ def replay(
         else:
             typer.echo(describe(outcome))
         raise typer.Exit(code=EXIT_FAILURE if outcome.result == "failed" else 0)
-    since_at = _when(since, "--since")
+    since_at = parse_date(since, "--since")
     on_outcome = None if json_output else (lambda o: typer.echo(describe(o)))
     with guard():
         batch = context.service().replay_failed(

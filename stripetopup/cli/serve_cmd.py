@@ -9,13 +9,19 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from stripetopup import metrics_dir
+from stripetopup.cli import context
+from stripetopup.cli.demo import Demo
+from stripetopup.cli.listen import bound_port, claim
 from stripetopup.cli.output import guard
+from stripetopup.logs import configure_logging
 
 if TYPE_CHECKING:
     import socket
@@ -30,37 +36,46 @@ def register(app: typer.Typer) -> None:
     app.command()(serve)
 
 
+Host = Annotated[str, typer.Option("--host", envvar="STRIPETOPUP_HOST", help="Interface.")]
+Port = Annotated[
+    int,
+    typer.Option(
+        "--port", envvar="STRIPETOPUP_PORT", min=0, max=65535, help="Port (0: any free one)."
+    ),
+]
+Workers = Annotated[
+    int,
+    typer.Option(
+        "--workers", envvar="STRIPETOPUP_WORKERS", min=1, max=64, help="Worker processes."
+    ),
+]
+Emulator = Annotated[
+    bool, typer.Option("--emulator", help="Offline demo: run the Stripe emulator beside the app.")
+]
+EmulatorPort = Annotated[
+    int,
+    typer.Option(
+        "--emulator-port", min=0, max=65535, help="Port for --emulator (0: any free one)."
+    ),
+]
+
+
 def serve(
-    host: str = typer.Option("127.0.0.1", "--host", envvar="STRIPETOPUP_HOST", help="Interface."),
-    port: int = typer.Option(
-        8000, "--port", envvar="STRIPETOPUP_PORT", min=0, max=65535, help="Port (0: any free one)."
-    ),
-    workers: int = typer.Option(
-        1, "--workers", envvar="STRIPETOPUP_WORKERS", min=1, max=64, help="Worker processes."
-    ),
-    emulator: bool = typer.Option(
-        False, "--emulator", help="Offline demo: run the Stripe emulator beside the app."
-    ),
-    emulator_port: int = typer.Option(
-        12111, "--emulator-port", min=0, max=65535, help="Port for --emulator (0: any free one)."
-    ),
+    host: Host = "127.0.0.1",
+    port: Port = 8000,
+    workers: Workers = 1,
+    emulator: Emulator = False,
+    emulator_port: EmulatorPort = 12111,
 ) -> None:
     """Serve the checkout, webhook, balance and spend endpoints."""
-    from stripetopup import metrics_dir
-
     with guard():  # first: before prometheus_client is imported; the workers inherit it
         metrics_dir.prepare()
-    from stripetopup.cli import context
-    from stripetopup.cli.listen import bound_port, claim
-
     demo = None
     with guard():
         # Ports first: a busy one is reported before any banner, and before the demo
         # rewrites the env file of another demo that may be running in this directory.
         app_socket = claim(host, port, option="--port")
         if emulator:
-            from stripetopup.cli.demo import Demo
-
             emulator_socket = claim("127.0.0.1", emulator_port, option="--emulator-port")
             demo = Demo.start(host=host, port=bound_port(app_socket), emulator=emulator_socket)
         settings = context.settings()
@@ -79,12 +94,11 @@ def serve(
 def _run(
     service: TopUpService, settings: Settings, sock: socket.socket, *, workers: int, demo: bool
 ) -> None:
-    import logging
-
+    # Here, after metrics_dir.prepare(): uvicorn is slow to import, and the web app imports
+    # prometheus_client, which must find its multiprocess directory ready.
     import uvicorn
 
     from stripetopup.cli import workers as processes
-    from stripetopup.logs import configure_logging
 
     configure_logging(settings.log_format, settings.log_level)
     host, port = sock.getsockname()[:2]
@@ -95,7 +109,7 @@ def _run(
     )
     processes.stop_on_hangup()
     if workers == 1:
-        from stripetopup.web.app import create_app
+        from stripetopup.web.app import create_app  # one worker: this process serves the app
 
         config = _uvicorn_config(create_app(service, demo=demo), host, port)
         run: Callable[[], None] = functools.partial(uvicorn.Server(config).run, sockets=[sock])
@@ -111,7 +125,7 @@ def _run(
 
 def _uvicorn_config(app: Any, host: str, port: int, **options: Any) -> uvicorn.Config:
     """The one uvicorn configuration, for one worker or many."""
-    import uvicorn
+    import uvicorn  # slow to import: only serve needs it
 
     return uvicorn.Config(
         app,

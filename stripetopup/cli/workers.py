@@ -46,6 +46,7 @@ def stop_on_hangup() -> None:
 
 def worker_app() -> ASGIApp:
     """The factory each ``--workers N`` process calls: the app, from the environment."""
+    # Here: only a worker serves the app, so only workers import FastAPI and the core.
     from stripetopup.web.app import create_app_from_env
 
     stop_on_hangup()

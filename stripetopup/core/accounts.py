@@ -18,11 +18,10 @@ from stripetopup.core.context import Context
 from stripetopup.core.results import Balance, Entry, OpenedAccount, Posted
 from stripetopup.db import run_in_transaction, transaction
 from stripetopup.errors import InvalidAmount, UsageError
-from stripetopup.models import MAX_INTEGER, LedgerKind
+from stripetopup.models import MAX_INTEGER, MAX_REASON_LENGTH, LedgerKind
 from stripetopup.store import accounts, holds, ledger
 
 MAX_MANUAL_CENTS = 100_000_000_00  # one hundred million dollars: beyond this is a typo
-MAX_REASON_LENGTH = 500
 
 
 def check_line(text: str, *, param: str) -> None:

@@ -17,9 +17,9 @@ from stripetopup import schema
 from stripetopup.config import Settings
 from stripetopup.core.context import Context
 from stripetopup.core.doctor_results import Check, fail, ok, warn
+from stripetopup.dates import utcnow
 from stripetopup.db import check_connection
 from stripetopup.errors import DatabaseError
-from stripetopup.models import _now
 from stripetopup.store import event_health, ledger
 from stripetopup.store import events as events_log
 
@@ -167,7 +167,7 @@ def ledger_balances(ctx: Context) -> Check:
 # The event log --------------------------------------------------------------------------
 def failure_streak(ctx: Context, now: datetime | None = None) -> Check:
     """Consecutive most recent failures and failures in the last 24 h (doctor pings excluded)."""
-    now = now or _now()
+    now = now or utcnow()
     with Session(ctx.engine) as session:
         outcomes = event_health.recent_outcomes(
             session, limit=STREAK_WINDOW, exclude_types=[PING_TYPE]
@@ -194,7 +194,7 @@ def secret_rotation(ctx: Context, now: datetime | None = None) -> list[Check]:
         return []
     with Session(ctx.engine) as session:
         last = event_health.last_matched_by_label(session, exclude_types=[PING_TYPE])
-    return rotation_checks(labels, last, now or _now())
+    return rotation_checks(labels, last, now or utcnow())
 
 
 def rotation_checks(labels: Sequence[str], last: dict[str, datetime], now: datetime) -> list[Check]:

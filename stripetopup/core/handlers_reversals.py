@@ -34,7 +34,7 @@ from stripetopup.core.context import Context
 from stripetopup.core.credit import credit_session, session_account_id
 from stripetopup.core.results import EventOutcome
 from stripetopup.errors import NotFound
-from stripetopup.models import EventResult, PaymentState, StripePayment
+from stripetopup.models import MAX_REASON_LENGTH, EventResult, PaymentState, StripePayment
 from stripetopup.money import format_cents
 from stripetopup.store import accounts, payments
 from stripetopup.store import reversals as store
@@ -43,7 +43,6 @@ from stripetopup.stripe_objects import CheckoutSession, Event, Refund, Reversibl
 # States a refund or dispute acts on as they are; any other is first brought up to date
 # from the session Stripe returns (credited when it is paid).
 KNOWN_STATES = frozenset({PaymentState.CREDITED, PaymentState.ATTENTION, PaymentState.DISMISSED})
-MAX_REASON = 500
 
 
 @dataclass(frozen=True)
@@ -237,7 +236,7 @@ def _note_attention(
     note = f"{family.kind} in Stripe ({ids}) not debited: the payment was never credited"
     reason = payment.attention_reason or f"payment {payment.state}"
     if note not in reason:
-        reason = f"{reason}; {note}"[:MAX_REASON]
+        reason = f"{reason}; {note}"[:MAX_REASON_LENGTH]
     payments.advance(session, payment, PaymentState.ATTENTION, reason=reason)
     return _outcome(event, EventResult.ATTENTION, note, account_id=payment.account_id)
 

@@ -19,7 +19,7 @@ from stripetopup.core.credit import session_account_id
 from stripetopup.core.reconcile_kinds import DifferenceKind
 from stripetopup.core.reconcile_results import Difference
 from stripetopup.models import PaymentState, StripePayment
-from stripetopup.money import format_cents
+from stripetopup.money import format_cents, format_money
 from stripetopup.store.reconcile import LedgerRow
 from stripetopup.stripe_objects import Charge, CheckoutSession, PaymentIntent
 
@@ -70,10 +70,6 @@ def needs_account_check(checkout: CheckoutSession, view: PageView) -> str | None
     return session_account_id(checkout)
 
 
-def _money(cents: int | None, currency: str) -> str:
-    return f"{format_cents(cents)} {currency.upper()}" if cents is not None else "?"
-
-
 def classify(
     ctx: Context, checkout: CheckoutSession, view: PageView, now: datetime
 ) -> list[Difference]:
@@ -115,7 +111,8 @@ def _credited(checkout: CheckoutSession, credit: LedgerRow) -> Difference:
         kind=DifferenceKind.CREDITED_NOT_PAID,
         amount_cents=None,
         local_cents=credit.amount_cents,
-        detail=f"credited {_money(credit.amount_cents, credit.currency)} but Stripe says {status}",
+        detail=f"credited {format_money(credit.amount_cents, credit.currency)} "
+        f"but Stripe says {status}",
         fix=f"check the session in Stripe; if it was never paid, debit {credit.account_id} "
         f"{format_cents(credit.amount_cents)} by hand (stripetopup debit)",
     )
@@ -131,8 +128,8 @@ def _mismatch(checkout: CheckoutSession, credit: LedgerRow) -> Difference | None
         kind=DifferenceKind.AMOUNT_MISMATCH,
         amount_cents=amount,
         local_cents=credit.amount_cents,
-        detail=f"Stripe was paid {_money(amount, currency)}, the ledger credited "
-        f"{_money(credit.amount_cents, credit.currency)}",
+        detail=f"Stripe was paid {format_money(amount, currency)}, the ledger credited "
+        f"{format_money(credit.amount_cents, credit.currency)}",
         fix=f"credit or debit {credit.account_id} the difference by hand "
         "(stripetopup credit/debit)",
     )
@@ -141,7 +138,7 @@ def _mismatch(checkout: CheckoutSession, credit: LedgerRow) -> Difference | None
 def _not_credited(ctx: Context, checkout: CheckoutSession, view: PageView) -> Difference:
     account_id = session_account_id(checkout)
     amount, currency = checkout.amount_total, checkout.currency_code
-    paid = _money(amount, currency)
+    paid = format_money(amount, currency)
     kind, detail, fix = (
         DifferenceKind.PAID_NOT_CREDITED,
         f"paid {paid}, not credited",
@@ -188,7 +185,8 @@ def _pending(ctx: Context, checkout: CheckoutSession, now: datetime) -> Differen
         kind=DifferenceKind.PENDING_TOO_LONG,
         amount_cents=amount,
         local_cents=None,
-        detail=f"delayed payment of {_money(amount, checkout.currency_code)} pending for {hours} h "
+        detail=f"delayed payment of {format_money(amount, checkout.currency_code)} "
+        f"pending for {hours} h "
         f"(limit {ctx.settings.pending_max_age_hours} h)",
         fix="check the payment in Stripe; it is credited when Stripe reports it succeeded",
     )

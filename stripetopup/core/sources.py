@@ -1,4 +1,9 @@
-"""The ledger's source names (DESIGN.md, "Exactly-once"): one unique source per movement.
+"""The ledger's source names: one unique source per movement of money.
+
+Every path that moves money (webhook, replay, reconcile --fix, manual credit and debit,
+assigning a stray payment) writes its entry under one of these sources, and the unique
+constraint on ``ledger_entries.source`` is what makes a second credit impossible: two
+deliveries, a replay and a reconcile racing each other all end with one entry.
 
 A leaf of the core: constants and one function, importing nothing.
 """

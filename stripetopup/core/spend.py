@@ -22,7 +22,6 @@ from sqlmodel import Session
 
 from stripetopup.core.accounts import (
     MAX_MANUAL_CENTS,
-    MAX_REASON_LENGTH,
     check_line,
     fingerprint,
 )
@@ -31,7 +30,7 @@ from stripetopup.core.results import Entry
 from stripetopup.core.spend_results import Spent
 from stripetopup.db import run_in_transaction
 from stripetopup.errors import Conflict, InsufficientFunds, InvalidAmount, UsageError
-from stripetopup.models import MAX_INTEGER, Account, LedgerKind
+from stripetopup.models import MAX_INTEGER, MAX_REASON_LENGTH, Account, LedgerKind
 from stripetopup.money import check_cents, format_cents
 from stripetopup.store import accounts, holds, ledger, write_keys
 

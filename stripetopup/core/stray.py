@@ -24,13 +24,12 @@ from stripetopup.core.operator_results import Decision, PaymentDetail, Resolutio
 from stripetopup.core.results import Payment
 from stripetopup.db import run_in_transaction, transaction
 from stripetopup.errors import NotFound, PaymentStateError, UsageError
-from stripetopup.models import EventResult, PaymentState, StripePayment
+from stripetopup.models import MAX_REASON_LENGTH, EventResult, PaymentState, StripePayment
 from stripetopup.money import format_cents
 from stripetopup.store import accounts, payments, resolutions
 from stripetopup.store import reversals as store
 from stripetopup.stripe_objects import CheckoutSession, Reversible
 
-MAX_REASON_LENGTH = 500
 Found = dict[reversals.Family, list[Reversible]]
 
 

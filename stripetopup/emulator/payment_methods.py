@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from stripetopup.emulator import payments
+from stripetopup.emulator import changes
 from stripetopup.emulator.calls import Call, only
 from stripetopup.emulator.listing import page
 from stripetopup.emulator.objects import rand
@@ -87,7 +87,7 @@ def resolve(state: EmulatorState, pm_id: str, param: str = "payment_method") -> 
     return stored
 
 
-def attach_to(state: EmulatorState, pm: Obj, customer_id: str) -> list[payments.Change]:
+def attach_to(state: EmulatorState, pm: Obj, customer_id: str) -> list[changes.Change]:
     """Attach ``pm`` to a customer; the ``payment_method.attached`` change (none if already)."""
     if pm["customer"] == customer_id:
         return []
@@ -112,7 +112,7 @@ def attach(call: Call) -> Obj:
     if customer is None or customer.get("deleted"):
         raise no_such("customer", customer_id, "customer")
     pm = resolve(state, call.path["id"], "payment_method")
-    payments.emit(state, attach_to(state, pm, customer_id), call.origin)
+    changes.emit(state, attach_to(state, pm, customer_id), call.origin)
     return pm
 
 
@@ -130,7 +130,7 @@ def detach(call: Call) -> Obj:
         )
     previous = {"customer": pm["customer"]}
     pm["customer"] = None
-    payments.emit(state, [("payment_method.detached", pm, previous)], call.origin)
+    changes.emit(state, [("payment_method.detached", pm, previous)], call.origin)
     return pm
 
 

@@ -8,41 +8,16 @@ Imports only the stdlib.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
 
-from stripetopup.emulator import completion, objects, payment_objects
+from stripetopup.emulator import completion, payment_objects
+
+# Re-exported: the emulator's other modules publish through payments.emit and friends.
+from stripetopup.emulator.changes import CONTROL as CONTROL
+from stripetopup.emulator.changes import Change as Change
+from stripetopup.emulator.changes import Origin as Origin
+from stripetopup.emulator.changes import emit as emit
 from stripetopup.emulator.state import EmulatorState, Obj, new_id
 from stripetopup.emulator.stripe_errors import StripeError, no_such
-
-
-@dataclass(frozen=True)
-class Origin:
-    """The API request that caused a change (None for control actions, like Stripe's dashboard)."""
-
-    request_id: str | None = None
-    idempotency_key: str | None = None
-
-
-CONTROL = Origin()
-Change = tuple[str, Obj, Obj | None]
-
-
-def emit(state: EmulatorState, changes: list[Change], origin: Origin, created: int = 0) -> None:
-    """Build one event per change (snapshotting the object now) and publish them as a batch."""
-    when = created or state.clock.now()
-    events = [
-        objects.event(
-            created=when,
-            event_type=kind,
-            obj=obj,
-            previous=previous,
-            request_id=origin.request_id,
-            idempotency_key=origin.idempotency_key,
-            pending_webhooks=len(state.matching_endpoints(kind)),
-        )
-        for kind, obj, previous in changes
-    ]
-    state.publish(events)
 
 
 def session_or_404(state: EmulatorState, session_id: str) -> Obj:

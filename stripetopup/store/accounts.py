@@ -11,8 +11,9 @@ from collections.abc import Sequence
 from sqlmodel import Session, col, select
 
 from stripetopup import ids
+from stripetopup.dates import utcnow
 from stripetopup.errors import NotFound, StripeTopupError
-from stripetopup.models import Account, _now
+from stripetopup.models import Account
 from stripetopup.store.upsert import insert_ignore
 
 OPEN_COMMAND = "stripetopup accounts create"
@@ -54,7 +55,7 @@ def ensure(session: Session, account_id: str) -> tuple[Account, bool]:
     if existing is not None:
         return existing, False
     ids.check_new_account_id(account_id)
-    now = _now()
+    now = utcnow()
     created = insert_ignore(
         session,
         Account,

@@ -13,8 +13,9 @@ from datetime import timedelta
 
 from sqlmodel import Session, col, select
 
+from stripetopup.dates import utcnow
 from stripetopup.errors import NotFound
-from stripetopup.models import ApiCredential, _now
+from stripetopup.models import ApiCredential
 
 PREFIXES = {"user": "stu_", "service": "stk_"}
 DISPLAY_LENGTH = 12
@@ -43,7 +44,7 @@ def lookup(session: Session, secret: str) -> ApiCredential | None:
     ).first()
     if row is None or row.revoked_at is not None:
         return None
-    now = _now()
+    now = utcnow()
     # Only write when the stamp is stale: a read-mostly path should not take the write lock.
     if row.last_used_at is None or now - row.last_used_at > _LAST_USED_RESOLUTION:
         row.last_used_at = now
@@ -66,6 +67,6 @@ def revoke(session: Session, kind: str, prefix: str) -> ApiCredential:
     if row is None:
         raise NotFound(f"no {kind} credential with id {prefix}")
     if row.revoked_at is None:
-        row.revoked_at = _now()
+        row.revoked_at = utcnow()
         session.add(row)
     return row

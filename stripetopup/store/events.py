@@ -18,7 +18,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from stripetopup.models import EventResult, WebhookEvent, _now
+from stripetopup.dates import utcnow
+from stripetopup.models import EventResult, WebhookEvent
 from stripetopup.store.upsert import bound_values, dialect_of, insert_for
 
 FAILED = EventResult.FAILED
@@ -46,7 +47,7 @@ def record(
     One statement. An earlier success is kept when this attempt only found the work done
     (``already_applied``), so the log still says what the event did the first time.
     """
-    now = _now()
+    now = utcnow()
     values = {
         "event_id": event_id,
         "type": event_type[:100],

@@ -17,8 +17,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
+from stripetopup.dates import utcnow
 from stripetopup.errors import Conflict, InvalidAmount, NotFound
-from stripetopup.models import MAX_INTEGER, Account, LedgerEntry, LedgerKind, _now
+from stripetopup.models import MAX_INTEGER, Account, LedgerEntry, LedgerKind
 from stripetopup.store.upsert import bound_values, dialect_of, insert_for
 
 
@@ -78,7 +79,7 @@ def post(session: Session, posting: Posting) -> PostResult:
         "payment_intent_id": posting.payment_intent_id,
         "event_id": posting.event_id,
         "request_fingerprint": posting.request_fingerprint,
-        "created_at": _now(),
+        "created_at": utcnow(),
     }
     inserted = session.execute(_insert_statement(dialect_of(session)), values).scalar()
     if inserted is None:

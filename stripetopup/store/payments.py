@@ -16,12 +16,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from stripetopup.dates import utcnow
 from stripetopup.models import (
     FINAL_PAYMENT_STATES,
     PAYMENT_RANK,
     PaymentState,
     StripePayment,
-    _now,
 )
 from stripetopup.store.upsert import bound_values, dialect_of, insert_for, insert_ignore
 from stripetopup.stripe_objects import CheckoutSession
@@ -40,7 +40,7 @@ def record_created(
     url: str | None,
 ) -> None:
     """The row for a session we just created (a no-op if a webhook wrote it first)."""
-    now = _now()
+    now = utcnow()
     insert_ignore(
         session,
         StripePayment,
@@ -87,7 +87,7 @@ def upsert_from_stripe(
     account already on the row is kept. On PostgreSQL the upsert row-locks it until commit.
     """
     created = checkout.created
-    now = _now()
+    now = utcnow()
     values = {
         "checkout_session_id": checkout.id,
         "account_id": account_id,
@@ -170,7 +170,7 @@ def advance(
         changes["credited_entry_id"] = entry_id
     if all(getattr(payment, key) == value for key, value in changes.items()):
         return False  # a replay or duplicate: nothing to write
-    changes["updated_at"] = _now()
+    changes["updated_at"] = utcnow()
     session.execute(sa.update(_PAYMENTS).where(_PAYMENTS.c.id == payment.id).values(**changes))
     for key, value in changes.items():
         setattr(payment, key, value)

@@ -10,7 +10,8 @@ from collections.abc import Sequence
 
 from sqlmodel import Session, col, select
 
-from stripetopup.models import PaymentResolution, _now
+from stripetopup.dates import utcnow
+from stripetopup.models import MAX_REASON_LENGTH, PaymentResolution
 
 ASSIGNED, DISMISSED = "assigned", "dismissed"
 
@@ -32,8 +33,8 @@ def append(
         forced=forced,
         account_id=account_id,
         actor=actor[:100],
-        reason=reason[:500],
-        created_at=_now(),
+        reason=reason[:MAX_REASON_LENGTH],
+        created_at=utcnow(),
     )
     session.add(row)
     session.flush()

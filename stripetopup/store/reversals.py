@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
-from stripetopup.models import Account, LedgerEntry, StripePayment, _now
+from stripetopup.dates import utcnow
+from stripetopup.models import MAX_REASON_LENGTH, Account, LedgerEntry, StripePayment
 
 _PAYMENTS = StripePayment.__table__  # type: ignore[attr-defined]
 
@@ -54,9 +55,9 @@ def mark_resolved(
     """Record an operator's decision on ``payment`` (and, for an assign, its account)."""
     changes: dict[str, object] = {
         "resolved_by": actor[:100],
-        "resolved_at": _now(),
-        "resolution": resolution[:500],
-        "updated_at": _now(),
+        "resolved_at": utcnow(),
+        "resolution": resolution[:MAX_REASON_LENGTH],
+        "updated_at": utcnow(),
     }
     if account_id is not None:
         changes["account_id"] = account_id

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse
 
 from stripetopup.core import TopUpService
 from stripetopup.core.landing import Landing, LandingState
-from stripetopup.money import format_cents
+from stripetopup.money import format_money
 
 router = APIRouter(prefix="/billing", include_in_schema=False)
 
@@ -51,10 +51,10 @@ async def cancel() -> str:
 def _describe(landing: Landing, *, emulator_url: str | None) -> str:
     session = f"<code>{html.escape(landing.checkout_session_id)}</code>"
     account = f"<code>{html.escape(landing.account_id or '(none)')}</code>"
-    amount = _money(landing.amount_cents, landing.currency)
+    amount = format_money(landing.amount_cents, landing.currency, unknown="the amount")
     state = landing.state
     if state is LandingState.CREDITED:
-        balance = _money(landing.balance_cents, landing.currency)
+        balance = format_money(landing.balance_cents, landing.currency, unknown="the amount")
         return f"{amount} was paid and credited to account {account}; its balance is {balance}."
     if state is LandingState.CREDITING:
         return (
@@ -87,9 +87,3 @@ def _describe(landing: Landing, *, emulator_url: str | None) -> str:
         f"The state of Checkout Session {session} is not known here (not a session of this "
         "app, or Stripe could not be asked). Nothing on this page means it was paid."
     )
-
-
-def _money(cents: int | None, currency: str | None) -> str:
-    if cents is None:
-        return "the amount"
-    return f"{format_cents(cents)} {(currency or '').upper()}".strip()

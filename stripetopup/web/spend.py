@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from stripetopup.core import TopUpService
 from stripetopup.errors import UsageError
-from stripetopup.models import MAX_INTEGER
+from stripetopup.models import MAX_INTEGER, MAX_REASON_LENGTH
 from stripetopup.web import ratelimit
 from stripetopup.web.body import BoundedJsonRoute
 
@@ -82,7 +82,9 @@ HOLD_STATE_ERROR: dict[int | str, dict[str, Any]] = {
 class DebitRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     amount_cents: StrictInt = Field(gt=0, description="Cents to debit.", examples=[100])
-    reason: str | None = Field(None, max_length=500, description="Shown in the ledger.")
+    reason: str | None = Field(
+        None, max_length=MAX_REASON_LENGTH, description="Shown in the ledger."
+    )
     allow_negative: StrictBool = Field(
         False, description="Debit even when it takes the balance below what is available."
     )
@@ -94,7 +96,7 @@ class HoldRequest(BaseModel):
     ttl_seconds: StrictInt | None = Field(
         None, ge=1, description="Expiry; default STRIPETOPUP_HOLD_TTL_SECONDS."
     )
-    reason: str | None = Field(None, max_length=500)
+    reason: str | None = Field(None, max_length=MAX_REASON_LENGTH)
 
 
 class CaptureRequest(BaseModel):
