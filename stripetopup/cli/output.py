@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import typer
+from pydantic import BaseModel
 
 from stripetopup.cli.tables import Column, print_table
 from stripetopup.errors import ConfigError, StripeTopupError, UsageError
@@ -76,7 +77,7 @@ def say(message: str) -> None:
 
 
 def run_with(json_output: bool, produce: Callable[[], Any], human: Callable[[Any], None]) -> None:
-    """Compute under :func:`guard`, then print as JSON (``to_json()`` aware) or for people."""
+    """Compute under :func:`guard`, then print as JSON (answer aware) or for people."""
     with guard():
         result = produce()
     if json_output:
@@ -86,6 +87,9 @@ def run_with(json_output: bool, produce: Callable[[], Any], human: Callable[[Any
 
 
 def _jsonable(value: Any) -> Any:
+    """``value`` as JSON data: a core result through its answer model (core.answers)."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
     if hasattr(value, "to_json"):
         return value.to_json()
     if isinstance(value, list):
