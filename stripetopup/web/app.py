@@ -16,7 +16,7 @@ from stripetopup.errors import DatabaseError
 from stripetopup.web import billing, errors, metrics, ratelimit, request_ids, spend
 from stripetopup.web.deps import Service
 from stripetopup.web.limits import BodyLimitMiddleware
-from stripetopup.web.schemas import Health, Version
+from stripetopup.web.schemas import Health, Version, error
 
 
 def create_app(service: TopUpService, *, demo: bool = False) -> FastAPI:
@@ -31,6 +31,8 @@ def create_app(service: TopUpService, *, demo: bool = False) -> FastAPI:
         version=__version__,
         description="Prepaid credit through Stripe Checkout, with an exactly-once ledger.",
         redirect_slashes=False,
+        # Any route may fail unexpectedly; a route that can fail so by design says how.
+        responses={500: error("An unexpected failure (internal_error); see the server log.")},
     )
     app.state.service = service
     errors.install(app)
