@@ -14,7 +14,6 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import typer
-from pydantic import BaseModel
 
 from stripetopup.cli.tables import Column, print_table
 from stripetopup.errors import ConfigError, StripeTopupError, UsageError
@@ -88,6 +87,10 @@ def run_with(json_output: bool, produce: Callable[[], Any], human: Callable[[Any
 
 def _jsonable(value: Any) -> Any:
     """``value`` as JSON data: a core result through its answer model (core.answers)."""
+    # Here, not at the top: `stripetopup --help` must start without pydantic (by the time a
+    # result is printed, the core has imported it anyway).
+    from pydantic import BaseModel
+
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json")
     if hasattr(value, "to_json"):
