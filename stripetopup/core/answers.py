@@ -4,7 +4,7 @@ The core's results are frozen dataclasses (built positionally, compared, replace
 names the pydantic model its JSON is (``answer_model``), whose fields are the JSON keys in
 the order they are printed. The same model is the CLI's ``--json`` and the web door's
 ``response_model``, so ``/openapi.json`` documents exactly what both print.
-A leaf of the core: imports pydantic only.
+A leaf of the core: imports pydantic and money only.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from typing import Annotated, Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, PlainSerializer, WithJsonSchema
 
+from stripetopup.money import format_cents
+
 # ``datetime.isoformat()``: ``+00:00`` and microseconds only when there are some, as the
 # answers have always printed (pydantic's own format would write ``Z``).
 IsoTime = Annotated[
@@ -21,6 +23,18 @@ IsoTime = Annotated[
     PlainSerializer(datetime.isoformat, return_type=str, when_used="json"),
     WithJsonSchema({"type": "string", "format": "date-time"}),
 ]
+
+
+class Dollars:
+    """A result's ``"5.00"`` string: ``balance = Dollars("balance_cents")`` reads the integer
+    cents attribute it names (a field or a property); None cents stay None."""
+
+    def __init__(self, cents_attribute: str) -> None:
+        self.cents_attribute = cents_attribute
+
+    def __get__(self, result: object, owner: type | None = None) -> str | None:
+        cents = getattr(result, self.cents_attribute)
+        return format_cents(cents) if cents is not None else None
 
 
 def is_none(value: object) -> bool:

@@ -12,10 +12,9 @@ from typing import Any, Literal, Self
 
 from pydantic import Field
 
-from stripetopup.core.answers import Answer, Answered, IsoTime
+from stripetopup.core.answers import Answer, Answered, Dollars, IsoTime
 from stripetopup.core.results import Applied, Payment, PaymentAnswer
 from stripetopup.models import PaymentResolution
-from stripetopup.money import format_cents
 
 
 class ReversalAnswer(Answer):
@@ -67,9 +66,7 @@ class Resolution(Answered):
     def status(self) -> Applied:
         return "applied" if self.changed else "already_applied"
 
-    @property
-    def balance(self) -> str | None:
-        return format_cents(self.balance_cents) if self.balance_cents is not None else None
+    balance = Dollars("balance_cents")
 
 
 class DecisionAnswer(Answer):
@@ -144,9 +141,7 @@ class BalanceDifference(Answered):
     def difference_cents(self) -> int:
         return self.balance_cents - self.entries_cents
 
-    @property
-    def difference(self) -> str:
-        return format_cents(self.difference_cents)
+    difference = Dollars("difference_cents")
 
 
 class LedgerVerificationAnswer(Answer):

@@ -11,9 +11,8 @@ from typing import Any, Self
 
 from pydantic import Field, field_validator
 
-from stripetopup.core.answers import Answer, Answered, IsoTime
+from stripetopup.core.answers import Answer, Answered, Dollars, IsoTime
 from stripetopup.core.results import EventOutcome, EventOutcomeAnswer
-from stripetopup.money import format_cents
 
 # Every kind of difference, in the order reports list them, and whether --fix can fix it.
 KINDS: dict[str, bool] = {
@@ -74,13 +73,9 @@ class Difference(Answered):
     def fixable(self) -> bool:
         return KINDS[self.kind]
 
-    @property
-    def amount(self) -> str | None:
-        return format_cents(self.amount_cents) if self.amount_cents is not None else None
+    amount = Dollars("amount_cents")
 
-    @property
-    def local(self) -> str | None:
-        return format_cents(self.local_cents) if self.local_cents is not None else None
+    local = Dollars("local_cents")
 
 
 class ReconcileSummaryAnswer(Answer):

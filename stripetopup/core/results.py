@@ -14,9 +14,8 @@ from typing import Any, Literal, Self
 
 from pydantic import AliasChoices, Field, field_validator
 
-from stripetopup.core.answers import Answer, Answered, IsoTime, is_none
+from stripetopup.core.answers import Answer, Answered, Dollars, IsoTime, is_none
 from stripetopup.models import ApiCredential, LedgerEntry, StripePayment, WebhookEvent
-from stripetopup.money import format_cents
 
 Applied = Literal["applied", "already_applied"]
 
@@ -43,13 +42,9 @@ class Balance(Answered):
     def available_cents(self) -> int:
         return self.balance_cents - self.held_cents
 
-    @property
-    def balance(self) -> str:
-        return format_cents(self.balance_cents)
+    balance = Dollars("balance_cents")
 
-    @property
-    def available(self) -> str:
-        return format_cents(self.available_cents)
+    available = Dollars("available_cents")
 
 
 class OpenedAccountAnswer(BalanceAnswer):
@@ -129,13 +124,9 @@ class Entry(Answered):
             created_at=row.created_at,
         )
 
-    @property
-    def amount(self) -> str:
-        return format_cents(self.amount_cents)
+    amount = Dollars("amount_cents")
 
-    @property
-    def balance_after(self) -> str:
-        return format_cents(self.balance_after_cents)
+    balance_after = Dollars("balance_after_cents")
 
 
 class PostedAnswer(Answer):
@@ -162,9 +153,7 @@ class Posted(Answered):
     def balance_cents(self) -> int:
         return self.entry.balance_after_cents
 
-    @property
-    def balance(self) -> str:
-        return format_cents(self.entry.balance_after_cents)
+    balance = Dollars("balance_cents")
 
 
 class CheckoutLinkAnswer(Answer):
@@ -189,9 +178,7 @@ class CheckoutLink(Answered):
     amount_cents: int
     currency: str
 
-    @property
-    def amount(self) -> str:
-        return format_cents(self.amount_cents)
+    amount = Dollars("amount_cents")
 
 
 class PaymentAnswer(Answer):
@@ -256,10 +243,7 @@ class Payment(Answered):
             resolution=row.resolution,
         )
 
-    @property
-    def amount_total(self) -> str | None:
-        cents = self.amount_total_cents
-        return format_cents(cents) if cents is not None else None
+    amount_total = Dollars("amount_total_cents")
 
 
 class EventOutcomeAnswer(Answer):
@@ -295,9 +279,7 @@ class EventOutcome(Answered):
     entry_id: int | None = None
     dry_run: bool = False
 
-    @property
-    def amount(self) -> str | None:
-        return format_cents(self.amount_cents) if self.amount_cents is not None else None
+    amount = Dollars("amount_cents")
 
 
 class EventRecordAnswer(Answer):

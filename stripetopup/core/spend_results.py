@@ -15,10 +15,9 @@ from typing import Any, Literal, Self
 
 from pydantic import AliasChoices, Field
 
-from stripetopup.core.answers import Answer, Answered, IsoTime, is_none
+from stripetopup.core.answers import Answer, Answered, Dollars, IsoTime, is_none
 from stripetopup.core.results import Entry, EntryAnswer
 from stripetopup.models import Hold
-from stripetopup.money import format_cents
 
 
 class SpentAnswer(Answer):
@@ -49,9 +48,7 @@ class Spent(Answered):
     def amount_cents(self) -> int:
         return -self.entry.amount_cents
 
-    @property
-    def amount(self) -> str:
-        return format_cents(-self.entry.amount_cents)
+    amount = Dollars("amount_cents")
 
     @property
     def currency(self) -> str:
@@ -61,9 +58,7 @@ class Spent(Answered):
     def balance_after_cents(self) -> int:
         return self.entry.balance_after_cents
 
-    @property
-    def balance_after(self) -> str:
-        return format_cents(self.entry.balance_after_cents)
+    balance_after = Dollars("balance_after_cents")
 
 
 class HoldAnswer(Answer):
@@ -132,9 +127,7 @@ class HoldView(Answered):
         """What the hold still takes off the available balance."""
         return self.amount_cents - self.captured_cents if self.status == "open" else 0
 
-    @property
-    def amount(self) -> str:
-        return format_cents(self.amount_cents)
+    amount = Dollars("amount_cents")
 
 
 class HoldChangeAnswer(HoldAnswer):
