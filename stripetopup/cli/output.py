@@ -75,7 +75,7 @@ def say(message: str) -> None:
 
 
 def run_with(json_output: bool, produce: Callable[[], Any], human: Callable[[Any], None]) -> None:
-    """Compute under :func:`guard`, then print as JSON (``to_json()`` aware) or for people."""
+    """Compute under :func:`guard`, then print as JSON (answer aware) or for people."""
     with guard():
         result = produce()
     if json_output:
@@ -85,6 +85,13 @@ def run_with(json_output: bool, produce: Callable[[], Any], human: Callable[[Any
 
 
 def _jsonable(value: Any) -> Any:
+    """``value`` as JSON data: a core result through its answer model (core.answers)."""
+    # Here, not at the top: `stripetopup --help` must start without pydantic (by the time a
+    # result is printed, the core has imported it anyway).
+    from pydantic import BaseModel
+
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
     if hasattr(value, "to_json"):
         return value.to_json()
     if isinstance(value, list):

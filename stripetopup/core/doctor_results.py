@@ -1,13 +1,15 @@
 """What ``doctor`` reports: one :class:`Check` per line and the :class:`DoctorReport`.
 
-A leaf of the core (stdlib only). Messages and fixes are shown to operators as they are, so
-the checks that build them never put a secret in one.
+A leaf of the core (stdlib and core.answers only). Messages and fixes are shown to operators
+as they are, so the checks that build them never put a secret in one.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
+
+from stripetopup.core.answers import Answer, Answered
 
 Status = Literal["ok", "warn", "fail"]
 OK: Status = "ok"
@@ -15,8 +17,15 @@ WARN: Status = "warn"
 FAIL: Status = "fail"
 
 
+class CheckAnswer(Answer):
+    name: str
+    status: Status
+    message: str
+    fix: str | None
+
+
 @dataclass(frozen=True)
-class Check:
+class Check(Answered):
     """One diagnosis: what was checked, how it went, and what to do about it."""
 
     name: str
@@ -24,8 +33,7 @@ class Check:
     message: str
     fix: str | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "status": self.status, "message": self.message, "fix": self.fix}
+    answer_model = CheckAnswer
 
 
 def ok(name: str, message: str) -> Check:
@@ -40,11 +48,18 @@ def fail(name: str, message: str, fix: str | None = None) -> Check:
     return Check(name, FAIL, message, fix)
 
 
+class DoctorReportAnswer(Answer):
+    checks: list[CheckAnswer]
+    ok: bool
+
+
 @dataclass(frozen=True)
-class DoctorReport:
+class DoctorReport(Answered):
     """Every check in the order it ran; ``ok`` is False when any check failed."""
 
     checks: tuple[Check, ...]
+
+    answer_model = DoctorReportAnswer
 
     @property
     def ok(self) -> bool:
@@ -59,6 +74,3 @@ class DoctorReport:
             if check.name == name:
                 return check
         raise KeyError(name)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"checks": [check.to_json() for check in self.checks], "ok": self.ok}

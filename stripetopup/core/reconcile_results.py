@@ -1,24 +1,43 @@
-"""What ``reconcile`` and ``replay`` hand back: frozen dataclasses with ``to_json()``.
+"""What ``reconcile`` and ``replay`` hand back: frozen dataclasses naming their answer models.
 
-A leaf of core: imports only results helpers, the difference kinds, models' states and
-money formatting.
+A leaf of core: imports only answers, results helpers, the difference kinds, models' states
+and money formatting.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 
+from pydantic import Field, field_validator
+
+from stripetopup.core.answers import Answer, Answered, Dollars, IsoTime
 from stripetopup.core.reconcile_kinds import KINDS as KINDS  # re-exported: callers read it here
 from stripetopup.core.reconcile_kinds import DifferenceKind
-from stripetopup.core.results import EventOutcome
+from stripetopup.core.results import EventOutcome, EventOutcomeAnswer
 from stripetopup.models import EventResult
-from stripetopup.money import format_cents
+
+
+class DifferenceAnswer(Answer):
+    kind: str = Field(description="One of: " + ", ".join(KINDS) + ".")
+    checkout_session_id: str
+    account_id: str | None
+    amount_cents: int | None = Field(description="Stripe's side: paid, refunded or withdrawn.")
+    local_cents: int | None = Field(description="The ledger's side.")
+    currency: str
+    detail: str
+    fix: str = Field(description="What fixes it.")
+    payment_intent_id: str | None
+    fixed: bool = Field(description="Whether --fix resolved it.")
+    action: str | None = Field(description="What --fix did.")
+    fixable: bool = Field(description="Whether --fix can fix this kind.")
+    amount: str | None = Field(examples=["5.00"])
+    local: str | None = Field(examples=["5.00"])
 
 
 @dataclass(frozen=True)
-class Difference:
+class Difference(Answered):
     """One session where Stripe and the ledger disagree, and what fixes it.
 
     ``amount_cents`` is Stripe's side (what was paid, refunded or withdrawn) and
@@ -38,22 +57,48 @@ class Difference:
     fixed: bool = False
     action: str | None = None
 
+    answer_model = DifferenceAnswer
+
     @property
     def fixable(self) -> bool:
         return KINDS[self.kind]
 
-    def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["fixable"] = self.fixable
-        for key in ("amount_cents", "local_cents"):
-            cents = data[key]
-            data[key.removesuffix("_cents")] = format_cents(cents) if cents is not None else None
-        return data
+    amount = Dollars("amount_cents")
+
+    local = Dollars("local_cents")
+
+
+class ReconcileSummaryAnswer(Answer):
+    since: IsoTime
+    until: IsoTime
+    fix: bool
+    sessions: int = Field(description="Checkout Sessions Stripe listed for the window.")
+    pages: int
+    differences: int
+    fixed: int
+    remaining: int = Field(description="Differences left: the exit code is 1 unless 0.")
+    by_kind: dict[str, int] = Field(description="Every kind, in report order, with its count.")
+
+    @field_validator("by_kind", mode="before")
+    @classmethod
+    def _every_kind(cls, by_kind: dict[str, int]) -> dict[str, int]:
+        return {kind: by_kind.get(kind, 0) for kind in KINDS}
+
+
+class ReconcileAnswer(Answer):
+    summary: ReconcileSummaryAnswer
+    items: list[DifferenceAnswer]
+
+    @classmethod
+    def of(cls, result: Any) -> Self:
+        return cls(summary=ReconcileSummaryAnswer.of(result), items=result.items)
 
 
 @dataclass(frozen=True)
-class ReconcileReport:
+class ReconcileReport(Answered):
     """Counts for the whole window, and the differences when they were not streamed."""
+
+    answer_model = ReconcileAnswer
 
     since: datetime
     until: datetime
@@ -75,37 +120,36 @@ class ReconcileReport:
         return self.remaining == 0
 
     def summary_json(self) -> dict[str, Any]:
-        return {
-            "since": self.since.isoformat(),
-            "until": self.until.isoformat(),
-            "fix": self.fix,
-            "sessions": self.sessions,
-            "pages": self.pages,
-            "differences": self.differences,
-            "fixed": self.fixed,
-            "remaining": self.remaining,
-            "by_kind": {kind: self.by_kind.get(kind, 0) for kind in KINDS},
-        }
+        """The summary alone, for a report whose items were streamed as they were found."""
+        return ReconcileSummaryAnswer.of(self).model_dump(mode="json")
 
-    def to_json(self) -> dict[str, Any]:
-        return {"summary": self.summary_json(), "items": [d.to_json() for d in self.items]}
+
+class ReplaySummaryAnswer(Answer):
+    events: int
+    by_result: dict[str, int] = Field(description="How many events had each result.")
+
+
+class ReplayBatchAnswer(Answer):
+    summary: ReplaySummaryAnswer
+    items: list[EventOutcomeAnswer]
+
+    @classmethod
+    def of(cls, result: Any) -> Self:
+        counts: dict[str, int] = {}
+        for outcome in result.outcomes:
+            counts[outcome.result] = counts.get(outcome.result, 0) + 1
+        summary = ReplaySummaryAnswer(events=len(result.outcomes), by_result=counts)
+        return cls(summary=summary, items=[EventOutcomeAnswer.of(o) for o in result.outcomes])
 
 
 @dataclass(frozen=True)
-class ReplayBatch:
+class ReplayBatch(Answered):
     """The outcome of replaying every stored failed event."""
 
     outcomes: tuple[EventOutcome, ...]
 
+    answer_model = ReplayBatchAnswer
+
     @property
     def failed(self) -> int:
         return sum(1 for outcome in self.outcomes if outcome.result == EventResult.FAILED)
-
-    def to_json(self) -> dict[str, Any]:
-        counts: dict[str, int] = {}
-        for outcome in self.outcomes:
-            counts[outcome.result] = counts.get(outcome.result, 0) + 1
-        return {
-            "summary": {"events": len(self.outcomes), "by_result": counts},
-            "items": [outcome.to_json() for outcome in self.outcomes],
-        }

@@ -1,15 +1,20 @@
 """What the core hands back to its doors: small frozen dataclasses, never ORM rows.
 
-Each has ``to_json()`` giving the documented JSON shape (integer cents plus a ``"5.00"``
-string), so the CLI's ``--json`` and the web API print the same thing.
+Each names its answer model (:mod:`stripetopup.core.answers`), the pydantic model of its
+documented JSON shape (integer cents plus a ``"5.00"`` string), so the CLI's ``--json`` and
+the web API print the same thing and ``/openapi.json`` documents it.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import json
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, Self
 
+from pydantic import AliasChoices, Field, field_validator
+
+from stripetopup.core.answers import Answer, Answered, Dollars, IsoTime, is_none
 from stripetopup.models import (
     ApiCredential,
     EventResult,
@@ -17,15 +22,23 @@ from stripetopup.models import (
     StripePayment,
     WebhookEvent,
 )
-from stripetopup.money import format_cents
+
+Applied = Literal["applied", "already_applied"]
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
+class BalanceAnswer(Answer):
+    account_id: str
+    balance_cents: int
+    balance: str = Field(description="balance_cents in dollars.", examples=["5.00"])
+    held_cents: int = Field(description="Taken by open holds.")
+    available_cents: int = Field(description="balance_cents minus held_cents.")
+    available: str = Field(examples=["5.00"])
+    currency: str
 
 
 @dataclass(frozen=True)
-class Balance:
+class Balance(Answered):
+    answer_model = BalanceAnswer
     account_id: str
     balance_cents: int
     held_cents: int
@@ -35,21 +48,24 @@ class Balance:
     def available_cents(self) -> int:
         return self.balance_cents - self.held_cents
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "account_id": self.account_id,
-            "balance_cents": self.balance_cents,
-            "balance": format_cents(self.balance_cents),
-            "held_cents": self.held_cents,
-            "available_cents": self.available_cents,
-            "available": format_cents(self.available_cents),
-            "currency": self.currency,
-        }
+    balance = Dollars("balance_cents")
+
+    available = Dollars("available_cents")
+
+
+class OpenedAccountAnswer(BalanceAnswer):
+    created: bool = Field(description="False when the account existed already.")
+
+    @classmethod
+    def of(cls, result: Any) -> Self:
+        return cls(**BalanceAnswer.of(result.balance).model_dump(), created=result.created)
 
 
 @dataclass(frozen=True)
-class OpenedAccount:
+class OpenedAccount(Answered):
     """What opening an account did: ``created`` is False when it existed already."""
+
+    answer_model = OpenedAccountAnswer
 
     balance: Balance
     created: bool
@@ -58,12 +74,29 @@ class OpenedAccount:
     def account_id(self) -> str:
         return self.balance.account_id
 
-    def to_json(self) -> dict[str, Any]:
-        return {**self.balance.to_json(), "created": self.created}
+
+class EntryAnswer(Answer):
+    id: int
+    account_id: str
+    amount_cents: int = Field(description="Signed: a credit is positive, a debit negative.")
+    currency: str
+    kind: str
+    source: str = Field(description="What makes the entry unique, e.g. checkout_session:cs_...")
+    balance_after_cents: int
+    reason: str | None
+    actor: str
+    checkout_session_id: str | None
+    payment_intent_id: str | None
+    event_id: str | None
+    created_at: IsoTime
+    amount: str = Field(examples=["-5.00"])
+    balance_after: str = Field(examples=["5.00"])
 
 
 @dataclass(frozen=True)
-class Entry:
+class Entry(Answered):
+    answer_model = EntryAnswer
+
     id: int
     account_id: str
     amount_cents: int
@@ -97,51 +130,87 @@ class Entry:
             created_at=row.created_at,
         )
 
-    def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["amount"] = format_cents(self.amount_cents)
-        data["balance_after"] = format_cents(self.balance_after_cents)
-        data["created_at"] = _iso(self.created_at)
-        return data
+    amount = Dollars("amount_cents")
+
+    balance_after = Dollars("balance_after_cents")
+
+
+class PostedAnswer(Answer):
+    status: Applied = Field(description="already_applied: the key was used before.")
+    entry: EntryAnswer
+    balance_cents: int = Field(description="The balance right after this entry.")
+    balance: str = Field(examples=["5.00"])
 
 
 @dataclass(frozen=True)
-class Posted:
+class Posted(Answered):
     """The answer to a credit or debit: the entry, and whether this call wrote it."""
+
+    answer_model = PostedAnswer
 
     entry: Entry
     created: bool
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "status": "applied" if self.created else "already_applied",
-            "entry": self.entry.to_json(),
-            "balance_cents": self.entry.balance_after_cents,
-            "balance": format_cents(self.entry.balance_after_cents),
-        }
+    @property
+    def status(self) -> Applied:
+        return "applied" if self.created else "already_applied"
+
+    @property
+    def balance_cents(self) -> int:
+        return self.entry.balance_after_cents
+
+    balance = Dollars("balance_cents")
+
+
+class CheckoutLinkAnswer(Answer):
+    id: str = Field(
+        validation_alias=AliasChoices("id", "checkout_session_id"),
+        description="The Checkout Session's id (cs_...).",
+    )
+    url: str = Field(description="Stripe's hosted Checkout page: send the user there.")
+    account_id: str
+    amount_cents: int
+    amount: str = Field(examples=["5.00"])
+    currency: str
 
 
 @dataclass(frozen=True)
-class CheckoutLink:
+class CheckoutLink(Answered):
+    answer_model = CheckoutLinkAnswer
+
     checkout_session_id: str
     url: str
     account_id: str
     amount_cents: int
     currency: str
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.checkout_session_id,
-            "url": self.url,
-            "account_id": self.account_id,
-            "amount_cents": self.amount_cents,
-            "amount": format_cents(self.amount_cents),
-            "currency": self.currency,
-        }
+    amount = Dollars("amount_cents")
+
+
+class PaymentAnswer(Answer):
+    checkout_session_id: str
+    account_id: str | None
+    amount_requested_cents: int | None
+    amount_total_cents: int | None = Field(description="What Stripe charged: what is credited.")
+    currency: str
+    status: str
+    payment_status: str
+    state: str
+    attention_reason: str | None
+    livemode: bool
+    payment_intent_id: str | None
+    credited_entry_id: int | None
+    created_at: IsoTime
+    resolved_by: str | None
+    resolved_at: IsoTime | None
+    resolution: str | None
+    amount_total: str | None = Field(examples=["5.00"])
 
 
 @dataclass(frozen=True)
-class Payment:
+class Payment(Answered):
+    answer_model = PaymentAnswer
+
     checkout_session_id: str
     account_id: str | None
     amount_requested_cents: int | None
@@ -180,18 +249,28 @@ class Payment:
             resolution=row.resolution,
         )
 
-    def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        cents = self.amount_total_cents
-        data["amount_total"] = format_cents(cents) if cents is not None else None
-        data["created_at"] = _iso(self.created_at)
-        data["resolved_at"] = _iso(self.resolved_at)
-        return data
+    amount_total = Dollars("amount_total_cents")
+
+
+class EventOutcomeAnswer(Answer):
+    event_id: str
+    event_type: str
+    result: str = Field(
+        description="credited, debited, already_applied, recorded, attention, ignored, failed."
+    )
+    detail: str
+    account_id: str | None
+    amount_cents: int | None
+    entry_id: int | None
+    dry_run: bool
+    amount: str | None = Field(None, exclude_if=is_none, description="Only with amount_cents.")
 
 
 @dataclass(frozen=True)
-class EventOutcome:
+class EventOutcome(Answered):
     """What applying one Stripe event did; ``result`` is a ``models.EventResult``."""
+
+    answer_model = EventOutcomeAnswer
 
     event_id: str
     event_type: str
@@ -202,15 +281,39 @@ class EventOutcome:
     entry_id: int | None = None
     dry_run: bool = False
 
-    def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        if self.amount_cents is not None:
-            data["amount"] = format_cents(self.amount_cents)
-        return data
+    amount = Dollars("amount_cents")
+
+
+class EventRecordAnswer(Answer):
+    event_id: str
+    type: str
+    outcome: str | None
+    error: str | None
+    attempts: int
+    secret_label: str | None
+    livemode: bool
+    received_at: IsoTime
+    processed_at: IsoTime | None
+    payload: Any = Field(description="The stored body: JSON, or the string it is if not JSON.")
+    replays: int
+
+    @field_validator("payload", mode="before")
+    @classmethod
+    def _payload_json(cls, payload: Any) -> Any:
+        """The stored body as JSON, so ``--json`` embeds an object rather than an escaped
+        string. A body that is not JSON (a truncated failure record) stays the string it is."""
+        if not isinstance(payload, str):
+            return payload
+        try:
+            return json.loads(payload)
+        except (ValueError, RecursionError):
+            return payload
 
 
 @dataclass(frozen=True)
-class EventRecord:
+class EventRecord(Answered):
+    answer_model = EventRecordAnswer
+
     event_id: str
     type: str
     outcome: str | None
@@ -240,31 +343,24 @@ class EventRecord:
         )
 
     def to_json(self, *, with_payload: bool = False) -> dict[str, Any]:
-        data = asdict(self)
-        data["received_at"] = _iso(self.received_at)
-        data["processed_at"] = _iso(self.processed_at)
-        if with_payload:
-            data["payload"] = _payload_json(self.payload)
-        else:
-            data.pop("payload")
-        return data
+        exclude = None if with_payload else {"payload"}
+        return self.answer_model.of(self).model_dump(mode="json", exclude=exclude)
 
 
-def _payload_json(payload: str) -> Any:
-    """The stored body as JSON, so ``--json`` embeds an object rather than an escaped string.
-
-    A body that is not JSON (a truncated failure record) stays the string it is.
-    """
-    import json
-
-    try:
-        return json.loads(payload)
-    except (ValueError, RecursionError):
-        return payload
+class CredentialAnswer(Answer):
+    id: str = Field(description="The credential's public prefix (never its secret).")
+    kind: str
+    subject: str = Field(description="The account (a user token) or name (a service key).")
+    created_at: IsoTime
+    last_used_at: IsoTime | None
+    revoked_at: IsoTime | None
+    active: bool
 
 
 @dataclass(frozen=True)
-class Credential:
+class Credential(Answered):
+    answer_model = CredentialAnswer
+
     id: str
     kind: str
     subject: str
@@ -283,13 +379,6 @@ class Credential:
             revoked_at=row.revoked_at,
         )
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "kind": self.kind,
-            "subject": self.subject,
-            "created_at": _iso(self.created_at),
-            "last_used_at": _iso(self.last_used_at),
-            "revoked_at": _iso(self.revoked_at),
-            "active": self.revoked_at is None,
-        }
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None

@@ -1,48 +1,84 @@
 """What the spend API hands back: a debit (:class:`Spent`), a hold and a change to a hold.
 
-Frozen dataclasses with ``to_json()``, like :mod:`stripetopup.core.results`. Their JSON
-depends only on what the operation wrote, so a retried request (same idempotency key,
+Frozen dataclasses naming their answer models, like :mod:`stripetopup.core.results`. Their
+JSON depends only on what the operation wrote, so a retried request (same idempotency key,
 same input) answers with exactly the body of the first one; ``created`` says whether
-this call wrote anything and is not part of the JSON. Imports models, money and results.
+this call wrote anything and is not part of the JSON. Imports models, money, answers and
+results.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, Self
 
-from stripetopup.core.results import Entry
+from pydantic import AliasChoices, Field
+
+from stripetopup.core.answers import Answer, Answered, Dollars, IsoTime, is_none
+from stripetopup.core.results import Entry, EntryAnswer
 from stripetopup.models import Hold
-from stripetopup.money import format_cents
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
+class SpentAnswer(Answer):
+    object: Literal["debit"] = "debit"
+    account_id: str
+    amount_cents: int = Field(description="Cents debited (positive).")
+    amount: str = Field(examples=["1.00"])
+    currency: str
+    balance_after_cents: int
+    balance_after: str = Field(examples=["4.00"])
+    entry: EntryAnswer
 
 
 @dataclass(frozen=True)
-class Spent:
+class Spent(Answered):
     """A debit of the host application: the ledger entry, and whether this call wrote it."""
 
     entry: Entry
     created: bool
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "object": "debit",
-            "account_id": self.entry.account_id,
-            "amount_cents": -self.entry.amount_cents,
-            "amount": format_cents(-self.entry.amount_cents),
-            "currency": self.entry.currency,
-            "balance_after_cents": self.entry.balance_after_cents,
-            "balance_after": format_cents(self.entry.balance_after_cents),
-            "entry": self.entry.to_json(),
-        }
+    answer_model = SpentAnswer
+
+    @property
+    def account_id(self) -> str:
+        return self.entry.account_id
+
+    @property
+    def amount_cents(self) -> int:
+        return -self.entry.amount_cents
+
+    amount = Dollars("amount_cents")
+
+    @property
+    def currency(self) -> str:
+        return self.entry.currency
+
+    @property
+    def balance_after_cents(self) -> int:
+        return self.entry.balance_after_cents
+
+    balance_after = Dollars("balance_after_cents")
+
+
+class HoldAnswer(Answer):
+    object: Literal["hold"] = "hold"
+    id: str = Field(validation_alias=AliasChoices("id", "hold_id"), examples=["hold_" + "0" * 24])
+    account_id: str
+    status: str = Field(description="open, captured, released or expired.")
+    amount_cents: int
+    amount: str = Field(examples=["2.50"])
+    captured_cents: int
+    held_cents: int = Field(description="What the hold still takes off the available balance.")
+    currency: str
+    reason: str | None
+    expires_at: IsoTime
+    created_at: IsoTime
+    closed_at: IsoTime | None
 
 
 @dataclass(frozen=True)
-class HoldView:
+class HoldView(Answered):
     """A hold as the caller sees it; ``status`` is ``expired`` once an open hold is past due.
 
     Statuses: ``open`` (counts against the available balance), ``captured`` (a debit was
@@ -60,6 +96,8 @@ class HoldView:
     expires_at: datetime
     created_at: datetime
     closed_at: datetime | None
+
+    answer_model = HoldAnswer
 
     @classmethod
     def of(cls, row: Hold, account_id: str, now: datetime) -> HoldView:
@@ -89,26 +127,22 @@ class HoldView:
         """What the hold still takes off the available balance."""
         return self.amount_cents - self.captured_cents if self.status == "open" else 0
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "object": "hold",
-            "id": self.hold_id,
-            "account_id": self.account_id,
-            "status": self.status,
-            "amount_cents": self.amount_cents,
-            "amount": format_cents(self.amount_cents),
-            "captured_cents": self.captured_cents,
-            "held_cents": self.held_cents,
-            "currency": self.currency,
-            "reason": self.reason,
-            "expires_at": _iso(self.expires_at),
-            "created_at": _iso(self.created_at),
-            "closed_at": _iso(self.closed_at),
-        }
+    amount = Dollars("amount_cents")
+
+
+class HoldChangeAnswer(HoldAnswer):
+    entry: EntryAnswer | None = Field(
+        None, exclude_if=is_none, description="Only on a capture: its ledger entry."
+    )
+
+    @classmethod
+    def of(cls, result: Any) -> Self:
+        hold = HoldAnswer.of(result.hold).model_dump()
+        return cls.model_validate({**hold, "entry": result.entry})
 
 
 @dataclass(frozen=True)
-class HoldChange:
+class HoldChange(Answered):
     """The answer to place, capture or release: the hold, the capture's entry, and
     whether this call changed anything."""
 
@@ -116,8 +150,4 @@ class HoldChange:
     created: bool
     entry: Entry | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        data = self.hold.to_json()
-        if self.entry is not None:
-            data["entry"] = self.entry.to_json()
-        return data
+    answer_model = HoldChangeAnswer

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import html
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
-from stripetopup.core import TopUpService
 from stripetopup.core.landing import Landing, LandingState
 from stripetopup.money import format_money
+from stripetopup.web.deps import Service
 
 router = APIRouter(prefix="/billing", include_in_schema=False)
 
@@ -36,8 +36,7 @@ _TITLES = {
 
 # A plain ``def``: answering may ask Stripe, which blocks, so FastAPI runs it in a thread.
 @router.get("/success", response_class=HTMLResponse)
-def success(request: Request, session_id: str = "") -> str:
-    service: TopUpService = request.app.state.service
+def success(service: Service, session_id: str = "") -> str:
     landing = service.landing(session_id)
     body = _describe(landing, emulator_url=service.settings.stripe_api_base)
     return _PAGE.format(title=_TITLES[landing.state], body=body)

@@ -4,20 +4,22 @@ Off the public surface by default: the route exists only when ``STRIPETOPUP_METR
 is set, and answers only ``Authorization: Bearer <that token>`` (401 otherwise; 404, like
 any unknown path, when it is unset). The scrape reads the ledger totals from the database
 and sums every ``serve`` worker's counters (stripetopup.metrics).
-May import fastapi/starlette, stripetopup.core, stripetopup.errors and stripetopup.metrics.
+May import fastapi/starlette, stripetopup.core, stripetopup.errors, stripetopup.metrics and
+web.deps.
 """
 
 from __future__ import annotations
 
 import hmac
+from typing import Annotated
 
-from fastapi import FastAPI, Header, Request, Response
-from fastapi.concurrency import run_in_threadpool
+from fastapi import FastAPI, Header, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from stripetopup import metrics
 from stripetopup.core import TopUpService
 from stripetopup.errors import AuthError
+from stripetopup.web.deps import Service
 
 PATH = "/metrics"
 SPEND_PREFIX = "/api/v1"
@@ -31,18 +33,16 @@ def install(app: FastAPI, service: TopUpService) -> None:
         app.add_api_route(PATH, scrape, methods=["GET"], include_in_schema=False)
 
 
-async def scrape(request: Request, authorization: str | None = Header(default=None)) -> Response:
-    service: TopUpService = request.app.state.service
+# A plain ``def``: the scrape reads the database, which blocks, so FastAPI runs it in a thread.
+def scrape(service: Service, authorization: Annotated[str | None, Header()] = None) -> Response:
     token = service.settings.metrics_token
     assert token is not None  # the route exists only with a token
     expected = f"Bearer {token.get_secret_value()}".encode()
     if not hmac.compare_digest((authorization or "").encode(), expected):
         raise AuthError("the metrics token is missing or wrong (Authorization: Bearer ...)")
 
-    def render() -> bytes:
-        return metrics.exposition(service.metrics_snapshot())
-
-    return Response(await run_in_threadpool(render), media_type=metrics.CONTENT_TYPE)
+    body = metrics.exposition(service.metrics_snapshot())
+    return Response(body, media_type=metrics.CONTENT_TYPE)
 
 
 class SpendAnswerCounter:

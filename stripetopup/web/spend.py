@@ -6,52 +6,30 @@ the same key and body answers the first answer again (same status and body, plus
 ``Idempotent-Replayed: true``); the same key with another body, or with the other kind
 of write (a debit's key for a hold, or the reverse), is 409. Keys are scoped per service
 key name. Only translates: HTTP -> :class:`TopUpService` calls -> JSON.
-May import fastapi, pydantic, stripetopup.core, stripetopup.errors, web.errors, web.body
-and web.ratelimit.
+May import fastapi, pydantic, stripetopup.core, stripetopup.errors, web.deps, web.body,
+web.schemas and web.ratelimit.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request
-from fastapi.responses import JSONResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import APIRouter, Header, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
-from stripetopup.core import TopUpService
+from stripetopup.core.results import BalanceAnswer, EntryAnswer
+from stripetopup.core.spend_results import HoldAnswer, HoldChangeAnswer, SpentAnswer
 from stripetopup.errors import UsageError
 from stripetopup.models import MAX_INTEGER, MAX_REASON_LENGTH
-from stripetopup.web import ratelimit
 from stripetopup.web.body import BoundedJsonRoute
+from stripetopup.web.deps import Caller, Service
+from stripetopup.web.schemas import EntriesPage, ErrorDetail, ErrorResponse
+from stripetopup.web.schemas import error as _error
+
+__all__ = ["ErrorDetail", "ErrorResponse", "router"]  # the error shape's old home
 
 PREFIX = "/api/v1"
 MAX_PAGE = 100
-
-bearer = HTTPBearer(
-    auto_error=False,
-    scheme_name="ServiceKey",
-    description="A service key (`stk_...`) from `stripetopup keys create NAME`. "
-    "User tokens are refused (403).",
-)
-
-
-class ErrorDetail(BaseModel):
-    code: str = Field(description="Machine-readable: insufficient_funds, idempotency_conflict…")
-    message: str
-    param: str | None = None
-    available_cents: int | None = Field(None, description="Only on insufficient_funds.")
-    requested_cents: int | None = Field(None, description="Only on insufficient_funds.")
-    request_id: str | None = Field(None, description="This answer's Request-Id header.")
-
-
-class ErrorResponse(BaseModel):
-    error: ErrorDetail
-
-
-def _error(description: str) -> dict[str, Any]:
-    return {"model": ErrorResponse, "description": description}
-
 
 READ_ERRORS: dict[int | str, dict[str, Any]] = {
     400: _error("Invalid parameters (invalid_account_id, invalid_hold_id, invalid_request)."),
@@ -106,22 +84,6 @@ class CaptureRequest(BaseModel):
     )
 
 
-def _service(request: Request) -> TopUpService:
-    service: TopUpService = request.app.state.service
-    return service
-
-
-def caller(
-    request: Request,
-    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> str:
-    """The service key's name; 401 without a valid key, 403 for a user token."""
-    return ratelimit.authenticated(
-        request, _service(request).authenticate_service, request.headers.get("authorization")
-    )
-
-
-Caller = Annotated[str, Depends(caller)]
 # Checked by the core (stripetopup.ids), so an id no account can have is the same
 # 400 invalid_account_id / invalid_hold_id on every door and both databases.
 AccountId = Annotated[
@@ -150,9 +112,9 @@ def require_key(idempotency_key: str | None) -> str:
     return idempotency_key
 
 
-def answer(body: dict[str, Any], status: int, created: bool) -> JSONResponse:
-    replayed = "false" if created else "true"
-    return JSONResponse(body, status_code=status, headers={"Idempotent-Replayed": replayed})
+def mark_replayed(response: Response, created: bool) -> None:
+    """``Idempotent-Replayed``: whether this answer repeats an earlier one of the same key."""
+    response.headers["Idempotent-Replayed"] = "false" if created else "true"
 
 
 router = APIRouter(prefix=PREFIX, tags=["spend API"], route_class=BoundedJsonRoute)
@@ -167,8 +129,8 @@ def _actor(service_name: str) -> str:
     summary="An account's balance, open holds and available balance",
     responses=READ_ERRORS,
 )
-def get_balance(request: Request, account_id: AccountId, _caller: Caller) -> dict[str, Any]:
-    return _service(request).balance(account_id).to_json()
+def get_balance(service: Service, account_id: AccountId, _caller: Caller) -> BalanceAnswer:
+    return BalanceAnswer.of(service.balance(account_id))
 
 
 @router.get(
@@ -179,21 +141,20 @@ def get_balance(request: Request, account_id: AccountId, _caller: Caller) -> dic
     responses=READ_ERRORS,
 )
 def list_entries(
-    request: Request,
+    service: Service,
     account_id: AccountId,
     _caller: Caller,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 10,
     starting_after: Annotated[
         int | None, Query(ge=1, le=MAX_INTEGER, description="An entry id.")
     ] = None,
-) -> dict[str, Any]:
-    rows = _service(request).ledger(account_id, limit=limit + 1, before_id=starting_after)
-    return {
-        "object": "list",
-        "url": f"{PREFIX}/accounts/{account_id}/entries",
-        "has_more": len(rows) > limit,
-        "data": [row.to_json() for row in rows[:limit]],
-    }
+) -> EntriesPage:
+    rows = service.ledger(account_id, limit=limit + 1, before_id=starting_after)
+    return EntriesPage(
+        url=f"{PREFIX}/accounts/{account_id}/entries",
+        has_more=len(rows) > limit,
+        data=[EntryAnswer.of(row) for row in rows[:limit]],
+    )
 
 
 @router.post(
@@ -203,13 +164,14 @@ def list_entries(
     responses={**WRITE_ERRORS, **FUNDS_ERROR},
 )
 def create_debit(
-    request: Request,
+    service: Service,
+    response: Response,
     account_id: AccountId,
     body: DebitRequest,
     service_name: Caller,
     idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
-    spent = _service(request).spend(
+) -> SpentAnswer:
+    spent = service.spend(
         account_id,
         body.amount_cents,
         idempotency_key=require_key(idempotency_key),
@@ -217,7 +179,8 @@ def create_debit(
         allow_negative=body.allow_negative,
         actor=_actor(service_name),
     )
-    return answer(spent.to_json(), 201, spent.created)
+    mark_replayed(response, spent.created)
+    return SpentAnswer.of(spent)
 
 
 @router.post(
@@ -227,13 +190,14 @@ def create_debit(
     responses={**WRITE_ERRORS, **FUNDS_ERROR},
 )
 def create_hold(
-    request: Request,
+    service: Service,
+    response: Response,
     account_id: AccountId,
     body: HoldRequest,
     service_name: Caller,
     idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
-    change = _service(request).place_hold(
+) -> HoldChangeAnswer:
+    change = service.place_hold(
         account_id,
         body.amount_cents,
         idempotency_key=require_key(idempotency_key),
@@ -241,7 +205,8 @@ def create_hold(
         reason=body.reason,
         actor=_actor(service_name),
     )
-    return answer(change.to_json(), 201, change.created)
+    mark_replayed(response, change.created)
+    return HoldChangeAnswer.of(change)
 
 
 @router.post(
@@ -250,19 +215,21 @@ def create_hold(
     responses={**WRITE_ERRORS, **HOLD_STATE_ERROR},
 )
 def capture_hold(
-    request: Request,
+    service: Service,
+    response: Response,
     hold_id: HoldId,
     service_name: Caller,
     idempotency_key: IdempotencyKey = None,
     body: CaptureRequest | None = None,
-) -> JSONResponse:
-    change = _service(request).capture_hold(
+) -> HoldChangeAnswer:
+    change = service.capture_hold(
         hold_id,
         body.amount_cents if body is not None else None,
         idempotency_key=require_key(idempotency_key),
         actor=_actor(service_name),
     )
-    return answer(change.to_json(), 200, change.created)
+    mark_replayed(response, change.created)
+    return HoldChangeAnswer.of(change)
 
 
 @router.post(
@@ -271,15 +238,17 @@ def capture_hold(
     responses={**WRITE_ERRORS, **HOLD_STATE_ERROR},
 )
 def release_hold(
-    request: Request,
+    service: Service,
+    response: Response,
     hold_id: HoldId,
     _caller: Caller,
     idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
-    change = _service(request).release_hold(hold_id, idempotency_key=require_key(idempotency_key))
-    return answer(change.to_json(), 200, change.created)
+) -> HoldChangeAnswer:
+    change = service.release_hold(hold_id, idempotency_key=require_key(idempotency_key))
+    mark_replayed(response, change.created)
+    return HoldChangeAnswer.of(change)
 
 
 @router.get("/holds/{hold_id}", summary="A hold and its status", responses=READ_ERRORS)
-def get_hold(request: Request, hold_id: HoldId, _caller: Caller) -> dict[str, Any]:
-    return _service(request).get_hold(hold_id).to_json()
+def get_hold(service: Service, hold_id: HoldId, _caller: Caller) -> HoldAnswer:
+    return HoldAnswer.of(service.get_hold(hold_id))
