@@ -36,7 +36,7 @@ def child_sdk(emulator_url: str, since: int) -> dict[str, Any]:
 
     import stripe
 
-    from stripetopup.core.reconcile import EXPAND
+    from stripetopup.core.reconcile.runner import EXPAND
 
     http = stripe.RequestsClient()
     client = stripe.StripeClient(KEY, base_addresses={"api": emulator_url}, http_client=http)

@@ -15,27 +15,21 @@ from typing import Any
 
 import pytest
 
-from stripetopup.core.doctor_results import Check, DoctorReport
-from stripetopup.core.operator_results import (
-    BalanceDifference,
-    Decision,
-    LedgerVerification,
-    PaymentDetail,
-    Resolution,
-)
-from stripetopup.core.reconcile_results import Difference, ReconcileReport, ReplayBatch
-from stripetopup.core.results import (
+from stripetopup.core.auth.types import Credential
+from stripetopup.core.checkout.types import CheckoutLink
+from stripetopup.core.doctor.types import Check, DoctorReport
+from stripetopup.core.events.types import EventOutcome, EventRecord, ReplayBatch
+from stripetopup.core.ledger.types import (
     Balance,
-    CheckoutLink,
-    Credential,
+    BalanceDifference,
     Entry,
-    EventOutcome,
-    EventRecord,
+    LedgerVerification,
     OpenedAccount,
-    Payment,
     Posted,
 )
-from stripetopup.core.spend_results import HoldChange, HoldView, Spent
+from stripetopup.core.payments.types import Decision, Payment, PaymentDetail, Resolution
+from stripetopup.core.reconcile.types import Difference, ReconcileReport
+from stripetopup.core.spending.types import HoldChange, HoldView, Spent
 
 T = datetime(2026, 3, 4, 5, 6, 7, 890123, tzinfo=UTC)
 T0 = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from stripetopup.core import TopUpService, reversals
+from stripetopup.core import TopUpService
+from stripetopup.core.ledger import reversals
 from stripetopup.emulator import EmulatorControl
 from tests.conftest import ACCOUNT, Running
 from tests.support.ledger import entries, paid_session, settled_balance

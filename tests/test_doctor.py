@@ -16,8 +16,8 @@ from typer.testing import CliRunner, Result
 from stripetopup import schema
 from stripetopup.config import Settings
 from stripetopup.core import TopUpService
-from stripetopup.core.doctor_checks import rotation_checks
-from stripetopup.core.doctor_results import DoctorReport
+from stripetopup.core.doctor.local import rotation_checks
+from stripetopup.core.doctor.types import DoctorReport
 from stripetopup.emulator import EmulatorControl
 from stripetopup.web.app import create_app
 from tests.conftest import (

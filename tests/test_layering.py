@@ -250,7 +250,7 @@ def _is_typer_parameter(node: ast.expr | None) -> bool:
 
 @pytest.mark.parametrize(
     "path",
-    sorted((PACKAGE / "cli").glob("*.py")),
+    sorted((PACKAGE / "cli").rglob("*.py")),
     ids=lambda p: str(p.relative_to(PACKAGE)),
 )
 def test_cli_parameters_are_declared_with_annotated_not_as_defaults(path: Path) -> None:
@@ -270,7 +270,7 @@ def test_cli_parameters_are_declared_with_annotated_not_as_defaults(path: Path) 
 def test_the_json_option_is_declared_once() -> None:
     declared = [
         str(path.relative_to(PACKAGE))
-        for path in sorted((PACKAGE / "cli").glob("*.py"))
+        for path in sorted((PACKAGE / "cli").rglob("*.py"))
         if '"--json"' in path.read_text()
     ]
     assert declared == ["cli/options.py"]

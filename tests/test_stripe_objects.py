@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from stripetopup.core import TopUpService, reversals
-from stripetopup.core.reconcile_kinds import KINDS, DifferenceKind
+from stripetopup.core import TopUpService
+from stripetopup.core.ledger import reversals
+from stripetopup.core.reconcile.kinds import KINDS, DifferenceKind
 from stripetopup.errors import PayloadError
 from stripetopup.models import EventResult, HoldStatus, LedgerKind, PaymentState
 from stripetopup.stripe_objects import CheckoutSession
@@ -156,17 +157,17 @@ def test_the_states_and_kinds_keep_their_stored_values_and_their_order() -> None
 
 
 EVENT_PATH = [
-    "core/credit.py",
-    "core/registry.py",
-    "core/handlers.py",
-    "core/handlers_reversals.py",
-    "core/reversals.py",
-    "core/events.py",
-    "core/replay.py",
-    "core/stray.py",
-    "core/reconcile.py",
-    "core/reconcile_checks.py",
-    "core/doctor.py",
+    "core/events/credit.py",
+    "core/events/registry.py",
+    "core/events/sessions.py",
+    "core/events/reversals.py",
+    "core/ledger/reversals.py",
+    "core/events/process.py",
+    "core/events/replay.py",
+    "core/payments/resolve.py",
+    "core/reconcile/runner.py",
+    "core/reconcile/compare.py",
+    "core/doctor/runner.py",
     "stripe_objects.py",
 ]
 

@@ -9,20 +9,18 @@ from typing import Annotated
 import typer
 
 from stripetopup import __version__
-from stripetopup.cli import (
-    accounts_cmd,
-    context,
-    db_cmd,
-    doctor_cmd,
-    emulator_cmd,
-    events_cmd,
-    ledger_cmd,
-    money_cmd,
-    payments_cmd,
-    reconcile_cmd,
-    serve_cmd,
-    tokens_cmd,
-)
+from stripetopup.cli import context
+from stripetopup.cli.commands import accounts as accounts_cmd
+from stripetopup.cli.commands import db as db_cmd
+from stripetopup.cli.commands import doctor as doctor_cmd
+from stripetopup.cli.commands import emulator as emulator_cmd
+from stripetopup.cli.commands import events as events_cmd
+from stripetopup.cli.commands import ledger as ledger_cmd
+from stripetopup.cli.commands import money as money_cmd
+from stripetopup.cli.commands import payments as payments_cmd
+from stripetopup.cli.commands import reconcile as reconcile_cmd
+from stripetopup.cli.commands import serve as serve_cmd
+from stripetopup.cli.commands import tokens as tokens_cmd
 
 app = typer.Typer(
     name="stripetopup",

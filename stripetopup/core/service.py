@@ -1,7 +1,7 @@
 """TopUpService: the one object every door calls (CLI, web app, host application).
 
 Build it from settings (``TopUpService.from_settings()``) or from parts, then call its
-methods; each returns a result dataclass from :mod:`stripetopup.core.results` or raises an
+methods; each returns a result dataclass from the rooms' types modules or raises an
 error from :mod:`stripetopup.errors`. Example::
 
     service = TopUpService.from_settings(database_url="sqlite:///./topups.db")
@@ -19,24 +19,24 @@ from sqlalchemy.engine import Engine
 
 from stripetopup import schema
 from stripetopup.config import Settings, load_settings
-from stripetopup.core import accounts, auth, checkout, events, holds, records, spend, webhook
+from stripetopup.core.auth import credentials as auth
+from stripetopup.core.auth.types import Credential
+from stripetopup.core.checkout import links as checkout
+from stripetopup.core.checkout.landing import Landing
+from stripetopup.core.checkout.types import CheckoutLink
 from stripetopup.core.context import Context
-from stripetopup.core.doctor_results import DoctorReport
-from stripetopup.core.landing import Landing
-from stripetopup.core.operator_results import LedgerVerification, PaymentDetail, Resolution
-from stripetopup.core.reconcile_results import Difference, ReconcileReport, ReplayBatch
-from stripetopup.core.results import (
-    Balance,
-    CheckoutLink,
-    Credential,
-    Entry,
-    EventOutcome,
-    EventRecord,
-    OpenedAccount,
-    Payment,
-    Posted,
-)
-from stripetopup.core.spend_results import HoldChange, HoldView, Spent
+from stripetopup.core.doctor.types import DoctorReport
+from stripetopup.core.events import intake as webhook
+from stripetopup.core.events import log as event_log
+from stripetopup.core.events import process as events
+from stripetopup.core.events.types import EventOutcome, EventRecord, ReplayBatch
+from stripetopup.core.ledger import accounts
+from stripetopup.core.ledger.types import Balance, Entry, LedgerVerification, OpenedAccount, Posted
+from stripetopup.core.payments import queries as payment_queries
+from stripetopup.core.payments.types import Payment, PaymentDetail, Resolution
+from stripetopup.core.reconcile.types import Difference, ReconcileReport
+from stripetopup.core.spending import holds, spend
+from stripetopup.core.spending.types import HoldChange, HoldView, Spent
 from stripetopup.dates import utcnow
 from stripetopup.db import create_db_engine
 from stripetopup.metrics import Snapshot
@@ -113,7 +113,7 @@ class TopUpService:
 
     def verify_ledger(self) -> LedgerVerification:
         """Recompute every balance from its entries; ``.differences`` lists any mismatch."""
-        from stripetopup.core import ledger_check
+        from stripetopup.core.ledger import verify as ledger_check
 
         return ledger_check.verify(self.ctx)
 
@@ -238,7 +238,7 @@ class TopUpService:
     def landing(self, checkout_session_id: str) -> Landing:
         """What a customer returning from Checkout may be told: credited, crediting (paid,
         the webhook not yet in), pending (a delayed method), not paid, or unknown."""
-        from stripetopup.core import landing
+        from stripetopup.core.checkout import landing
 
         return landing.status(self.ctx, checkout_session_id)
 
@@ -257,7 +257,7 @@ class TopUpService:
         status: str | None = None,
         limit: int = 200,
     ) -> list[Payment]:
-        return records.list_payments(
+        return payment_queries.list_payments(
             self.ctx, since=since, account_id=account_id, state=state, status=status, limit=limit
         )
 
@@ -274,7 +274,7 @@ class TopUpService:
         (Stripe's ``amount_total``), debiting refunds/disputes Stripe already made on it.
 
         A dismissed payment is refused (PaymentStateError) unless ``force``."""
-        from stripetopup.core import stray
+        from stripetopup.core.payments import resolve as stray
 
         return stray.assign(
             self.ctx, checkout_session_id, account_id, reason=reason, actor=actor, force=force
@@ -284,13 +284,13 @@ class TopUpService:
         self, checkout_session_id: str, *, reason: str, actor: str = "operator:dismiss"
     ) -> Resolution:
         """Mark a payment dismissed: nothing is credited for it, now or later."""
-        from stripetopup.core import stray
+        from stripetopup.core.payments import resolve as stray
 
         return stray.dismiss(self.ctx, checkout_session_id, reason=reason, actor=actor)
 
     def payment(self, checkout_session_id: str) -> PaymentDetail:
         """One payment and every assign/dismiss decision on it, oldest first."""
-        from stripetopup.core import stray
+        from stripetopup.core.payments import resolve as stray
 
         return stray.detail(self.ctx, checkout_session_id)
 
@@ -304,7 +304,7 @@ class TopUpService:
         include_doctor: bool = False,
     ) -> list[EventRecord]:
         """The event log, newest first; ``doctor``'s pings only with ``include_doctor``."""
-        return records.list_events(
+        return event_log.list_events(
             self.ctx,
             failed_only=failed_only,
             event_type=event_type,
@@ -314,7 +314,7 @@ class TopUpService:
         )
 
     def event(self, event_id: str) -> EventRecord:
-        return records.get_event(self.ctx, event_id)
+        return event_log.get_event(self.ctx, event_id)
 
     # Reconcile and replay ----------------------------------------------------------------
     def reconcile(
@@ -331,13 +331,13 @@ class TopUpService:
         With ``fix`` missing credits and debits are applied (actor ``reconcile``). With
         ``on_item`` differences are streamed to it instead of collected in the report.
         """
-        from stripetopup.core import reconcile
+        from stripetopup.core.reconcile import runner as reconcile
 
         return reconcile.run(self.ctx, since, until, fix=fix, on_item=on_item, on_page=on_page)
 
     def replay(self, event_id: str, *, dry_run: bool = False) -> EventOutcome:
         """Fetch ``event_id`` from Stripe and apply it as the webhook would."""
-        from stripetopup.core import replay
+        from stripetopup.core.events import replay
 
         return replay.replay(self.ctx, event_id, dry_run=dry_run)
 
@@ -349,7 +349,7 @@ class TopUpService:
         on_outcome: Callable[[EventOutcome], None] | None = None,
     ) -> ReplayBatch:
         """Replay every event in the local log whose processing failed."""
-        from stripetopup.core import replay
+        from stripetopup.core.events import replay
 
         return replay.replay_failed(self.ctx, since=since, dry_run=dry_run, on_outcome=on_outcome)
 
@@ -357,14 +357,14 @@ class TopUpService:
     def doctor(self, *, url: str | None = None) -> DoctorReport:
         """Check settings, Stripe permissions and endpoints, the database, the webhook path
         through the server at ``url`` (default: the local one) and the event log."""
-        from stripetopup.core import doctor
+        from stripetopup.core.doctor import runner as doctor
 
         return doctor.run(self.ctx, url=url)
 
     # Metrics -----------------------------------------------------------------------------
     def metrics_snapshot(self) -> Snapshot:
         """The figures a metrics scrape reads from the database (ledger totals and more)."""
-        from stripetopup.core import observe
+        from stripetopup.core.doctor import observe
 
         return observe.snapshot(self.ctx)
 

@@ -13,9 +13,10 @@ from stripetopup import __version__
 from stripetopup.core import TopUpService
 from stripetopup.db import check_connection
 from stripetopup.errors import DatabaseError
-from stripetopup.web import billing, errors, metrics, ratelimit, request_ids, spend
+from stripetopup.web import errors, ratelimit, request_ids
 from stripetopup.web.deps import Service
 from stripetopup.web.limits import BodyLimitMiddleware
+from stripetopup.web.routes import billing, metrics, spend
 from stripetopup.web.schemas import Health, Version, error
 
 
@@ -54,7 +55,7 @@ def create_app(service: TopUpService, *, demo: bool = False) -> FastAPI:
     app.include_router(billing.router)
     app.include_router(spend.router)
     if demo:
-        from stripetopup.web import demo_pages
+        from stripetopup.web.routes import demo_pages
 
         app.include_router(demo_pages.router)
     _add_probes(app)

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
-from stripetopup.core.results import BalanceAnswer, EntryAnswer
+from stripetopup.core.ledger.types import BalanceAnswer, EntryAnswer
 from stripetopup.errors import UsageError
 from stripetopup.money import check_cents, parse_dollars
 

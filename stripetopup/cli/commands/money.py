@@ -1,0 +1,124 @@
+"""Commands that read or move an account's money: checkout, balance, credit, debit.
+
+(``ledger`` lives in :mod:`stripetopup.cli.commands.ledger`.)
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from stripetopup.cli import context
+from stripetopup.cli.options import Account, Amount, IdempotencyKey, JsonOutput, Reason
+from stripetopup.cli.output import EXIT_USAGE, guard, run_with, say
+from stripetopup.money import format_cents, format_money, parse_dollars
+
+if TYPE_CHECKING:
+    from stripetopup.core.checkout.types import CheckoutLink
+    from stripetopup.core.ledger.types import Balance, Posted
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(checkout)
+    app.command()(balance)
+    app.command()(credit)
+    app.command()(debit)
+
+
+def _dollars(text: str) -> int:
+    with guard():
+        return parse_dollars(text, param="--amount")
+
+
+def checkout(
+    amount: Amount,
+    user: Annotated[str | None, typer.Option("--user", help="The account to top up.")] = None,
+    origin: Annotated[
+        str | None,
+        typer.Option(
+            "--origin", help="Frontend origin for the return URLs (default: the first allowed)."
+        ),
+    ] = None,
+    json_output: JsonOutput = False,
+) -> None:
+    """Create a Checkout Session and print its URL."""
+    cents = _dollars(amount)
+    if user is None:
+        if not sys.stdin.isatty():
+            typer.echo("Error: --user is required when not running on a terminal", err=True)
+            raise typer.Exit(code=EXIT_USAGE)
+        user = typer.prompt("Account to top up", err=True)  # stdout stays clean for --json
+
+    def human(link: CheckoutLink) -> None:
+        say(f"Checkout for {link.account_id}: {format_money(link.amount_cents, link.currency)}")
+        typer.echo(link.url)
+
+    account = user
+    run_with(
+        json_output, lambda: context.service().create_checkout(account, cents, origin=origin), human
+    )
+
+
+def balance(account: Account, json_output: JsonOutput = False) -> None:
+    """Show an account's balance (negative balances are shown in red)."""
+
+    def human(result: Balance) -> None:
+        shown = format_money(result.balance_cents, result.currency)
+        color = "red" if result.balance_cents < 0 else "green"
+        say(f"{result.account_id}: [{color}]{shown}[/{color}]")
+        if result.held_cents:
+            say(
+                f"held: {format_money(result.held_cents, result.currency)}, "
+                f"available: {format_money(result.available_cents, result.currency)}"
+            )
+
+    run_with(json_output, lambda: context.service().balance(account), human)
+
+
+def _adjust(
+    direction: int, account: str, amount: str, reason: str, key: str | None, json_output: bool
+) -> None:
+    cents = _dollars(amount)
+
+    def produce() -> Posted:
+        service = context.service()
+        move = service.credit if direction > 0 else service.debit
+        return move(account, cents, reason=reason, idempotency_key=key)
+
+    def human(posted: Posted) -> None:
+        verb = "Credited" if direction > 0 else "Debited"
+        entry = posted.entry
+        if not posted.created:
+            say(f"Already applied (idempotency key {key}): no change. Entry {entry.id}.")
+            return
+        say(
+            f"{verb} {format_money(abs(entry.amount_cents), entry.currency)} "
+            f"{'to' if direction > 0 else 'from'} {account}; "
+            f"balance {format_cents(entry.balance_after_cents)} (entry {entry.id})."
+        )
+
+    run_with(json_output, produce, human)
+
+
+def credit(
+    account: Account,
+    amount: Amount,
+    reason: Reason,
+    idempotency_key: IdempotencyKey = None,
+    json_output: JsonOutput = False,
+) -> None:
+    """Credit an account by hand."""
+    _adjust(1, account, amount, reason, idempotency_key, json_output)
+
+
+def debit(
+    account: Account,
+    amount: Amount,
+    reason: Reason,
+    idempotency_key: IdempotencyKey = None,
+    json_output: JsonOutput = False,
+) -> None:
+    """Debit an account by hand (the balance may go below zero)."""
+    _adjust(-1, account, amount, reason, idempotency_key, json_output)

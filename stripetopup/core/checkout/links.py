@@ -1,0 +1,112 @@
+"""Creating Checkout Sessions: amount rules, origin check, Stripe call, local payment row.
+
+The origin is checked before anything else talks to Stripe, so a request from an origin
+that is not allowed never reaches it. The Stripe idempotency key is derived from the
+request (account, amount, currency, origin and the caller's key, or a ten-second window
+when the caller sends none), so a double click or a retried request gets the same
+session instead of a second one.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+from stripetopup.core.checkout.types import CheckoutLink
+from stripetopup.core.context import Context
+from stripetopup.core.ledger.accounts import fingerprint
+from stripetopup.core.spending.spend import check_key
+from stripetopup.db import run_in_transaction, transaction
+from stripetopup.errors import ConfigError, OriginNotAllowed
+from stripetopup.money import check_bounds
+from stripetopup.store import accounts, payments
+
+DOUBLE_CLICK_WINDOW_SECONDS = 10
+
+
+def resolve_origin(ctx: Context, origin: str | None) -> str:
+    """The validated origin the success and cancel URLs are built from."""
+    allowed = ctx.settings.allowed_frontend_origins
+    if not allowed:
+        raise ConfigError(
+            "ALLOWED_FRONTEND_ORIGINS is not set: checkout builds its success/cancel URLs "
+            "from it (set it, e.g. ALLOWED_FRONTEND_ORIGINS=https://app.example.com)"
+        )
+    if origin is None:
+        return allowed[0]
+    parts = urlsplit(origin.strip())
+    normalized = f"{parts.scheme}://{parts.netloc}".lower()
+    if not parts.scheme or normalized not in allowed:
+        raise OriginNotAllowed("Origin is not in ALLOWED_FRONTEND_ORIGINS", param="Origin")
+    return normalized
+
+
+def create(
+    ctx: Context,
+    account_id: str,
+    amount_cents: int,
+    *,
+    origin: str | None = None,
+    request_key: str | None = None,
+) -> CheckoutLink:
+    settings = ctx.settings
+    base = resolve_origin(ctx, origin)
+    if request_key is not None:
+        check_key(request_key)
+    check_bounds(amount_cents, minimum=settings.min_amount_cents, maximum=settings.max_amount_cents)
+    stripe = ctx.stripe  # a missing key is refused before the database is touched
+    with transaction(ctx.engine) as session:
+        accounts.get(session, account_id)
+    window = request_key or str(int(time.time()) // DOUBLE_CLICK_WINDOW_SECONDS)
+    key = "stripetopup-checkout-" + fingerprint(
+        account_id, amount_cents, ctx.currency, base, window
+    )
+    created = stripe.create_checkout_session(
+        _session_params(ctx, account_id, amount_cents, base), idempotency_key=key
+    )
+    link = CheckoutLink(
+        checkout_session_id=str(created["id"]),
+        url=str(created["url"]),
+        account_id=account_id,
+        amount_cents=amount_cents,
+        currency=ctx.currency,
+    )
+    run_in_transaction(
+        ctx.engine,
+        lambda session: payments.record_created(
+            session,
+            checkout_session_id=link.checkout_session_id,
+            account_id=account_id,
+            amount_requested_cents=amount_cents,
+            currency=ctx.currency,
+            livemode=bool(created.get("livemode")),
+            url=link.url,
+        ),
+    )
+    return link
+
+
+def _session_params(ctx: Context, account_id: str, amount_cents: int, base: str) -> dict[str, Any]:
+    settings = ctx.settings
+    metadata = {"account_id": account_id, "source": "stripetopup"}
+    return {
+        "mode": "payment",
+        "line_items": [
+            {
+                "quantity": 1,
+                "price_data": {
+                    "currency": ctx.currency,
+                    "unit_amount": amount_cents,
+                    "product_data": {"name": settings.product_name},
+                },
+            }
+        ],
+        "client_reference_id": account_id,
+        "metadata": metadata,
+        "payment_intent_data": {"metadata": metadata},
+        "success_url": base + settings.success_path,
+        "cancel_url": base + settings.cancel_path,
+        # No expires_at: every parameter must be identical on an idempotent retry, and a
+        # clock-derived one is not. Stripe's default (24 hours) applies.
+    }

@@ -1,0 +1,6 @@
+"""The events room: a Stripe event's whole path (intake, process, registry -> handlers,
+the one exactly-once credit of a session, refund and dispute handlers, replay, audit
+line, the event log) and its types. See docs/architecture.md.
+
+May import the ledger room, stripetopup.core.context and the layers below core.
+"""

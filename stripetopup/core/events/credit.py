@@ -1,0 +1,134 @@
+"""The one exactly-once credit of a paid Checkout Session.
+
+Every path that credits a session comes through :func:`credit_session`: the webhook and
+``replay`` (the session handlers), a refund or dispute that arrives before its session's
+event, ``reconcile --fix`` and an operator's ``payments assign``. What is credited is
+Stripe's ``amount_total``, under the source ``checkout_session:cs_...``; the ledger's
+unique source makes a second call an answer (``already_applied``), never a second credit.
+Imports core (sources, context), store, models, errors and the typed Stripe objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session
+
+from stripetopup.core.context import Context
+from stripetopup.core.ledger import sources
+from stripetopup.errors import NotFound
+from stripetopup.models import EventResult, LedgerKind, PaymentState, StripePayment
+from stripetopup.store import ledger, payments
+from stripetopup.stripe_objects import CheckoutSession
+
+
+@dataclass(frozen=True)
+class Credit:
+    """What crediting one session did: ``credited`` once, then ``already_applied``.
+
+    ``attention`` (kept for an operator, with the reason in ``detail``) and ``ignored``
+    (dismissed) credit nothing; ``entry_id`` is the credit's entry when there is one.
+    """
+
+    result: EventResult
+    detail: str
+    payment: StripePayment
+    entry_id: int | None = None
+
+    @property
+    def landed(self) -> bool:
+        """True when the session's money is in the ledger (now or from before)."""
+        return self.result in (EventResult.CREDITED, EventResult.ALREADY_APPLIED)
+
+
+def session_account_id(checkout: CheckoutSession) -> str | None:
+    """The account a Checkout Session pays for: client_reference_id, else metadata."""
+    metadata = checkout.metadata or {}
+    value = checkout.client_reference_id or metadata.get("account_id")
+    return str(value) if value else None
+
+
+def attention_reason(ctx: Context, checkout: CheckoutSession) -> str | None:
+    """Why a paid session must not be credited automatically, or None when it may be.
+
+    Whether the account exists is not asked here: the credit itself finds out, under the
+    account's lock, and answers ``unknown account`` the same way.
+    """
+    if session_account_id(checkout) is None:
+        return "no account: the session has no client_reference_id or metadata.account_id"
+    currency = checkout.currency_code
+    if currency != ctx.currency:
+        return f"currency {currency or 'missing'} is not {ctx.currency}"
+    if checkout.livemode != ctx.settings.livemode:
+        mode = "live" if checkout.livemode else "test"
+        return f"{mode}-mode payment does not match this {_mode(ctx)}-mode installation"
+    if checkout.amount_total is None or checkout.amount_total <= 0:
+        return "the session has no positive amount_total"
+    return None
+
+
+def _mode(ctx: Context) -> str:
+    return "live" if ctx.settings.livemode else "test"
+
+
+def credit_session(
+    session: Session,
+    ctx: Context,
+    checkout: CheckoutSession,
+    *,
+    actor: str,
+    event_id: str | None,
+    account_override: str | None = None,
+    reason: str | None = None,
+) -> Credit:
+    """Credit a paid session's ``amount_total`` once, inside the caller's transaction.
+
+    ``account_override`` is an operator's assignment: it credits that account and skips
+    the automatic checks (the operator has made them).
+    """
+    account_id = account_override or session_account_id(checkout)
+    payment = payments.upsert_from_stripe(session, checkout, account_id)
+    if payment.state == PaymentState.DISMISSED:
+        return Credit(EventResult.IGNORED, "payment was dismissed by an operator", payment)
+    if payment.state == PaymentState.CREDITED and account_override is None:
+        # Credited already (perhaps assigned by an operator to another account than the
+        # session names): a late event must not flag it for attention again.
+        return _already(payment, payment.credited_entry_id)
+    problem = None if account_override else attention_reason(ctx, checkout)
+    if problem is not None:
+        return _attention(session, payment, problem)
+    assert account_id is not None  # attention_reason refuses a session without one
+    assert checkout.amount_total is not None  # and one without a positive amount
+    posting = ledger.Posting(
+        account_id=account_id,
+        amount_cents=checkout.amount_total,
+        currency=checkout.currency_code,
+        kind=LedgerKind.TOPUP,
+        source=sources.checkout_credit(checkout.id),
+        actor=actor,
+        reason=reason,
+        checkout_session_id=checkout.id,
+        payment_intent_id=payment.payment_intent_id,
+        event_id=event_id,
+    )
+    try:
+        posted = ledger.post(session, posting)
+    except NotFound:  # raised before anything is written: the account lookup comes first
+        return _attention(session, payment, f"unknown account: {account_id}")
+    entry_id = posted.entry.id
+    payments.advance(session, payment, PaymentState.CREDITED, entry_id=entry_id, force=True)
+    if posted.created:
+        detail = f"credited {checkout.amount_total} to {account_id}"
+        return Credit(EventResult.CREDITED, detail, payment, entry_id)
+    return _already(payment, entry_id)
+
+
+def _already(payment: StripePayment, entry_id: int | None) -> Credit:
+    return Credit(
+        EventResult.ALREADY_APPLIED, "this payment was already credited", payment, entry_id
+    )
+
+
+def _attention(session: Session, payment: StripePayment, problem: str) -> Credit:
+    payments.advance(session, payment, PaymentState.ATTENTION, reason=problem)
+    return Credit(EventResult.ATTENTION, problem, payment)

@@ -1,0 +1,105 @@
+"""What the Checkout Session events do to the ledger and the payment rows.
+
+Each handler runs inside the caller's transaction and is idempotent. A paid session is
+credited through :func:`stripetopup.core.events.credit.credit_session`, the one exactly-once
+credit (source ``checkout_session:cs_...``) that the webhook, replay, reconcile and
+``payments assign`` all share. The event's object is validated into a typed
+:class:`~stripetopup.stripe_objects.CheckoutSession` first (a mistyped money field is a
+PayloadError). :mod:`stripetopup.core.events.registry` maps event types to these handlers.
+Imports core (credit, results, context), store, models and the typed Stripe objects.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session
+
+from stripetopup.core.context import Context
+from stripetopup.core.events.credit import credit_session, session_account_id
+from stripetopup.core.events.types import EventOutcome
+from stripetopup.models import EventResult, PaymentState
+from stripetopup.store import payments
+from stripetopup.stripe_objects import CheckoutSession, Event
+
+
+def _outcome(
+    event: Event,
+    result: EventResult,
+    detail: str,
+    checkout: CheckoutSession,
+    **kw: Any,
+) -> EventOutcome:
+    return EventOutcome(
+        event_id=event.id,
+        event_type=event.type,
+        result=result,
+        detail=detail,
+        account_id=session_account_id(checkout),
+        **kw,
+    )
+
+
+def _checkout(event: Event) -> CheckoutSession:
+    return CheckoutSession.parse(event.data.object)
+
+
+def on_session_completed(
+    session: Session, ctx: Context, event: Event, actor: str, facts: Any = None
+) -> EventOutcome:
+    checkout = _checkout(event)
+    if checkout.paid:
+        return _credit(session, ctx, event, checkout, actor)
+    account_id = session_account_id(checkout)
+    payment = payments.upsert_from_stripe(session, checkout, account_id)
+    if checkout.payment_status == "no_payment_required":
+        payments.advance(session, payment, PaymentState.NO_PAYMENT_REQUIRED)
+        detail = "no payment required: nothing to credit"
+        return _outcome(event, EventResult.IGNORED, detail, checkout)
+    payments.advance(session, payment, PaymentState.PENDING)
+    detail = "payment pending (delayed method): awaiting async result"
+    return _outcome(event, EventResult.RECORDED, detail, checkout)
+
+
+def on_async_succeeded(
+    session: Session, ctx: Context, event: Event, actor: str, facts: Any = None
+) -> EventOutcome:
+    # The async success event is the payment confirmation even if the copy of the
+    # session it carries was serialised before payment_status flipped.
+    checkout = _checkout(event).model_copy(update={"payment_status": "paid"})
+    return _credit(session, ctx, event, checkout, actor)
+
+
+def on_async_failed(
+    session: Session, ctx: Context, event: Event, actor: str, facts: Any = None
+) -> EventOutcome:
+    return _mark(session, event, PaymentState.FAILED, "delayed payment failed")
+
+
+def on_session_expired(
+    session: Session, ctx: Context, event: Event, actor: str, facts: Any = None
+) -> EventOutcome:
+    return _mark(session, event, PaymentState.EXPIRED, "session expired unpaid")
+
+
+def _mark(session: Session, event: Event, state: PaymentState, detail: str) -> EventOutcome:
+    """Record an end state that moves no money (never undoing a credit)."""
+    checkout = _checkout(event)
+    payment = payments.upsert_from_stripe(session, checkout, session_account_id(checkout))
+    if payments.advance(session, payment, state):
+        return _outcome(event, EventResult.RECORDED, detail, checkout)
+    return _outcome(event, EventResult.IGNORED, f"payment already {payment.state}", checkout)
+
+
+def _credit(
+    session: Session, ctx: Context, event: Event, checkout: CheckoutSession, actor: str
+) -> EventOutcome:
+    credit = credit_session(session, ctx, checkout, actor=actor, event_id=event.id)
+    return _outcome(
+        event,
+        credit.result,
+        credit.detail,
+        checkout,
+        amount_cents=credit.payment.amount_total_cents,
+        entry_id=credit.entry_id,
+    )

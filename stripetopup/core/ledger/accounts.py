@@ -1,0 +1,125 @@
+"""Reading and moving an account's money by hand: balance, ledger, credit, debit.
+
+Manual credits and debits go through the same :func:`stripetopup.store.ledger.post` as
+Stripe's events, keyed ``manual:<idempotency key>``; the key's request fingerprint makes
+a retry with the same input a no-op and a reuse with other input a Conflict.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+import uuid
+
+from sqlmodel import Session
+
+from stripetopup.core.context import Context
+from stripetopup.core.ledger import sources
+from stripetopup.core.ledger.types import Balance, Entry, OpenedAccount, Posted
+from stripetopup.db import run_in_transaction, transaction
+from stripetopup.errors import InvalidAmount, UsageError
+from stripetopup.models import MAX_INTEGER, MAX_REASON_LENGTH, LedgerKind
+from stripetopup.store import accounts, holds, ledger
+
+MAX_MANUAL_CENTS = 100_000_000_00  # one hundred million dollars: beyond this is a typo
+
+
+def check_line(text: str, *, param: str) -> None:
+    """UsageError if ``text`` holds a control character (NUL, newline, escape...).
+
+    A reason is one line that tables and logs print as it is: no terminal escapes, and
+    nothing PostgreSQL would refuse (NUL) where SQLite would not.
+    """
+    if any(unicodedata.category(ch) == "Cc" for ch in text):
+        raise UsageError(f"{param} must not contain control characters", param=param)
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise UsageError(f"{param} contains an unpaired surrogate", param=param) from None
+
+
+def fingerprint(*parts: object) -> str:
+    """A stable hash of a request's meaningful input, to tell a retry from a reuse."""
+    return hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8")).hexdigest()
+
+
+def open_account(ctx: Context, account_id: str) -> OpenedAccount:
+    """Open ``account_id`` (it must follow the rule in :mod:`stripetopup.ids`), or report
+    that it exists already, unchanged."""
+
+    def work(session: Session) -> OpenedAccount:
+        account, created = accounts.ensure(session, account_id)
+        held = 0 if created else holds.open_total(session, account, ctx.clock())
+        balance = Balance(account.account_id, account.balance_cents, held, ctx.currency)
+        return OpenedAccount(balance, created)
+
+    return run_in_transaction(ctx.engine, work)
+
+
+def list_accounts(ctx: Context, *, limit: int = 1000) -> list[Balance]:
+    with transaction(ctx.engine) as session:
+        return [
+            Balance(a.account_id, a.balance_cents, 0, ctx.currency)
+            for a in accounts.list_all(session, limit=limit)
+        ]
+
+
+def balance(ctx: Context, account_id: str) -> Balance:
+    with transaction(ctx.engine) as session:
+        account = accounts.get(session, account_id)
+        held = holds.open_total(session, account, ctx.clock())
+        return Balance(account.account_id, account.balance_cents, held, ctx.currency)
+
+
+def entries(
+    ctx: Context, account_id: str, *, limit: int = 50, before_id: int | None = None
+) -> list[Entry]:
+    if not 1 <= limit <= 1000:
+        raise UsageError("limit must be between 1 and 1000", param="limit")
+    if before_id is not None and not 1 <= before_id <= MAX_INTEGER:
+        raise UsageError(f"an entry id is between 1 and {MAX_INTEGER}", param="starting_after")
+    with transaction(ctx.engine) as session:
+        account = accounts.get(session, account_id)
+        rows = ledger.entries(session, account, limit=limit, before_id=before_id)
+        return [Entry.of(row, account.account_id) for row in rows]
+
+
+def adjust(
+    ctx: Context,
+    account_id: str,
+    amount_cents: int,
+    *,
+    reason: str,
+    idempotency_key: str | None,
+    actor: str,
+) -> Posted:
+    """A manual credit (positive) or debit (negative) with a mandatory reason."""
+    reason = reason.strip()
+    if not reason:
+        raise UsageError("a reason is required for a manual credit or debit", param="reason")
+    if len(reason) > MAX_REASON_LENGTH:
+        raise UsageError(f"reason is longer than {MAX_REASON_LENGTH} characters", param="reason")
+    check_line(reason, param="reason")
+    if amount_cents == 0 or abs(amount_cents) > MAX_MANUAL_CENTS:
+        raise InvalidAmount("amount must be non-zero and at most 100,000,000.00", param="amount")
+    key = idempotency_key or uuid.uuid4().hex
+    if not 1 <= len(key) <= 200:
+        raise UsageError("idempotency key must be 1 to 200 characters", param="idempotency_key")
+    posting = ledger.Posting(
+        account_id=account_id,
+        amount_cents=amount_cents,
+        currency=ctx.currency,
+        kind=LedgerKind.MANUAL_CREDIT if amount_cents > 0 else LedgerKind.MANUAL_DEBIT,
+        source=sources.MANUAL + key,
+        actor=actor,
+        reason=reason,
+        request_fingerprint=fingerprint(account_id, amount_cents, reason),
+    )
+
+    def work(session: Session) -> Posted:
+        accounts.get(session, account_id)  # an unknown account's error says how to open it
+        result = ledger.post(session, posting)
+        return Posted(Entry.of(result.entry, account_id), result.created)
+
+    return run_in_transaction(ctx.engine, work)
