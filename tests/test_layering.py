@@ -248,6 +248,49 @@ def _is_typer_parameter(node: ast.expr | None) -> bool:
     )
 
 
+# The rooms of stripetopup/core/ (docs/architecture.md): which room may import which. The flat
+# shared modules (context.py; answers.py, the answers' base) serve every room; service.py
+# composes the rooms and is imported only by core/__init__.py, the doors and host applications.
+CORE = PACKAGE / "core"
+ROOM_MAY_IMPORT = {
+    "ledger": set(),
+    "auth": {"ledger"},
+    "spending": {"ledger"},
+    "checkout": {"ledger", "spending"},
+    "events": {"ledger"},
+    "payments": {"events", "ledger"},
+    "reconcile": {"events", "ledger"},
+    "doctor": {"events", "ledger"},
+}
+SHARED = {"context", "answers"}
+FLAT = {"service": set(ROOM_MAY_IMPORT)}
+
+
+def room_of(path: Path) -> str:
+    relative = path.relative_to(CORE)
+    return relative.parts[0] if len(relative.parts) > 1 else relative.stem
+
+
+def core_parts_imported(path: Path) -> set[str]:
+    """The rooms and flat modules of core/ that a module imports (``from stripetopup.core
+    import x`` counts as x)."""
+    parts: set[str] = set()
+    for name in imported(path):
+        pieces = name.split(".")
+        if pieces[:2] == ["stripetopup", "core"] and len(pieces) > 2:
+            parts.add(pieces[2])
+    return parts
+
+
+def test_every_room_is_in_the_rule_and_has_a_docstring_saying_what_it_may_import() -> None:
+    rooms = {p.name for p in CORE.iterdir() if p.is_dir() and p.name != "__pycache__"}
+    assert rooms == set(ROOM_MAY_IMPORT)
+    for room in rooms:
+        docstring = ast.get_docstring(ast.parse((CORE / room / "__init__.py").read_text()))
+        assert docstring is not None, room
+        assert "May " in docstring, room
+
+
 @pytest.mark.parametrize(
     "path",
     sorted((PACKAGE / "cli").rglob("*.py")),
@@ -274,3 +317,36 @@ def test_the_json_option_is_declared_once() -> None:
         if '"--json"' in path.read_text()
     ]
     assert declared == ["cli/options.py"]
+
+
+    sorted(p for p in CORE.rglob("*.py") if p.name != "__init__.py" or p.parent != CORE),
+    ids=lambda p: str(p.relative_to(CORE)),
+)
+def test_core_module_imports_only_the_rooms_its_room_may_import(path: Path) -> None:
+    room = room_of(path)
+    allowed = ROOM_MAY_IMPORT.get(room, FLAT.get(room, set())) | {room} | SHARED
+    wrong = core_parts_imported(path) - allowed
+    assert not wrong, f"core/{path.relative_to(CORE)} ({room}) imports {sorted(wrong)}"
+
+
+def test_nothing_in_core_imports_the_service_but_the_package_itself() -> None:
+    importers = sorted(
+        str(p.relative_to(CORE))
+        for p in CORE.rglob("*.py")
+        if p != CORE / "__init__.py" and {"service", "TopUpService"} & core_parts_imported(p)
+    )
+    assert importers == []
+
+
+def test_the_rooms_import_each_other_without_a_cycle() -> None:
+    done: set[str] = set()
+
+    def visit(room: str, trail: tuple[str, ...]) -> None:
+        assert room not in trail, f"room cycle: {' -> '.join((*trail, room))}"
+        if room not in done:
+            for other in ROOM_MAY_IMPORT[room]:
+                visit(other, (*trail, room))
+            done.add(room)
+
+    for room in ROOM_MAY_IMPORT:
+        visit(room, ())
