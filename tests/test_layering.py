@@ -248,6 +248,34 @@ def _is_typer_parameter(node: ast.expr | None) -> bool:
     )
 
 
+@pytest.mark.parametrize(
+    "path",
+    sorted((PACKAGE / "cli").rglob("*.py")),
+    ids=lambda p: str(p.relative_to(PACKAGE)),
+)
+def test_cli_parameters_are_declared_with_annotated_not_as_defaults(path: Path) -> None:
+    tree = ast.parse(path.read_text())
+    shared = _typer_declarations(tree)
+    old_style = [
+        f"{node.name}() line {default.lineno}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        for default in [*node.args.defaults, *node.args.kw_defaults]
+        if _is_typer_parameter(default) or (isinstance(default, ast.Name) and default.id in shared)
+    ]
+    assert old_style == []
+    assert shared == set()
+
+
+def test_the_json_option_is_declared_once() -> None:
+    declared = [
+        str(path.relative_to(PACKAGE))
+        for path in sorted((PACKAGE / "cli").rglob("*.py"))
+        if '"--json"' in path.read_text()
+    ]
+    assert declared == ["cli/options.py"]
+
+
 # The rooms of stripetopup/core/ (docs/architecture.md): which room may import which. The flat
 # shared modules (context.py; answers.py, the answers' base) serve every room; service.py
 # composes the rooms and is imported only by core/__init__.py, the doors and host applications.
@@ -293,32 +321,6 @@ def test_every_room_is_in_the_rule_and_has_a_docstring_saying_what_it_may_import
 
 @pytest.mark.parametrize(
     "path",
-    sorted((PACKAGE / "cli").rglob("*.py")),
-    ids=lambda p: str(p.relative_to(PACKAGE)),
-)
-def test_cli_parameters_are_declared_with_annotated_not_as_defaults(path: Path) -> None:
-    tree = ast.parse(path.read_text())
-    shared = _typer_declarations(tree)
-    old_style = [
-        f"{node.name}() line {default.lineno}"
-        for node in ast.walk(tree)
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
-        for default in [*node.args.defaults, *node.args.kw_defaults]
-        if _is_typer_parameter(default) or (isinstance(default, ast.Name) and default.id in shared)
-    ]
-    assert old_style == []
-    assert shared == set()
-
-
-def test_the_json_option_is_declared_once() -> None:
-    declared = [
-        str(path.relative_to(PACKAGE))
-        for path in sorted((PACKAGE / "cli").rglob("*.py"))
-        if '"--json"' in path.read_text()
-    ]
-    assert declared == ["cli/options.py"]
-
-
     sorted(p for p in CORE.rglob("*.py") if p.name != "__init__.py" or p.parent != CORE),
     ids=lambda p: str(p.relative_to(CORE)),
 )
