@@ -46,7 +46,7 @@ class Context:
     def stripe(self) -> StripeGateway:
         """The Stripe gateway, built on first use (ConfigError when no key is configured)."""
         if self._gateway is None:
-            from stripetopup.stripe_gateway import StripeGateway
+            from stripetopup.stripe_gateway import StripeGateway  # the SDK: start-up cost
 
             settings = self.settings
             self._gateway = StripeGateway(

@@ -2,7 +2,9 @@
 
 Build it from settings (``TopUpService.from_settings()``) or from parts, then call its
 methods; each returns a result dataclass from the rooms' types modules or raises an
-error from :mod:`stripetopup.errors`. Example::
+error from :mod:`stripetopup.errors`. The operator-only rooms (verify, landing, stray
+payments, reconcile, replay, doctor, the metrics scrape) are imported inside the methods that
+use them, so a quick command such as ``stripetopup balance`` loads none of them. Example::
 
     service = TopUpService.from_settings(database_url="sqlite:///./topups.db")
     service.credit("acct-42", 500, reason="welcome bonus", idempotency_key="welcome-42")
@@ -113,7 +115,7 @@ class TopUpService:
 
     def verify_ledger(self) -> LedgerVerification:
         """Recompute every balance from its entries; ``.differences`` lists any mismatch."""
-        from stripetopup.core.ledger import verify as ledger_check
+        from stripetopup.core.ledger import verify as ledger_check  # deferred: start-up cost
 
         return ledger_check.verify(self.ctx)
 
@@ -238,7 +240,7 @@ class TopUpService:
     def landing(self, checkout_session_id: str) -> Landing:
         """What a customer returning from Checkout may be told: credited, crediting (paid,
         the webhook not yet in), pending (a delayed method), not paid, or unknown."""
-        from stripetopup.core.checkout import landing
+        from stripetopup.core.checkout import landing  # deferred: start-up cost
 
         return landing.status(self.ctx, checkout_session_id)
 
@@ -274,7 +276,7 @@ class TopUpService:
         (Stripe's ``amount_total``), debiting refunds/disputes Stripe already made on it.
 
         A dismissed payment is refused (PaymentStateError) unless ``force``."""
-        from stripetopup.core.payments import resolve as stray
+        from stripetopup.core.payments import resolve as stray  # deferred: start-up cost
 
         return stray.assign(
             self.ctx, checkout_session_id, account_id, reason=reason, actor=actor, force=force
@@ -284,13 +286,13 @@ class TopUpService:
         self, checkout_session_id: str, *, reason: str, actor: str = "operator:dismiss"
     ) -> Resolution:
         """Mark a payment dismissed: nothing is credited for it, now or later."""
-        from stripetopup.core.payments import resolve as stray
+        from stripetopup.core.payments import resolve as stray  # deferred: start-up cost
 
         return stray.dismiss(self.ctx, checkout_session_id, reason=reason, actor=actor)
 
     def payment(self, checkout_session_id: str) -> PaymentDetail:
         """One payment and every assign/dismiss decision on it, oldest first."""
-        from stripetopup.core.payments import resolve as stray
+        from stripetopup.core.payments import resolve as stray  # deferred: start-up cost
 
         return stray.detail(self.ctx, checkout_session_id)
 
@@ -331,13 +333,13 @@ class TopUpService:
         With ``fix`` missing credits and debits are applied (actor ``reconcile``). With
         ``on_item`` differences are streamed to it instead of collected in the report.
         """
-        from stripetopup.core.reconcile import runner as reconcile
+        from stripetopup.core.reconcile import runner as reconcile  # deferred: start-up cost
 
         return reconcile.run(self.ctx, since, until, fix=fix, on_item=on_item, on_page=on_page)
 
     def replay(self, event_id: str, *, dry_run: bool = False) -> EventOutcome:
         """Fetch ``event_id`` from Stripe and apply it as the webhook would."""
-        from stripetopup.core.events import replay
+        from stripetopup.core.events import replay  # deferred: start-up cost
 
         return replay.replay(self.ctx, event_id, dry_run=dry_run)
 
@@ -349,7 +351,7 @@ class TopUpService:
         on_outcome: Callable[[EventOutcome], None] | None = None,
     ) -> ReplayBatch:
         """Replay every event in the local log whose processing failed."""
-        from stripetopup.core.events import replay
+        from stripetopup.core.events import replay  # deferred: start-up cost
 
         return replay.replay_failed(self.ctx, since=since, dry_run=dry_run, on_outcome=on_outcome)
 
@@ -357,14 +359,14 @@ class TopUpService:
     def doctor(self, *, url: str | None = None) -> DoctorReport:
         """Check settings, Stripe permissions and endpoints, the database, the webhook path
         through the server at ``url`` (default: the local one) and the event log."""
-        from stripetopup.core.doctor import runner as doctor
+        from stripetopup.core.doctor import runner as doctor  # deferred: start-up cost
 
         return doctor.run(self.ctx, url=url)
 
     # Metrics -----------------------------------------------------------------------------
     def metrics_snapshot(self) -> Snapshot:
         """The figures a metrics scrape reads from the database (ledger totals and more)."""
-        from stripetopup.core.doctor import observe
+        from stripetopup.core.doctor import observe  # deferred: start-up cost
 
         return observe.snapshot(self.ctx)
 

@@ -64,7 +64,7 @@ def authenticate_service(ctx: Context, authorization: str | None) -> str:
 
 
 def _account_from_jwt(ctx: Context, token: str) -> str:
-    import jwt
+    import jwt  # deferred: start-up cost, only JWT sign-in needs it
 
     assert ctx.settings.jwt_secret is not None
     try:
