@@ -13,11 +13,12 @@ import pytest
 import sqlalchemy as sa
 import stripe
 
-from stripetopup.config import Settings
+from stripetopup.config import Settings, load_settings
 from stripetopup.core import TopUpService
 from stripetopup.dates import utcnow
 from stripetopup.emulator import EmulatorControl
 from stripetopup.emulator.server import EmulatorServer
+from stripetopup.errors import ConfigError
 from tests.conftest import ACCOUNT, API_KEY, NEW_SECRET, ORIGIN, Running, make_settings
 from tests.support.stripe_events import body, checkout_session, event, sign
 
@@ -244,3 +245,71 @@ def test_reconcile_reports_a_credit_that_disagrees_with_the_rule_and_fix_adds_no
     )
     assert report.fixed == 0
     assert entries(service) == [(f"checkout_session:{created.id}", 550)]  # never a second credit
+
+
+def taxed_session_paid_without_a_webhook(
+    client: stripe.StripeClient, control: EmulatorControl, account_id: str = ACCOUNT
+) -> str:
+    """A 5.00 top-up with 10% exclusive tax, paid on Stripe; no webhook endpoint hears it."""
+    created = client.v1.checkout.sessions.create(
+        params={
+            "mode": "payment",
+            "line_items": [
+                {
+                    "quantity": 1,
+                    "price_data": {
+                        "currency": "usd",
+                        "unit_amount": 500,
+                        "product_data": {"name": "Credit"},
+                    },
+                }
+            ],
+            "automatic_tax": {"enabled": True},
+            "client_reference_id": account_id,
+            "success_url": ORIGIN + "/ok",
+            "cancel_url": ORIGIN + "/no",
+        }
+    )
+    control.pay(created.id)
+    return created.id
+
+
+def test_replay_reconcile_fix_and_assign_credit_by_the_same_rule(
+    service: TopUpService, control: EmulatorControl, client: stripe.StripeClient
+) -> None:
+    replayed = taxed_session_paid_without_a_webhook(client, control)
+    [completed] = client.v1.events.list(params={"type": "checkout.session.completed"}).data
+    outcome = service.replay(completed.id)
+    assert (outcome.result, outcome.amount_cents) == ("credited", 500)
+
+    fixed = taxed_session_paid_without_a_webhook(client, control)
+    assert service.reconcile(utcnow() - WEEK, fix=True).fixed == 1
+
+    service.open_account("acct-bob")
+    stray = taxed_session_paid_without_a_webhook(client, control, account_id="acct-nobody")
+    assigned = service.assign_payment(stray, "acct-bob", reason="typo in the account id")
+    assert assigned.amount_cents == 500
+
+    assert entries(service) == sorted(
+        (f"checkout_session:{session_id}", 500) for session_id in (replayed, fixed, stray)
+    )
+    assert service.reconcile(utcnow() - WEEK).items == ()
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("STRIPETOPUP_DISCOUNT_CREDIT", "list_price"),
+        ("STRIPETOPUP_AUTOMATIC_TAX", "maybe"),
+        ("STRIPETOPUP_INVOICE_CREATION", "twice"),
+        ("STRIPETOPUP_ALLOW_PROMOTION_CODES", "sometimes"),
+    ],
+)
+def test_a_tax_or_discount_setting_that_is_not_one_of_its_values_is_refused_by_name(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError) as refused:
+        load_settings(_env_file=None)
+    assert refused.value.message.startswith(f"invalid configuration: {variable}: ")
+    assert value not in refused.value.message  # a setting's value is never echoed

@@ -28,13 +28,22 @@ class Credit:
     """What crediting one session did: ``credited`` once, then ``already_applied``.
 
     ``attention`` (kept for an operator, with the reason in ``detail``) and ``ignored``
-    (dismissed) credit nothing; ``entry_id`` is the credit's entry when there is one.
+    (dismissed) credit nothing; ``entry_id`` is the credit's entry when there is one and
+    ``amount_cents`` what this call credited (``credited`` only).
     """
 
     result: EventResult
     detail: str
     payment: StripePayment
     entry_id: int | None = None
+    amount_cents: int | None = None
+
+    @property
+    def reported_cents(self) -> int | None:
+        """The amount to report: what was credited now, else what Stripe charged."""
+        return (
+            self.amount_cents if self.amount_cents is not None else self.payment.amount_total_cents
+        )
 
     @property
     def landed(self) -> bool:
@@ -142,7 +151,7 @@ def credit_session(
     payments.advance(session, payment, PaymentState.CREDITED, entry_id=entry_id, force=True)
     if posted.created:
         detail = f"credited {amount} to {account_id}"
-        return Credit(EventResult.CREDITED, detail, payment, entry_id)
+        return Credit(EventResult.CREDITED, detail, payment, entry_id, amount)
     return _already(payment, entry_id)
 
 

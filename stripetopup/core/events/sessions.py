@@ -107,6 +107,6 @@ def _credit(
         credit.result,
         credit.detail,
         checkout,
-        amount_cents=credit.payment.amount_total_cents,
+        amount_cents=credit.reported_cents,
         entry_id=credit.entry_id,
     )

@@ -163,7 +163,7 @@ def _credit(
         changed=credit.result == EventResult.CREDITED,
         payment=Payment.of(payment),
         entry_id=credit.entry_id,
-        amount_cents=payment.amount_total_cents,
+        amount_cents=credit.reported_cents,
         reversals=tuple(moved),
         balance_cents=accounts.get(session, account_id).balance_cents,
     )
