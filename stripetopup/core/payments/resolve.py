@@ -1,6 +1,6 @@
 """Stray payments: an operator assigns a paid session to an account, or dismisses it.
 
-``assign`` fetches the session from Stripe (what is credited is Stripe's ``amount_total``),
+``assign`` fetches the session from Stripe (what is credited is the credit rule's amount),
 refuses one that is not paid or not in our currency or mode, and credits it through
 :func:`stripetopup.core.events.credit.credit_session`, the exactly-once path
 (``checkout_session:cs_...``).

@@ -20,7 +20,9 @@ class PaymentAnswer(Answer):
     checkout_session_id: str
     account_id: str | None
     amount_requested_cents: int | None
-    amount_total_cents: int | None = Field(description="What Stripe charged: what is credited.")
+    amount_total_cents: int | None = Field(
+        description="What Stripe charged, tax included (the credit excludes the tax)."
+    )
     currency: str
     status: str
     payment_status: str
