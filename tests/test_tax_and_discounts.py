@@ -283,7 +283,10 @@ def test_replay_reconcile_fix_and_assign_credit_by_the_same_rule(
     assert (outcome.result, outcome.amount_cents) == ("credited", 500)
 
     fixed = taxed_session_paid_without_a_webhook(client, control)
-    assert service.reconcile(utcnow() - WEEK, fix=True).fixed == 1
+    report = service.reconcile(utcnow() - WEEK, fix=True)
+    [difference] = report.items
+    assert (difference.kind, difference.amount_cents, report.fixed) == ("paid_not_credited", 500, 1)
+    assert difference.detail == "paid 5.50 USD (credits 5.00 USD), not credited"
 
     service.open_account("acct-bob")
     stray = taxed_session_paid_without_a_webhook(client, control, account_id="acct-nobody")

@@ -148,12 +148,13 @@ def _paid(checkout: CheckoutSession, credit: int | None) -> str:
 
 def _not_credited(ctx: Context, checkout: CheckoutSession, view: PageView) -> Difference:
     account_id = session_account_id(checkout)
-    amount, currency = checkout.amount_total, checkout.currency_code
-    paid = _paid(checkout, credited_cents(ctx, checkout))
+    # What --fix would credit: the credit rule's amount (amount_total without tax or discount).
+    amount, currency = credited_cents(ctx, checkout), checkout.currency_code
+    paid = _paid(checkout, amount)
     kind, detail, fix = (
         DifferenceKind.PAID_NOT_CREDITED,
         f"paid {paid}, not credited",
-        (f"credit {format_money(credited_cents(ctx, checkout), currency)} to {account_id} (--fix)"),
+        (f"credit {format_money(amount, currency)} to {account_id} (--fix)"),
     )
     if account_id is None or account_id not in view.accounts:
         kind = DifferenceKind.UNKNOWN_ACCOUNT
