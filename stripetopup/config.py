@@ -330,6 +330,12 @@ class Settings(BaseSettings):
     def _reconcile_metrics_file(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
 
+    # Tax, discounts and receipts: what Checkout Sessions ask of Stripe, and what is credited.
+    automatic_tax: bool = False
+    invoice_creation: bool = False
+    allow_promotion_codes: bool = False
+    discount_credit: Literal["paid", "undiscounted"] = "paid"
+
 
 def _parse_webhook_secrets(raw: str) -> tuple[WebhookSecret, ...]:
     """``whsec_a,new:whsec_b`` -> secrets labelled ``1`` and ``new``."""

@@ -170,6 +170,9 @@ class StripePayment(SQLModel, table=True):
     resolved_by: str | None = Field(default=None, max_length=100)
     resolved_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     resolution: str | None = Field(default=None, max_length=MAX_REASON_LENGTH)
+    # The receipt (invoice_creation): the session's invoice and the page Stripe hosts for it.
+    invoice_id: str | None = Field(default=None, max_length=255)
+    hosted_invoice_url: str | None = Field(default=None, max_length=2000)
 
 
 class WebhookEvent(SQLModel, table=True):

@@ -114,6 +114,10 @@ class StripeGateway:
         found: list[dict[str, Any]] = self._list_page("/v1/checkout/sessions", params)["data"]
         return found[0] if found else None
 
+    def retrieve_invoice(self, invoice_id: str) -> dict[str, Any]:
+        """A Checkout Session's post-purchase invoice (its ``hosted_invoice_url``: the receipt)."""
+        return self._call(lambda: self.client.v1.invoices.retrieve(invoice_id).to_dict())
+
     def retrieve_event(self, event_id: str) -> dict[str, Any]:
         return self._call(lambda: self.client.v1.events.retrieve(event_id).to_dict())
 

@@ -66,6 +66,20 @@ class PaymentIntent(StripeObject):
     latest_charge: str | Charge | None = None
 
 
+class TotalDetails(BaseModel):
+    """A session's ``total_details``: the discount and the tax inside its ``amount_total``.
+
+    Absent, or zero, on a session without tax or discount. ``amount_tax`` counts
+    exclusive and inclusive tax alike (inclusive tax is inside the subtotal).
+    """
+
+    model_config = ConfigDict(extra="allow", strict=True, frozen=True)
+
+    # Required: a ``total_details`` without them would credit the tax or miss the discount.
+    amount_discount: int
+    amount_tax: int
+
+
 class CheckoutSession(StripeObject):
     """A Checkout Session: what is credited (``amount_total``), to whom, and whether paid."""
 
@@ -80,6 +94,13 @@ class CheckoutSession(StripeObject):
     metadata: dict[str, Any] | None = None
     payment_intent: str | PaymentIntent | None = None
     created: int | None = None
+    total_details: TotalDetails | None = None
+    invoice: str | None = None
+
+    @property
+    def invoice_id(self) -> str | None:
+        """The post-purchase invoice's id (``invoice_creation``), None without one."""
+        return self.invoice or None
 
     @property
     def payment_intent_id(self) -> str | None:

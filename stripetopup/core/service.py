@@ -273,7 +273,8 @@ class TopUpService:
         force: bool = False,
     ) -> Resolution:
         """Credit a stray paid session to ``account_id`` through the exactly-once path
-        (Stripe's ``amount_total``), debiting refunds/disputes Stripe already made on it.
+        (the credit rule: what was paid excluding tax), debiting refunds/disputes Stripe
+        already made on it.
 
         A dismissed payment is refused (PaymentStateError) unless ``force``."""
         from stripetopup.core.payments import resolve as stray  # deferred: start-up cost

@@ -97,6 +97,7 @@ def upsert_from_stripe(
         "payment_status": checkout.payment_status or "unpaid",
         "livemode": checkout.livemode,
         "payment_intent_id": checkout.payment_intent_id,
+        "invoice_id": checkout.invoice_id,
         "state": PaymentState.CREATED,
         "created_at": datetime.fromtimestamp(created, UTC) if created is not None else now,
         "updated_at": now,
@@ -122,6 +123,7 @@ def _upsert_statement(dialect: str) -> Any:
                 "currency": sa.func.coalesce(sa.func.nullif(new.currency, ""), old.currency),
                 "livemode": new.livemode,
                 "payment_intent_id": sa.func.coalesce(new.payment_intent_id, old.payment_intent_id),
+                "invoice_id": sa.func.coalesce(new.invoice_id, old.invoice_id),
                 "account_id": sa.func.coalesce(old.account_id, new.account_id),
                 "updated_at": new.updated_at,
             },
@@ -139,10 +141,21 @@ _UPSERT_COLUMNS = (
     "payment_status",
     "livemode",
     "payment_intent_id",
+    "invoice_id",
     "state",
     "created_at",
     "updated_at",
 )
+
+
+def keep_receipt(session: Session, checkout_session_id: str, hosted_invoice_url: str) -> None:
+    """Keep the receipt page of the payment's invoice (the first one found stays)."""
+    session.execute(
+        sa.update(_PAYMENTS)
+        .where(_PAYMENTS.c.checkout_session_id == checkout_session_id)
+        .where(_PAYMENTS.c.hosted_invoice_url.is_(None))
+        .values(hosted_invoice_url=hosted_invoice_url)
+    )
 
 
 def advance(

@@ -211,6 +211,8 @@ def detail_lines(detail: PaymentDetail) -> list[str]:
         f"created: {p.created_at:%Y-%m-%d %H:%M:%S} UTC",
         f"credited entry: {p.credited_entry_id or '-'}",
     ]
+    if p.invoice_id is not None:  # only with invoice creation on: the receipt
+        lines.append(f"receipt: {p.hosted_invoice_url or '-'} (invoice {p.invoice_id})")
     if not detail.history:
         return [*lines, "history: none"]
     return [*lines, "history:", *(f"  {_decision(d)}" for d in detail.history)]

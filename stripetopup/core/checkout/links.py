@@ -90,7 +90,7 @@ def create(
 def _session_params(ctx: Context, account_id: str, amount_cents: int, base: str) -> dict[str, Any]:
     settings = ctx.settings
     metadata = {"account_id": account_id, "source": "stripetopup"}
-    return {
+    params: dict[str, Any] = {
         "mode": "payment",
         "line_items": [
             {
@@ -110,3 +110,11 @@ def _session_params(ctx: Context, account_id: str, amount_cents: int, base: str)
         # No expires_at: every parameter must be identical on an idempotent retry, and a
         # clock-derived one is not. Stripe's default (24 hours) applies.
     }
+    # Only what is on: with every setting off the request is exactly what it was before.
+    if settings.automatic_tax:
+        params["automatic_tax"] = {"enabled": True}
+    if settings.invoice_creation:
+        params["invoice_creation"] = {"enabled": True}
+    if settings.allow_promotion_codes:
+        params["allow_promotion_codes"] = True
+    return params

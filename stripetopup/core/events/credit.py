@@ -3,8 +3,9 @@
 Every path that credits a session comes through :func:`credit_session`: the webhook and
 ``replay`` (the session handlers), a refund or dispute that arrives before its session's
 event, ``reconcile --fix`` and an operator's ``payments assign``. What is credited is
-Stripe's ``amount_total``, under the source ``checkout_session:cs_...``; the ledger's
-unique source makes a second call an answer (``already_applied``), never a second credit.
+:func:`credited_cents` (the rule reconcile compares with too), under the source
+``checkout_session:cs_...``; the ledger's unique source makes a second call an answer
+(``already_applied``), never a second credit.
 Imports core (sources, context), store, models, errors and the typed Stripe objects.
 """
 
@@ -27,13 +28,22 @@ class Credit:
     """What crediting one session did: ``credited`` once, then ``already_applied``.
 
     ``attention`` (kept for an operator, with the reason in ``detail``) and ``ignored``
-    (dismissed) credit nothing; ``entry_id`` is the credit's entry when there is one.
+    (dismissed) credit nothing; ``entry_id`` is the credit's entry when there is one and
+    ``amount_cents`` what this call credited (``credited`` only).
     """
 
     result: EventResult
     detail: str
     payment: StripePayment
     entry_id: int | None = None
+    amount_cents: int | None = None
+
+    @property
+    def reported_cents(self) -> int | None:
+        """The amount to report: what was credited now, else what Stripe charged."""
+        return (
+            self.amount_cents if self.amount_cents is not None else self.payment.amount_total_cents
+        )
 
     @property
     def landed(self) -> bool:
@@ -46,6 +56,23 @@ def session_account_id(checkout: CheckoutSession) -> str | None:
     metadata = checkout.metadata or {}
     value = checkout.client_reference_id or metadata.get("account_id")
     return str(value) if value else None
+
+
+def credited_cents(ctx: Context, checkout: CheckoutSession) -> int | None:
+    """What a paid session credits: what was paid excluding tax, None without an amount.
+
+    ``amount_total - total_details.amount_tax`` is right for exclusive tax (added on top)
+    and inclusive tax (inside the price) alike; with ``STRIPETOPUP_DISCOUNT_CREDIT=
+    undiscounted`` the discount is added back (the value before it). Without tax and
+    discount (``total_details`` zero or absent) it is ``amount_total``, as it always was.
+    """
+    if checkout.amount_total is None:
+        return None
+    details = checkout.total_details
+    if details is None:
+        return checkout.amount_total
+    discount = details.amount_discount if ctx.settings.discount_credit == "undiscounted" else 0
+    return checkout.amount_total - details.amount_tax + discount
 
 
 def attention_reason(ctx: Context, checkout: CheckoutSession) -> str | None:
@@ -64,6 +91,9 @@ def attention_reason(ctx: Context, checkout: CheckoutSession) -> str | None:
         return f"{mode}-mode payment does not match this {_mode(ctx)}-mode installation"
     if checkout.amount_total is None or checkout.amount_total <= 0:
         return "the session has no positive amount_total"
+    credit = credited_cents(ctx, checkout)
+    if credit is None or credit <= 0:
+        return "the session's amount_total excluding tax is not positive"
     return None
 
 
@@ -81,7 +111,7 @@ def credit_session(
     account_override: str | None = None,
     reason: str | None = None,
 ) -> Credit:
-    """Credit a paid session's ``amount_total`` once, inside the caller's transaction.
+    """Credit a paid session's :func:`credited_cents` once, in the caller's transaction.
 
     ``account_override`` is an operator's assignment: it credits that account and skips
     the automatic checks (the operator has made them).
@@ -98,10 +128,12 @@ def credit_session(
     if problem is not None:
         return _attention(session, payment, problem)
     assert account_id is not None  # attention_reason refuses a session without one
-    assert checkout.amount_total is not None  # and one without a positive amount
+    amount = credited_cents(ctx, checkout)
+    if amount is None or amount <= 0:  # an operator's assignment skips attention_reason
+        return _attention(session, payment, "the session has no positive amount to credit")
     posting = ledger.Posting(
         account_id=account_id,
-        amount_cents=checkout.amount_total,
+        amount_cents=amount,
         currency=checkout.currency_code,
         kind=LedgerKind.TOPUP,
         source=sources.checkout_credit(checkout.id),
@@ -118,8 +150,8 @@ def credit_session(
     entry_id = posted.entry.id
     payments.advance(session, payment, PaymentState.CREDITED, entry_id=entry_id, force=True)
     if posted.created:
-        detail = f"credited {checkout.amount_total} to {account_id}"
-        return Credit(EventResult.CREDITED, detail, payment, entry_id)
+        detail = f"credited {amount} to {account_id}"
+        return Credit(EventResult.CREDITED, detail, payment, entry_id, amount)
     return _already(payment, entry_id)
 
 

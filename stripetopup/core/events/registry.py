@@ -16,6 +16,7 @@ from typing import Any
 from sqlmodel import Session
 
 from stripetopup.core.context import Context
+from stripetopup.core.events import receipts
 from stripetopup.core.events import reversals as handlers_reversals
 from stripetopup.core.events import sessions as handlers
 from stripetopup.core.events.reversals import DISPUTE_EVENTS, REFUND_EVENTS
@@ -36,6 +37,8 @@ HANDLERS: dict[str, Handler] = {
 }
 # What a handler needs from Stripe, asked before its transaction opens.
 GATHERERS: dict[str, Gatherer] = {
+    "checkout.session.completed": receipts.gather_receipt,
+    "checkout.session.async_payment_succeeded": receipts.gather_receipt,
     **dict.fromkeys(REFUND_EVENTS, handlers_reversals.gather_refund_facts),
     **dict.fromkeys(DISPUTE_EVENTS, handlers_reversals.gather_dispute_facts),
 }

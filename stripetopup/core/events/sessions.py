@@ -16,6 +16,7 @@ from typing import Any
 from sqlmodel import Session
 
 from stripetopup.core.context import Context
+from stripetopup.core.events import receipts
 from stripetopup.core.events.credit import credit_session, session_account_id
 from stripetopup.core.events.types import EventOutcome
 from stripetopup.models import EventResult, PaymentState
@@ -49,7 +50,7 @@ def on_session_completed(
 ) -> EventOutcome:
     checkout = _checkout(event)
     if checkout.paid:
-        return _credit(session, ctx, event, checkout, actor)
+        return _credit(session, ctx, event, checkout, actor, facts)
     account_id = session_account_id(checkout)
     payment = payments.upsert_from_stripe(session, checkout, account_id)
     if checkout.payment_status == "no_payment_required":
@@ -67,7 +68,7 @@ def on_async_succeeded(
     # The async success event is the payment confirmation even if the copy of the
     # session it carries was serialised before payment_status flipped.
     checkout = _checkout(event).model_copy(update={"payment_status": "paid"})
-    return _credit(session, ctx, event, checkout, actor)
+    return _credit(session, ctx, event, checkout, actor, facts)
 
 
 def on_async_failed(
@@ -92,14 +93,20 @@ def _mark(session: Session, event: Event, state: PaymentState, detail: str) -> E
 
 
 def _credit(
-    session: Session, ctx: Context, event: Event, checkout: CheckoutSession, actor: str
+    session: Session,
+    ctx: Context,
+    event: Event,
+    checkout: CheckoutSession,
+    actor: str,
+    receipt_url: object = None,
 ) -> EventOutcome:
     credit = credit_session(session, ctx, checkout, actor=actor, event_id=event.id)
+    receipts.keep(session, checkout.id, receipt_url)  # the gatherer's receipt page, if any
     return _outcome(
         event,
         credit.result,
         credit.detail,
         checkout,
-        amount_cents=credit.payment.amount_total_cents,
+        amount_cents=credit.reported_cents,
         entry_id=credit.entry_id,
     )

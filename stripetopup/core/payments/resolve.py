@@ -1,6 +1,6 @@
 """Stray payments: an operator assigns a paid session to an account, or dismisses it.
 
-``assign`` fetches the session from Stripe (what is credited is Stripe's ``amount_total``),
+``assign`` fetches the session from Stripe (what is credited is the credit rule's amount),
 refuses one that is not paid or not in our currency or mode, and credits it through
 :func:`stripetopup.core.events.credit.credit_session`, the exactly-once path
 (``checkout_session:cs_...``).
@@ -14,9 +14,12 @@ Imports core, store, db, models, errors and the typed Stripe objects.
 
 from __future__ import annotations
 
+import dataclasses
+
 from sqlmodel import Session
 
 from stripetopup.core.context import Context
+from stripetopup.core.events import receipts
 from stripetopup.core.events.credit import credit_session, session_account_id
 from stripetopup.core.events.reversals import current_objects, settle_intent
 from stripetopup.core.ledger import reversals, sources
@@ -160,7 +163,7 @@ def _credit(
         changed=credit.result == EventResult.CREDITED,
         payment=Payment.of(payment),
         entry_id=credit.entry_id,
-        amount_cents=payment.amount_total_cents,
+        amount_cents=credit.reported_cents,
         reversals=tuple(moved),
         balance_cents=accounts.get(session, account_id).balance_cents,
     )
@@ -234,4 +237,19 @@ def detail(ctx: Context, checkout_session_id: str) -> PaymentDetail:
         if payment is None:
             raise NotFound(f"no payment {checkout_session_id} in the local record")
         history = resolutions.history(session, checkout_session_id)
-        return PaymentDetail(Payment.of(payment), tuple(Decision.of(row) for row in history))
+        found = PaymentDetail(Payment.of(payment), tuple(Decision.of(row) for row in history))
+    return _with_receipt(ctx, found)
+
+
+def _with_receipt(ctx: Context, found: PaymentDetail) -> PaymentDetail:
+    """Ask Stripe for a receipt page the webhook could not fetch, and keep it."""
+    invoice_id = found.payment.invoice_id
+    if invoice_id is None or found.payment.hosted_invoice_url is not None:
+        return found
+    url = receipts.hosted_invoice_url(ctx, invoice_id)
+    if url is None:
+        return found
+    session_id = found.payment.checkout_session_id
+    run_in_transaction(ctx.engine, lambda session: payments.keep_receipt(session, session_id, url))
+    payment = dataclasses.replace(found.payment, hosted_invoice_url=url)
+    return dataclasses.replace(found, payment=payment)

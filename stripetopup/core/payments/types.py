@@ -8,7 +8,7 @@ from typing import Any, Literal, Self
 
 from pydantic import Field
 
-from stripetopup.core.answers import Answer, Answered, Dollars, IsoTime
+from stripetopup.core.answers import Answer, Answered, Dollars, IsoTime, is_none
 from stripetopup.core.ledger.types import Applied
 from stripetopup.models import (
     PaymentResolution,
@@ -20,7 +20,9 @@ class PaymentAnswer(Answer):
     checkout_session_id: str
     account_id: str | None
     amount_requested_cents: int | None
-    amount_total_cents: int | None = Field(description="What Stripe charged: what is credited.")
+    amount_total_cents: int | None = Field(
+        description="What Stripe charged, tax included (the credit excludes the tax)."
+    )
     currency: str
     status: str
     payment_status: str
@@ -34,6 +36,13 @@ class PaymentAnswer(Answer):
     resolved_at: IsoTime | None
     resolution: str | None
     amount_total: str | None = Field(examples=["5.00"])
+    # Only with invoice creation on (the JSON of a payment without a receipt is unchanged).
+    invoice_id: str | None = Field(
+        None, exclude_if=is_none, description="The receipt's invoice (in_...)."
+    )
+    hosted_invoice_url: str | None = Field(
+        None, exclude_if=is_none, description="The receipt's page, hosted by Stripe."
+    )
 
 
 @dataclass(frozen=True)
@@ -56,6 +65,8 @@ class Payment(Answered):
     resolved_by: str | None = None  # an operator's assign/dismiss: who, when, why
     resolved_at: datetime | None = None
     resolution: str | None = None
+    invoice_id: str | None = None  # the receipt (invoice_creation): its invoice and page
+    hosted_invoice_url: str | None = None
 
     @classmethod
     def of(cls, row: StripePayment) -> Payment:
@@ -76,6 +87,8 @@ class Payment(Answered):
             resolved_by=row.resolved_by,
             resolved_at=row.resolved_at,
             resolution=row.resolution,
+            invoice_id=row.invoice_id,
+            hosted_invoice_url=row.hosted_invoice_url,
         )
 
     amount_total = Dollars("amount_total_cents")

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from stripetopup.core.context import Context
-from stripetopup.core.events.credit import session_account_id
+from stripetopup.core.events.credit import credited_cents, session_account_id
 from stripetopup.core.ledger import sources
 from stripetopup.core.reconcile.kinds import DifferenceKind
 from stripetopup.core.reconcile.types import Difference
@@ -80,7 +80,9 @@ def classify(
     credit = view.credits.get(checkout.id)
     if credit is not None:
         found = (
-            [_credited(checkout, credit)] if not checkout.paid else [_mismatch(checkout, credit)]
+            [_credited(checkout, credit)]
+            if not checkout.paid
+            else [_mismatch(ctx, checkout, credit)]
         )
         found = [d for d in found if d is not None]
         return found + (_reversals(checkout, view, credit.account_id) if checkout.paid else [])
@@ -118,8 +120,9 @@ def _credited(checkout: CheckoutSession, credit: LedgerRow) -> Difference:
     )
 
 
-def _mismatch(checkout: CheckoutSession, credit: LedgerRow) -> Difference | None:
-    amount, currency = checkout.amount_total, checkout.currency_code
+def _mismatch(ctx: Context, checkout: CheckoutSession, credit: LedgerRow) -> Difference | None:
+    # The credit rule's amount (tax excluded, a discount per the setting), not amount_total.
+    amount, currency = credited_cents(ctx, checkout), checkout.currency_code
     if credit.amount_cents == amount and credit.currency == currency:
         return None
     return _base(
@@ -128,21 +131,30 @@ def _mismatch(checkout: CheckoutSession, credit: LedgerRow) -> Difference | None
         kind=DifferenceKind.AMOUNT_MISMATCH,
         amount_cents=amount,
         local_cents=credit.amount_cents,
-        detail=f"Stripe was paid {format_money(amount, currency)}, the ledger credited "
+        detail=f"Stripe was paid {_paid(checkout, amount)}, the ledger credited "
         f"{format_money(credit.amount_cents, credit.currency)}",
         fix=f"credit or debit {credit.account_id} the difference by hand "
         "(stripetopup credit/debit)",
     )
 
 
+def _paid(checkout: CheckoutSession, credit: int | None) -> str:
+    """``$5.50`` paid, or ``$5.50 (credits $5.00)`` when tax or a discount sets them apart."""
+    paid = format_money(checkout.amount_total, checkout.currency_code)
+    if credit == checkout.amount_total:
+        return paid
+    return f"{paid} (credits {format_money(credit, checkout.currency_code)})"
+
+
 def _not_credited(ctx: Context, checkout: CheckoutSession, view: PageView) -> Difference:
     account_id = session_account_id(checkout)
-    amount, currency = checkout.amount_total, checkout.currency_code
-    paid = format_money(amount, currency)
+    # What --fix would credit: the credit rule's amount (amount_total without tax or discount).
+    amount, currency = credited_cents(ctx, checkout), checkout.currency_code
+    paid = _paid(checkout, amount)
     kind, detail, fix = (
         DifferenceKind.PAID_NOT_CREDITED,
         f"paid {paid}, not credited",
-        (f"credit {paid} to {account_id} (--fix)"),
+        (f"credit {format_money(amount, currency)} to {account_id} (--fix)"),
     )
     if account_id is None or account_id not in view.accounts:
         kind = DifferenceKind.UNKNOWN_ACCOUNT

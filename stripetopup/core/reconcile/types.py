@@ -17,7 +17,9 @@ class DifferenceAnswer(Answer):
     kind: str = Field(description="One of: " + ", ".join(KINDS) + ".")
     checkout_session_id: str
     account_id: str | None
-    amount_cents: int | None = Field(description="Stripe's side: paid, refunded or withdrawn.")
+    amount_cents: int | None = Field(
+        description="Stripe's side: what a paid session credits, refunded or withdrawn."
+    )
     local_cents: int | None = Field(description="The ledger's side.")
     currency: str
     detail: str
@@ -34,7 +36,8 @@ class DifferenceAnswer(Answer):
 class Difference(Answered):
     """One session where Stripe and the ledger disagree, and what fixes it.
 
-    ``amount_cents`` is Stripe's side (what was paid, refunded or withdrawn) and
+    ``amount_cents`` is Stripe's side (what a paid session credits by the credit rule,
+    what was refunded or withdrawn) and
     ``local_cents`` ours; ``action`` says what ``--fix`` did, and ``fixed`` whether that
     resolved the difference.
     """
