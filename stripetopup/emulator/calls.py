@@ -14,7 +14,7 @@ from stripetopup.emulator.state import EmulatorState, Obj
 from stripetopup.emulator.stripe_errors import StripeError, unknown_param
 
 if TYPE_CHECKING:
-    from stripetopup.emulator.payments import Origin
+    from stripetopup.emulator.changes import Origin
 
 
 @dataclass
