@@ -19,7 +19,6 @@ from typing import Annotated, overload
 import typer
 
 from stripetopup.cli.output import guard
-from stripetopup.dates import parse_when
 
 DATES = "ISO date/time (UTC) or 7d, 24h"
 
@@ -71,4 +70,6 @@ def parse_date(text: str | None, param: str) -> datetime | None:
     if text is None:
         return None
     with guard():
+        from stripetopup.dates import parse_when  # deferred: start-up cost
+
         return parse_when(text, param=param)

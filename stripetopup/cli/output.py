@@ -17,7 +17,6 @@ import typer
 
 from stripetopup.cli.tables import Column, print_table
 from stripetopup.errors import ConfigError, StripeTopupError, UsageError
-from stripetopup.redact import redact
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -35,6 +34,8 @@ def guard() -> Iterator[None]:
     try:
         yield
     except StripeTopupError as exc:
+        from stripetopup.redact import redact  # deferred: start-up cost (only on an error)
+
         typer.echo(f"Error: {redact(exc.message)}", err=True)
         raise typer.Exit(code=exit_code_for(exc)) from None
 

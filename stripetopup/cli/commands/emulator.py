@@ -6,7 +6,6 @@ from typing import Annotated
 
 import typer
 
-from stripetopup.cli.listen import claim
 from stripetopup.cli.output import guard
 
 
@@ -21,6 +20,7 @@ def emulator(
     ] = 12111,
 ) -> None:
     """Run the offline Stripe emulator (test keys only; it is not Stripe)."""
+    from stripetopup.cli.listen import claim  # here, like the server: start-up cost (socket)
     from stripetopup.emulator.server import run  # here: starlette and uvicorn are slow to import
 
     with guard():  # a busy port is one line, exit 2, before the banner (as for serve)

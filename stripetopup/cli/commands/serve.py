@@ -9,19 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import logging
 import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from stripetopup import metrics_dir
 from stripetopup.cli import context
-from stripetopup.cli.demo import Demo
-from stripetopup.cli.listen import bound_port, claim
 from stripetopup.cli.output import guard
-from stripetopup.logs import configure_logging
 
 if TYPE_CHECKING:
     import socket
@@ -68,6 +63,11 @@ def serve(
     emulator_port: EmulatorPort = 12111,
 ) -> None:
     """Serve the checkout, webhook, balance and spend endpoints."""
+    # Deferred, start-up cost: every other command (and --help) loads this module too.
+    from stripetopup import metrics_dir
+    from stripetopup.cli.demo import Demo
+    from stripetopup.cli.listen import bound_port, claim
+
     with guard():  # first: before prometheus_client is imported; the workers inherit it
         metrics_dir.prepare()
     demo = None
@@ -96,9 +96,12 @@ def _run(
 ) -> None:
     # Here, after metrics_dir.prepare(): uvicorn is slow to import, and the web app imports
     # prometheus_client, which must find its multiprocess directory ready.
+    import logging
+
     import uvicorn
 
     from stripetopup.cli import workers as processes
+    from stripetopup.logs import configure_logging
 
     configure_logging(settings.log_format, settings.log_level)
     host, port = sock.getsockname()[:2]
