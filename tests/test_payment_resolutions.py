@@ -118,3 +118,20 @@ def test_show_names_a_payment_with_no_decisions_and_refuses_an_unknown_one(
     missing = cli("payments", "show", "cs_test_nothere")
     assert (missing.exit_code, missing.stdout) == (1, "")
     assert missing.stderr == "Error: no payment cs_test_nothere in the local record\n"
+
+
+@pytest.mark.parametrize("reason", ["a\x00b", "two\nlines", "esc \x1b[31m red"])
+@pytest.mark.parametrize("action", ["assign", "dismiss"])
+def test_a_reason_with_a_control_character_is_refused_and_changes_nothing(
+    cli, running: Running, action: str, reason: str
+) -> None:  # type: ignore[no-untyped-def]
+    session_id = paid_session(running.control, "acct-nobody", 500)
+    running.control.wait_idle()
+    [before] = running.service.payments()
+    args = [session_id, ACCOUNT] if action == "assign" else [session_id]
+    result = cli("payments", action, *args, "--reason", reason)
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == "Error: reason must not contain control characters\n"
+    assert running.service.payments() == [before]
+    assert running.service.payment(session_id).history == ()
+    assert entries(running.service, ACCOUNT) == []

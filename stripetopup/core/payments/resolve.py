@@ -23,6 +23,7 @@ from stripetopup.core.events import receipts
 from stripetopup.core.events.credit import credit_session, session_account_id
 from stripetopup.core.events.reversals import current_objects, settle_intent
 from stripetopup.core.ledger import reversals, sources
+from stripetopup.core.ledger.accounts import check_line
 from stripetopup.core.payments.types import Decision, Payment, PaymentDetail, Resolution
 from stripetopup.db import run_in_transaction, transaction
 from stripetopup.errors import NotFound, PaymentStateError, UsageError
@@ -41,6 +42,7 @@ def _reason(reason: str) -> str:
         raise UsageError("a reason is required to assign or dismiss a payment", param="reason")
     if len(cleaned) > MAX_REASON_LENGTH:
         raise UsageError(f"reason is longer than {MAX_REASON_LENGTH} characters", param="reason")
+    check_line(cleaned, param="reason")  # one printable line, as for credit, debit and spend
     return cleaned
 
 
