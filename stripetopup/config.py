@@ -202,55 +202,6 @@ class Settings(BaseSettings):
             raise ValueError("is below STRIPETOPUP_MIN_AMOUNT_CENTS")
         return value
 
-    @property
-    def livemode(self) -> bool:
-        """True for ``sk_live_``/``rk_live_`` keys: events of the other mode are not credited."""
-        key = self.stripe_secret_key
-        return key is not None and "_live_" in key.get_secret_value()[:8]
-
-    @property
-    def is_restricted_key(self) -> bool:
-        key = self.stripe_secret_key
-        return key is not None and key.get_secret_value().startswith("rk_")
-
-    @property
-    def webhook_secrets(self) -> tuple[WebhookSecret, ...]:
-        if self.stripe_webhook_secret is None:
-            return ()
-        return _parse_webhook_secrets(self.stripe_webhook_secret.get_secret_value())
-
-    @property
-    def problems(self) -> dict[str, str]:
-        """Settings that were refused when loaded, by variable name (see :func:`load_settings`).
-
-        Only settings some commands never use end up here; the rest stop the load.
-        """
-        return dict(self._problems)
-
-    def require_stripe_key(self) -> SecretStr:
-        """The API key, or a ConfigError naming the variable to set."""
-        self._raise_if_refused("STRIPE_SECRET_KEY")
-        if self.stripe_secret_key is None:
-            raise ConfigError(
-                "STRIPE_SECRET_KEY is not set: this command calls Stripe "
-                "(set an sk_ or rk_ key in .env or the environment)"
-            )
-        return self.stripe_secret_key
-
-    def require_webhook_secrets(self) -> tuple[WebhookSecret, ...]:
-        self._raise_if_refused("STRIPE_WEBHOOK_SECRET")
-        secrets = self.webhook_secrets
-        if not secrets:
-            raise ConfigError(
-                "STRIPE_WEBHOOK_SECRET is not set: webhooks cannot be verified "
-                "(set the endpoint's whsec_ signing secret in .env or the environment)"
-            )
-        return secrets
-
-    def _raise_if_refused(self, variable: str) -> None:
-        if variable in self._problems:
-            raise ConfigError(f"invalid configuration: {variable}: {self._problems[variable]}")
-
     # Rate limiting (web/ratelimit.py), in the `limits` syntax such as "10/minute;50/hour"
     rate_limit_auth_failures: str = "30/minute"
     rate_limit_checkout_per_account: str = "10/minute;50/hour"
@@ -335,6 +286,56 @@ class Settings(BaseSettings):
     invoice_creation: bool = False
     allow_promotion_codes: bool = False
     discount_credit: Literal["paid", "undiscounted"] = "paid"
+
+    # What the settings mean, and the checks of the commands that need one of them.
+    @property
+    def livemode(self) -> bool:
+        """True for ``sk_live_``/``rk_live_`` keys: events of the other mode are not credited."""
+        key = self.stripe_secret_key
+        return key is not None and "_live_" in key.get_secret_value()[:8]
+
+    @property
+    def is_restricted_key(self) -> bool:
+        key = self.stripe_secret_key
+        return key is not None and key.get_secret_value().startswith("rk_")
+
+    @property
+    def webhook_secrets(self) -> tuple[WebhookSecret, ...]:
+        if self.stripe_webhook_secret is None:
+            return ()
+        return _parse_webhook_secrets(self.stripe_webhook_secret.get_secret_value())
+
+    @property
+    def problems(self) -> dict[str, str]:
+        """Settings that were refused when loaded, by variable name (see :func:`load_settings`).
+
+        Only settings some commands never use end up here; the rest stop the load.
+        """
+        return dict(self._problems)
+
+    def require_stripe_key(self) -> SecretStr:
+        """The API key, or a ConfigError naming the variable to set."""
+        self._raise_if_refused("STRIPE_SECRET_KEY")
+        if self.stripe_secret_key is None:
+            raise ConfigError(
+                "STRIPE_SECRET_KEY is not set: this command calls Stripe "
+                "(set an sk_ or rk_ key in .env or the environment)"
+            )
+        return self.stripe_secret_key
+
+    def require_webhook_secrets(self) -> tuple[WebhookSecret, ...]:
+        self._raise_if_refused("STRIPE_WEBHOOK_SECRET")
+        secrets = self.webhook_secrets
+        if not secrets:
+            raise ConfigError(
+                "STRIPE_WEBHOOK_SECRET is not set: webhooks cannot be verified "
+                "(set the endpoint's whsec_ signing secret in .env or the environment)"
+            )
+        return secrets
+
+    def _raise_if_refused(self, variable: str) -> None:
+        if variable in self._problems:
+            raise ConfigError(f"invalid configuration: {variable}: {self._problems[variable]}")
 
 
 def _parse_webhook_secrets(raw: str) -> tuple[WebhookSecret, ...]:
