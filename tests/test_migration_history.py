@@ -10,14 +10,12 @@ from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 from sqlalchemy.engine import Engine
 
 from stripetopup import schema
 from stripetopup.config import Settings
 from stripetopup.core import TopUpService
-from stripetopup.db import create_db_engine
+from tests.support.migrations import engine_at
 
 PREVIOUS = "0002_reversals"
 DISMISSED_AT = datetime(2026, 11, 30, 9, 15, 0, tzinfo=UTC)
@@ -39,24 +37,10 @@ EVENTS = sa.table(
 )
 
 
-def migrate(engine: Engine, direction: str, revision: str) -> None:
-    config = Config()
-    config.set_main_option("script_location", "stripetopup:migrations")
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        getattr(command, direction)(config, revision)
-
-
 @pytest.fixture
 def engine_at_previous(database_url: str) -> Iterator[Engine]:
-    engine = create_db_engine(database_url)
-    migrate(engine, "downgrade", PREVIOUS)
-    assert schema.current_revision(engine) == PREVIOUS
-    try:
+    with engine_at(database_url, PREVIOUS) as engine:
         yield engine
-    finally:
-        schema.upgrade(engine)  # the shared PostgreSQL database goes back to head either way
-        engine.dispose()
 
 
 def payment(session_id: str, state: str, **resolved: object) -> dict[str, object]:

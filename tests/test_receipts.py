@@ -13,17 +13,15 @@ import httpx
 import pytest
 import sqlalchemy as sa
 import stripe
-from alembic import command
-from alembic.config import Config
 from sqlalchemy.engine import Engine
 
 from stripetopup import schema
 from stripetopup.config import Settings
 from stripetopup.core import TopUpService
-from stripetopup.db import create_db_engine
 from stripetopup.emulator.server import EmulatorServer
 from tests.conftest import ACCOUNT, API_KEY, ORIGIN, Running, make_settings
 from tests.support.cli import invoker
+from tests.support.migrations import engine_at
 
 INVOICES = {"invoice_creation": True}
 
@@ -136,24 +134,10 @@ def test_with_invoice_creation_off_a_payment_shows_no_receipt(
 PREVIOUS = "0003_payment_resolutions"
 
 
-def migrate(engine: Engine, direction: str, revision: str) -> None:
-    config = Config()
-    config.set_main_option("script_location", "stripetopup:migrations")
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        getattr(command, direction)(config, revision)
-
-
 @pytest.fixture
 def engine_at_previous(database_url: str) -> Iterator[Engine]:
-    engine = create_db_engine(database_url)
-    migrate(engine, "downgrade", PREVIOUS)
-    assert schema.current_revision(engine) == PREVIOUS
-    try:
+    with engine_at(database_url, PREVIOUS) as engine:
         yield engine
-    finally:
-        schema.upgrade(engine)  # the shared PostgreSQL database goes back to head either way
-        engine.dispose()
 
 
 def test_upgrading_from_0003_keeps_every_payment_and_gives_it_no_receipt(
