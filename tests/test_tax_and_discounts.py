@@ -205,33 +205,14 @@ def test_a_signed_webhook_with_tax_credits_the_amount_excluding_it(running: Runn
 def test_reconcile_reports_a_credit_that_disagrees_with_the_rule_and_fix_adds_nothing(
     service: TopUpService, control: EmulatorControl, client: stripe.StripeClient
 ) -> None:
-    created = client.v1.checkout.sessions.create(
-        params={
-            "mode": "payment",
-            "line_items": [
-                {
-                    "quantity": 1,
-                    "price_data": {
-                        "currency": "usd",
-                        "unit_amount": 500,
-                        "product_data": {"name": "Credit"},
-                    },
-                }
-            ],
-            "automatic_tax": {"enabled": True},
-            "client_reference_id": ACCOUNT,
-            "success_url": ORIGIN + "/ok",
-            "cancel_url": ORIGIN + "/no",
-        }
-    )
-    control.pay(created.id)  # no webhook endpoint here: nothing is delivered
+    session_id = taxed_session_paid_without_a_webhook(client, control)
     # Credited by an event that hid the tax (the old rule's amount): 5.50 for a 5.00 top-up.
-    obj = service.ctx.stripe.retrieve_checkout_session(created.id)
+    obj = service.ctx.stripe.retrieve_checkout_session(session_id)
     assert (obj["amount_total"], obj["total_details"]["amount_tax"]) == (550, 50)
     obj["total_details"] = {**obj["total_details"], "amount_tax": 0}
     paid = {"id": "evt_tax_hidden", "object": "event", "type": "checkout.session.completed"}
     service.apply_event({**paid, "livemode": False, "data": {"object": obj}}, actor="test")
-    assert entries(service) == [(f"checkout_session:{created.id}", 550)]
+    assert entries(service) == [(f"checkout_session:{session_id}", 550)]
 
     report = service.reconcile(utcnow() - WEEK, fix=True)
     [difference] = report.items
@@ -244,7 +225,7 @@ def test_reconcile_reports_a_credit_that_disagrees_with_the_rule_and_fix_adds_no
         "Stripe was paid 5.50 USD (credits 5.00 USD), the ledger credited 5.50 USD"
     )
     assert report.fixed == 0
-    assert entries(service) == [(f"checkout_session:{created.id}", 550)]  # never a second credit
+    assert entries(service) == [(f"checkout_session:{session_id}", 550)]  # never a second credit
 
 
 def taxed_session_paid_without_a_webhook(
