@@ -58,7 +58,10 @@ def _describe(landing: Landing, *, emulator_url: str | None) -> str:
     if state is LandingState.CREDITED:
         credited = format_money(landing.credited_cents, landing.currency, unknown="the amount")
         balance = format_money(landing.balance_cents, landing.currency, unknown="the amount")
-        return f"{credited} was credited to account {account}; its balance is {balance}."
+        # With tax or a discount, what was paid is not what was credited: say both.
+        paid = amount if landing.credited_cents != landing.amount_cents else None
+        was = f"{paid} was paid; {credited} was" if paid else f"{credited} was paid and"
+        return f"{was} credited to account {account}; its balance is {balance}."
     if state is LandingState.CREDITING:
         return (
             f"{amount} was paid. Crediting account {account} could not be done just now: the "
