@@ -42,6 +42,7 @@ MAX_TOKEN_LENGTH = 512
 LANDING_SECONDS = 25 * 60 * 60
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,440}\.[A-Za-z0-9_-]{43}$")
 _NONCE_BYTES = 16
+_CHANGED = "this link is incomplete or has been changed"
 _DOMAIN = b"stripetopup-link:"  # separates these MACs from anything else the secret signs
 
 
@@ -129,21 +130,21 @@ def verify(
 ) -> LinkClaims:
     """The claims of a link we signed for ``purpose`` (and ``account_id``), else LinkRefused."""
     if not token:
-        raise LinkMissing("this page needs a signed link from the application")
+        raise LinkMissing("this page needs a top-up link from the application")
     if len(token) > MAX_TOKEN_LENGTH or not _TOKEN.fullmatch(token):
-        raise LinkTampered("the link is malformed")
+        raise LinkTampered(_CHANGED)
     body, signature = token.split(".")
     if not hmac.compare_digest(signature, _sign(_secret(ctx), body)):
-        raise LinkTampered("the link's signature is not valid")
+        raise LinkTampered(_CHANGED)
     claims = _decode(body)
     if claims.purpose is not purpose:
-        raise LinkTampered("the link is not meant for this page")
+        raise LinkTampered("this link is not meant for this page")
     if account_id is not None and not hmac.compare_digest(
         claims.account_id.encode(), account_id.encode()
     ):
-        raise LinkWrongAccount("the link belongs to another account")
+        raise LinkWrongAccount("this link belongs to another account")
     if _now(ctx) >= claims.expires_at:
-        raise LinkExpired("the link has expired")
+        raise LinkExpired("this link has expired: top-up links work for a few minutes only")
     return claims
 
 
@@ -156,4 +157,4 @@ def _decode(body: str) -> LinkClaims:
             raise ValueError(version)
         return LinkClaims(Purpose(purpose), account_id, int(expires_at), nonce, int(back_until))
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise LinkTampered("the link is malformed") from None
+        raise LinkTampered(_CHANGED) from None

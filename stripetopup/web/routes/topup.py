@@ -193,12 +193,14 @@ def start_topup(
 
 
 def _amount(form: TopUpForm) -> int:
-    if not form.amount:
+    typed = form.custom_amount.strip()
+    if not form.amount and not typed:
         raise UsageError("choose an amount to top up", param="amount")
-    if form.amount == "custom":
-        if not form.custom_amount.strip():
+    # An amount typed with no choice made (no script to select "Other amount") is meant.
+    if form.amount == "custom" or not form.amount:
+        if not typed:
             raise UsageError("enter the other amount, e.g. 12.50", param="custom_amount")
-        return parse_dollars(form.custom_amount.strip(), param="custom_amount")
+        return parse_dollars(typed, param="custom_amount")
     return parse_dollars(form.amount, param="amount")
 
 
