@@ -2,14 +2,15 @@
 
 Server-rendered HTML (Jinja2, autoescaped, no script, one stylesheet served from here),
 mounted when ``STRIPETOPUP_TOPUP_PAGE`` is on. Every page is opened by a signed link
-(core.checkout.topup_links), verified before anything else and counted under the
+(core.checkout.topup_links), verified before anything else (its length first, so an
+oversized link gets the same refusal page as any other) and counted under the
 failed-authentication limit when refused; the form's POST carries the page link, which is
 its CSRF protection (a forger cannot sign one). The form body is read within
 ``STRIPETOPUP_API_MAX_BODY_BYTES`` and parsed as ``application/x-www-form-urlencoded``
-with bounded fields. The status endpoint (``GET /billing/checkout-sessions/{id}``, JSON)
-takes a landing link or a user credential and is always mounted. Plain ``def`` routes: the
-core blocks. May import fastapi, jinja2, stripetopup.core, errors, money and web's deps,
-body, errors, ratelimit and schemas.
+with a bounded number of fields, each bounded in length. The status endpoint
+(``GET /billing/checkout-sessions/{id}``, JSON) takes a landing link or a user credential
+and is always mounted. Plain ``def`` routes: the core blocks. May import fastapi, jinja2,
+stripetopup.core, config, errors, money and web's deps, body, errors, ratelimit and schemas.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from stripetopup.config import Settings
 from stripetopup.core.checkout.types import Landing, LandingAnswer, LandingState, TopUpPage
 from stripetopup.errors import (
     AuthError,
@@ -61,7 +63,7 @@ def templates() -> Environment:
     )
 
 
-def security_headers(service_settings: Any) -> dict[str, str]:
+def security_headers(service_settings: Settings) -> dict[str, str]:
     """No external source at all; the form may post here and be redirected to Checkout
     (Chrome applies form-action to the redirect after the POST)."""
     base = service_settings.stripe_api_base
@@ -117,10 +119,18 @@ class TopUpForm:
     t: str | None
     amount: str | None
     custom_amount: str
+    problem: UsageError | None = None  # a form we cannot read: answered with a page
 
 
 async def topup_form(request: Request) -> TopUpForm:
-    """The form's fields, within bounds; a UsageError for anything else."""
+    """The form's fields within bounds, or what is wrong with it (413 stays the limit's)."""
+    try:
+        return await _read_form(request)
+    except UsageError as exc:
+        return TopUpForm(None, None, "", problem=exc)
+
+
+async def _read_form(request: Request) -> TopUpForm:
     service = get_service(request)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != FORM_TYPE:
@@ -162,9 +172,7 @@ def _show(service: Service, page: TopUpPage, status: int = 200, **values: Any) -
 
 
 @router.get("", response_class=HTMLResponse)
-def topup_page(
-    request: Request, service: Service, t: Annotated[str | None, Query(max_length=600)] = None
-) -> HTMLResponse:
+def topup_page(request: Request, service: Service, t: str | None = None) -> HTMLResponse:
     try:
         page = ratelimit.authenticated(request, service.topup_page, t)
     except StripeTopupError as exc:
@@ -176,6 +184,8 @@ def topup_page(
 def start_topup(
     request: Request, service: Service, form: Annotated[TopUpForm, Depends(topup_form)]
 ) -> Response:
+    if form.problem is not None:
+        return refused(service, form.problem)
     try:
         page = ratelimit.authenticated(request, service.topup_page, form.t)
     except StripeTopupError as exc:
@@ -241,14 +251,15 @@ def describe(landing: Landing) -> str:
 def success(
     request: Request,
     service: Service,
-    session_id: Annotated[str, Query(max_length=255)] = "",
-    t: Annotated[str | None, Query(max_length=600)] = None,
+    session_id: str = "",
+    t: str | None = None,
 ) -> HTMLResponse:
     try:
         link = ratelimit.authenticated(request, service.verify_landing, t)
         landing = service.landing(session_id, account_id=link.account_id)
-    except NotFound:
-        return refused(service, LinkWrongAccount("this link does not belong to that payment"))
+    except NotFound:  # not a session of the link's account (or not one at all)
+        wrong = LinkWrongAccount("this link belongs to another account than that payment")
+        return refused(service, wrong)
     except StripeTopupError as exc:
         return refused(service, exc)
     credited = landing.state is LandingState.CREDITED
@@ -270,9 +281,7 @@ def success(
 
 
 @router.get("/cancel", response_class=HTMLResponse)
-def cancel(
-    request: Request, service: Service, t: Annotated[str | None, Query(max_length=600)] = None
-) -> HTMLResponse:
+def cancel(request: Request, service: Service, t: str | None = None) -> HTMLResponse:
     try:
         link = ratelimit.authenticated(request, service.verify_landing, t)
     except StripeTopupError as exc:
