@@ -680,3 +680,16 @@ def test_with_the_page_off_no_page_is_served_and_no_link_minted(
             assert http.get("/billing/topup").status_code == 404
     finally:
         service.close()
+
+
+def test_the_pages_origin_opens_no_door_of_the_checkout_endpoint(page: Page) -> None:
+    """Sessions built on PUBLIC_URL by the page do not make it an allowed frontend origin."""
+    token = page.service.create_token(ACCOUNT)[1]
+    answer = page.http.post(
+        "/billing/checkout-session",
+        json={"amount_cents": 500},
+        headers={"Authorization": f"Bearer {token}", "Origin": PUBLIC},
+    )
+    assert answer.status_code == 403
+    assert answer.json()["error"]["code"] == "origin_not_allowed"
+    assert page.sessions_at_stripe() == 0
