@@ -693,3 +693,22 @@ def test_the_pages_origin_opens_no_door_of_the_checkout_endpoint(page: Page) -> 
     assert answer.status_code == 403
     assert answer.json()["error"]["code"] == "origin_not_allowed"
     assert page.sessions_at_stripe() == 0
+
+
+def test_stripe_failing_is_a_page_saying_so_and_the_landing_answers_later(page: Page) -> None:
+    token = page.link()
+    page.control.fault("/v1/checkout/sessions", "500", count=1, method="POST")
+    failed = page.post(token, amount="5.00")
+    assert failed.status_code == 502
+    assert "<h1>Something went wrong</h1>" in failed.text
+    assert "try again" in element(failed.text, "error")
+    assert "stripe" not in element(failed.text, "error").lower()  # nothing of the cause shown
+    session_id = page.start(token, "5.00")  # tried again: the next click works
+    page.control.pay(session_id)
+    success = str(page.session(session_id).success_url).replace("{CHECKOUT_SESSION_ID}", session_id)
+    page.control.fault(f"/v1/checkout/sessions/{session_id}", "500", count=1, method="GET")
+    unsure = page.get(success)  # Stripe cannot say: nothing claimed, nothing credited
+    assert unsure.status_code == 200
+    assert state_of(unsure.text) == "unknown"
+    assert entries(page.service) == []
+    assert state_of(page.land(session_id).text) == "credited"

@@ -10,12 +10,13 @@ its CSRF protection (a forger cannot sign one). The form body is read within
 with a bounded number of fields, each bounded in length. The status endpoint
 (``GET /billing/checkout-sessions/{id}``, JSON) takes a landing link or a user credential
 and is always mounted. Plain ``def`` routes: the core blocks. May import fastapi, jinja2,
-stripetopup.core, config, errors, money and web's deps, body, errors, ratelimit and schemas.
+stripetopup.core, config, errors, money, redact and web's deps, body, errors, ratelimit and schemas.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -35,16 +36,19 @@ from stripetopup.errors import (
     LinkTampered,
     LinkWrongAccount,
     NotFound,
+    RateLimited,
     StripeTopupError,
     UsageError,
 )
 from stripetopup.money import format_cents, format_money, parse_dollars
+from stripetopup.redact import redact
 from stripetopup.web import ratelimit
 from stripetopup.web.body import read_limited
 from stripetopup.web.deps import Service, get_service, user_credential
 from stripetopup.web.errors import status_for
 from stripetopup.web.schemas import error
 
+log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parents[1]
 FORM_TYPE = "application/x-www-form-urlencoded"
 MAX_FORM_FIELDS = 8
@@ -97,21 +101,33 @@ _REFUSED_HEADINGS: tuple[tuple[type[StripeTopupError], str], ...] = (
 
 
 def refused(service: Service, exc: StripeTopupError) -> HTMLResponse:
-    """A page saying plainly why, with the status the JSON door would answer."""
+    """A page saying plainly why, with the status the JSON door would answer (our side's
+    failures logged as that door logs them, and never shown to the buyer)."""
     heading = next(text for cls, text in _REFUSED_HEADINGS if isinstance(exc, cls))
     status = status_for(exc)
-    reason = exc.message if status < 500 else "The payment service could not be reached."
-    return render(service, "refused.html", status, heading=heading, reason=sentence(reason))
+    reason = exc.message
+    if status >= 500:
+        log.warning("%d on the top-up page (%s): %s", status, exc.code, redact(exc.message))
+        reason = "this page could not be served just now; please try again in a moment"
+    page = render(service, "refused.html", status, heading=heading, reason=sentence(reason))
+    if isinstance(exc, RateLimited):
+        page.headers["Retry-After"] = str(exc.retry_after_seconds)
+    return page
 
 
 def sentence(message: str) -> str:
     return message[:1].upper() + message[1:]
 
 
+@functools.cache
+def _stylesheet() -> str:
+    return (HERE / "static" / "topup.css").read_text(encoding="utf-8")
+
+
 @router.get("/static/topup.css")
 def stylesheet() -> Response:
-    css = (HERE / "static" / "topup.css").read_text(encoding="utf-8")
-    return Response(css, media_type="text/css", headers={"Cache-Control": "public, max-age=3600"})
+    headers = {"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"}
+    return Response(_stylesheet(), media_type="text/css", headers=headers)
 
 
 @dataclass(frozen=True)
