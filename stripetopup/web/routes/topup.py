@@ -292,7 +292,8 @@ def success(
             else None
         ),
         receipt_url=landing.receipt_url,
-        reload=landing.state in (LandingState.CREDITING, LandingState.UNKNOWN),
+        reload=landing.state
+        in (LandingState.CREDITING, LandingState.PENDING, LandingState.UNKNOWN),
     )
 
 
