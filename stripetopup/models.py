@@ -122,6 +122,13 @@ class Account(SQLModel, table=True):
     balance_cents: int = Field(default=0, sa_column_kwargs={"nullable": False})
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    # The account's own low-balance threshold in cents (None: the setting's default), and
+    # whether its available balance is below it now: ``balance.low`` is emitted when this
+    # turns on and ``balance.recovered`` when it turns off, once per crossing.
+    low_balance_threshold_cents: int | None = None
+    below_threshold: bool = Field(
+        default=False, sa_column_kwargs={"server_default": sa.false(), "nullable": False}
+    )
 
 
 class LedgerEntry(SQLModel, table=True):
@@ -252,6 +259,33 @@ class PaymentResolution(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
 
 
+# The outbox's order column: BIGINT on PostgreSQL; SQLite's INTEGER PRIMARY KEY is 64-bit
+# already and only that exact type is the rowid alias that numbers rows itself.
+_SEQUENCE = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+class OutboundEvent(SQLModel, table=True):
+    """One event for the host application, written in the transaction of the change it tells.
+
+    ``seq`` numbers the rows; read through ``store.outbox`` it is also commit order, which
+    the pull feed and the delivery worker follow. ``message_id`` (``msg_...``) is the id the
+    host sees (``webhook-id``); ``payload`` is the JSON envelope exactly as delivered.
+    """
+
+    __tablename__ = "outbound_events"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    seq: int | None = Field(
+        default=None, sa_column=sa.Column(_SEQUENCE, primary_key=True, autoincrement=True)
+    )
+    message_id: str = Field(max_length=40, unique=True)
+    type: str = Field(max_length=40, index=True)
+    schema_version: int
+    account_id: str | None = Field(default=None, max_length=200, index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    payload: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+
+
 class DeliveryState(StrEnum):
     """A webhook delivery's ``state``: one event to one endpoint (``webhook_deliveries``)."""
 
@@ -269,9 +303,9 @@ class WebhookEndpoint(SQLModel, table=True):
     """A URL of the host application that receives our signed outbound events.
 
     ``secret`` signs every delivery (Standard Webhooks); during a rotation's grace the
-    ``previous_secret`` signs too, until ``previous_secret_expires_at``. ``(fanout_txid,
-    fanout_seq)`` is the endpoint's cursor in the outbox feed: every event up to it has
-    been given its delivery row (or did not match the filter).
+    ``previous_secret`` signs too, until ``previous_secret_expires_at``. ``fanout_seq`` is
+    the endpoint's cursor in the outbox (``outbound_events.seq``, commit order): every event
+    up to it has been given its delivery row, or did not match the filter.
     """
 
     __tablename__ = "webhook_endpoints"
@@ -289,7 +323,6 @@ class WebhookEndpoint(SQLModel, table=True):
     previous_secret_expires_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
     failing_since: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
-    fanout_txid: int = Field(default=0, sa_column=sa.Column(sa.BigInteger(), nullable=False))
     fanout_seq: int = Field(default=0, sa_column=sa.Column(sa.BigInteger(), nullable=False))
 
 

@@ -40,7 +40,6 @@ def upgrade() -> None:
         sa.Column("previous_secret_expires_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("failing_since", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("fanout_txid", sa.BigInteger(), nullable=False),
         sa.Column("fanout_seq", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("endpoint_id"),
