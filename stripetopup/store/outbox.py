@@ -92,6 +92,19 @@ def after(
     return list(session.exec(ordered).all())
 
 
+def last_seq(session: Session) -> int:
+    """The newest event's ``seq`` (0 for an empty outbox): where a new reader starts."""
+    return int(session.exec(select(sa.func.coalesce(sa.func.max(OutboundEvent.seq), 0))).one())
+
+
+def payloads(session: Session, seqs: Sequence[int]) -> dict[int, str]:
+    """The JSON envelope of each event named by ``seq`` (the delivery worker's bodies)."""
+    if not seqs:
+        return {}
+    statement = sa.select(_TABLE.c.seq, _TABLE.c.payload).where(_TABLE.c.seq.in_(list(seqs)))
+    return {int(seq): str(payload) for seq, payload in session.execute(statement).all()}
+
+
 def _type_matches(pattern: str) -> sa.ColumnElement[bool]:
     if pattern.endswith(".*"):
         return col(OutboundEvent.type).startswith(pattern[:-1], autoescape=True)
