@@ -94,7 +94,8 @@ def after(
 
 def last_seq(session: Session) -> int:
     """The newest event's ``seq`` (0 for an empty outbox): where a new reader starts."""
-    return int(session.exec(select(sa.func.coalesce(sa.func.max(OutboundEvent.seq), 0))).one())
+    newest = session.execute(sa.select(sa.func.max(_TABLE.c.seq))).scalar()
+    return int(newest or 0)
 
 
 def payloads(session: Session, seqs: Sequence[int]) -> dict[int, str]:

@@ -1,0 +1,246 @@
+"""The delivery worker: fan out new events, then send what is due, endpoint by endpoint.
+
+:func:`run_once` is one pass (``hooks deliver --once``); :class:`DeliveryWorker` runs passes
+in a background thread (inside ``serve``, or ``hooks deliver``) until stopped. Endpoints are
+served in parallel (``STRIPETOPUP_HOOKS_CONCURRENCY`` threads), each one's deliveries in
+order, so a slow or dead endpoint holds one thread for at most its timeout and never holds
+up the others, the Stripe webhook or the spend API (which only write the outbox).
+
+A worker claims up to :data:`CLAIM` deliveries of an endpoint under a lease
+(``STRIPETOPUP_HOOKS_LEASE_SECONDS``); it stops sending a claim before the lease could run
+out, so two workers never send one delivery at the same time, and a worker that dies leaves
+its claims to another once the lease has passed. After a failure the rest of that
+endpoint's claim is given back for the next pass. Every time edge (due, lease, schedule,
+auto-disable) is the context's clock; ``webhook-timestamp`` is the wall clock
+(``dates.utcnow``), because the receiver checks it against its own.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+
+import httpx
+from sqlmodel import Session
+
+from stripetopup.core.context import Context
+from stripetopup.core.outbound import delivery, fanout, schedule
+from stripetopup.core.outbound.hook_types import DeliveryRun
+from stripetopup.dates import utcnow
+from stripetopup.db import run_in_transaction, transaction
+from stripetopup.models import DeliveryState, WebhookDelivery, WebhookEndpoint
+from stripetopup.redact import redact
+from stripetopup.store import deliveries, outbox
+from stripetopup.store import webhook_endpoints as endpoints
+
+log = logging.getLogger(__name__)
+CLAIM = 20
+MAX_FANOUT_BATCHES = 20
+
+
+def worker_name() -> str:
+    """Who holds a lease: host, process and a random tag (several workers per process)."""
+    return f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def run_once(
+    ctx: Context,
+    http: httpx.Client,
+    *,
+    owner: str,
+    pool: ThreadPoolExecutor | None = None,
+    stop: threading.Event | None = None,
+) -> DeliveryRun:
+    """Fan out what the outbox holds, then one claim per endpoint with deliveries due."""
+    run = DeliveryRun()
+    for _ in range(MAX_FANOUT_BATCHES):
+        written, more = fanout.fan_out(ctx)
+        run.queued += written
+        if not more:
+            break
+    now = ctx.clock()
+    with transaction(ctx.engine) as session:
+        live = {e.id for e in endpoints.enabled(session)}
+        due = sorted(deliveries.endpoints_with_due(session, now) & live)
+    if pool is None or len(due) < 2:
+        results = [_serve_endpoint(ctx, http, owner, pk, stop) for pk in due]
+    else:
+        results = list(pool.map(lambda pk: _serve_endpoint(ctx, http, owner, pk, stop), due))
+    for result in results:
+        run.add(result)
+    return run
+
+
+def _serve_endpoint(
+    ctx: Context, http: httpx.Client, owner: str, pk: int, stop: threading.Event | None
+) -> DeliveryRun:
+    settings = ctx.settings
+    started = time.monotonic()
+    lease = settings.hooks_lease_seconds
+    claimed = run_in_transaction(
+        ctx.engine,
+        lambda s: _claim(s, pk, owner, ctx.clock(), timedelta(seconds=lease)),
+    )
+    if claimed is None:
+        return DeliveryRun()
+    target, rows, bodies = claimed
+    run = DeliveryRun()
+    # Stop while a whole attempt still fits in the lease, with room to record it.
+    deadline = started + lease - 2 * settings.hooks_timeout_seconds
+    for index, row in enumerate(rows):
+        if time.monotonic() > deadline or (stop is not None and stop.is_set()):
+            _release(ctx, rows[index:], owner)
+            break
+        attempt = delivery.send(http, target, row.event_id, bodies[row.event_seq], utcnow())
+        run.add(_record(ctx, target, row, owner, attempt))
+        if not attempt.ok:
+            _release(ctx, rows[index + 1 :], owner)
+            break
+    return run
+
+
+def _claim(
+    session: Session, pk: int, owner: str, now: datetime, lease: timedelta
+) -> tuple[delivery.Target, list[WebhookDelivery], dict[int, str]] | None:
+    endpoint = session.get(WebhookEndpoint, pk)
+    if endpoint is None or not endpoint.enabled:
+        return None
+    rows = deliveries.claim(session, pk, owner=owner, now=now, until=now + lease, limit=CLAIM)
+    if not rows:
+        return None
+    keys = [endpoint.secret]
+    expires = endpoint.previous_secret_expires_at
+    if endpoint.previous_secret and expires is not None and now < expires:
+        keys.append(endpoint.previous_secret)
+    target = delivery.Target(pk, endpoint.endpoint_id, endpoint.url, tuple(keys))
+    bodies = outbox.payloads(session, [row.event_seq for row in rows])
+    return target, rows, bodies
+
+
+def _release(ctx: Context, rows: list[WebhookDelivery], owner: str) -> None:
+    pks = [row.id for row in rows if row.id is not None]
+    if pks:
+        run_in_transaction(ctx.engine, lambda s: deliveries.release(s, pks, owner))
+
+
+def _record(
+    ctx: Context,
+    target: delivery.Target,
+    row: WebhookDelivery,
+    owner: str,
+    attempt: delivery.Attempt,
+) -> DeliveryRun:
+    def work(session: Session) -> DeliveryRun:
+        now = ctx.clock()
+        attempts = row.attempts + 1
+        values: dict[str, object] = {
+            "attempts": attempts,
+            "last_attempt_at": now,
+            "last_status_code": attempt.status_code,
+            "last_error": attempt.error,
+        }
+        if attempt.ok:
+            values.update(state=DeliveryState.DELIVERED, delivered_at=now, next_attempt_at=None)
+        else:
+            retry_at = schedule.next_attempt_at(attempts, ctx.settings.hooks_retry_schedule, now)
+            state = DeliveryState.FAILED if retry_at else DeliveryState.DEAD
+            values.update(state=state, next_attempt_at=retry_at)
+        assert row.id is not None
+        if not deliveries.finish(session, row.id, owner, values):
+            return DeliveryRun()  # the lease passed to another worker: its outcome counts
+        if attempt.ok:
+            endpoints.mark_healthy(session, target.pk)
+            return DeliveryRun(attempted=1, delivered=1)
+        return _failed(ctx, session, target, row, attempt, values["state"] == DeliveryState.DEAD)
+
+    return run_in_transaction(ctx.engine, work)
+
+
+def _failed(
+    ctx: Context,
+    session: Session,
+    target: delivery.Target,
+    row: WebhookDelivery,
+    attempt: delivery.Attempt,
+    dead: bool,
+) -> DeliveryRun:
+    now = ctx.clock()
+    endpoints.mark_failing(session, target.pk, now)
+    after = timedelta(seconds=ctx.settings.hooks_disable_after)
+    reason = (
+        f"every delivery failed for {_span(after)} (STRIPETOPUP_HOOKS_DISABLE_AFTER); "
+        f"the last one {attempt.error}"
+    )
+    disabled = endpoints.disable_if_failing_since(session, target.pk, now - after, now, reason)
+    if dead:
+        log.warning(
+            "webhook delivery %s of %s to %s is dead after %d attempts: %s",
+            row.delivery_id,
+            row.event_id,
+            target.endpoint_id,
+            row.attempts + 1,
+            attempt.error,
+        )
+    if disabled:
+        log.warning("webhook endpoint %s disabled: %s", target.endpoint_id, reason)
+    return DeliveryRun(
+        attempted=1,
+        failed=0 if dead else 1,
+        dead=1 if dead else 0,
+        disabled_endpoints=[target.endpoint_id] if disabled else [],
+    )
+
+
+def _span(length: timedelta) -> str:
+    seconds = int(length.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+class DeliveryWorker:
+    """Passes of :func:`run_once` in a daemon thread until :meth:`stop`; one per process."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.owner = worker_name()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.run, name="stripetopup-hooks", daemon=True)
+        self._thread.start()
+
+    def run(self) -> None:
+        """Pass after pass; right away while there is work, else every poll interval."""
+        settings = self.ctx.settings
+        with (
+            delivery.client(settings.hooks_timeout_seconds) as http,
+            ThreadPoolExecutor(settings.hooks_concurrency, "stripetopup-hook") as pool,
+        ):
+            while not self._stop.is_set():
+                busy = self._pass(http, pool)
+                if not busy:
+                    self._stop.wait(settings.hooks_poll_seconds)
+
+    def _pass(self, http: httpx.Client, pool: ThreadPoolExecutor) -> bool:
+        try:
+            run = run_once(self.ctx, http, owner=self.owner, pool=pool, stop=self._stop)
+        except Exception as exc:  # a database outage must not end the worker: try again later
+            log.warning("webhook delivery pass failed: %s: %s", type(exc).__name__, redact(str(exc)))
+            return False
+        return bool(run.queued or run.delivered)
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Ask the thread to stop and wait for it (an attempt under way finishes first)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
