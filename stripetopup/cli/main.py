@@ -15,6 +15,7 @@ from stripetopup.cli.commands import db as db_cmd
 from stripetopup.cli.commands import doctor as doctor_cmd
 from stripetopup.cli.commands import emulator as emulator_cmd
 from stripetopup.cli.commands import events as events_cmd
+from stripetopup.cli.commands import hooks as hooks_cmd
 from stripetopup.cli.commands import ledger as ledger_cmd
 from stripetopup.cli.commands import money as money_cmd
 from stripetopup.cli.commands import payments as payments_cmd
@@ -80,6 +81,7 @@ emulator_cmd.register(app)
 reconcile_cmd.register(app)
 events_cmd.register(app)
 doctor_cmd.register(app)
+hooks_cmd.register(app)
 
 
 def main() -> None:

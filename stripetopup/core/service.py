@@ -13,9 +13,9 @@ use them, so a quick command such as ``stripetopup balance`` loads none of them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
-from typing import Any, Literal
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy.engine import Engine
 
@@ -34,6 +34,14 @@ from stripetopup.core.events import process as events
 from stripetopup.core.events.types import EventOutcome, EventRecord, ReplayBatch
 from stripetopup.core.ledger import accounts
 from stripetopup.core.ledger.types import Balance, Entry, LedgerVerification, OpenedAccount, Posted
+from stripetopup.core.outbound.hook_types import (
+    Delivery,
+    DeliveryRun,
+    Endpoint,
+    EndpointSecret,
+    RemovedEndpoint,
+    Retried,
+)
 from stripetopup.core.payments import queries as payment_queries
 from stripetopup.core.payments.types import Payment, PaymentDetail, Resolution
 from stripetopup.core.reconcile.types import Difference, ReconcileReport
@@ -43,6 +51,9 @@ from stripetopup.dates import utcnow
 from stripetopup.db import create_db_engine
 from stripetopup.metrics import Snapshot
 from stripetopup.stripe_gateway import StripeGateway
+
+if TYPE_CHECKING:
+    from stripetopup.core.outbound.worker import DeliveryWorker
 
 
 class TopUpService:
@@ -370,6 +381,97 @@ class TopUpService:
         from stripetopup.core.doctor import observe  # deferred: start-up cost
 
         return observe.snapshot(self.ctx)
+
+    # Outbound webhooks -------------------------------------------------------------------
+    # Endpoints of the host application that receive our events, signed (Standard
+    # Webhooks). Secrets are in the answers of add_hook and rotate_hook_secret only.
+    def add_hook(
+        self, url: str, *, events: Sequence[str] = ("*",), description: str | None = None
+    ) -> EndpointSecret:
+        """A new endpoint taking ``events`` (types, ``balance.*`` families or ``*``) from
+        now on; UsageError for a URL or filter it may not have."""
+        from stripetopup.core.outbound import endpoints  # deferred: start-up cost
+
+        return endpoints.add(self.ctx, url, events=events, description=description)
+
+    def hooks(self) -> list[Endpoint]:
+        from stripetopup.core.outbound import endpoints  # deferred: start-up cost
+
+        return endpoints.list_endpoints(self.ctx)
+
+    def hook(self, endpoint_id: str) -> Endpoint:
+        from stripetopup.core.outbound import endpoints  # deferred: start-up cost
+
+        return endpoints.get(self.ctx, endpoint_id)
+
+    def enable_hook(self, endpoint_id: str) -> Endpoint:
+        """Send to the endpoint again (its failure clock starts afresh)."""
+        from stripetopup.core.outbound import endpoints  # deferred: start-up cost
+
+        return endpoints.set_enabled(self.ctx, endpoint_id, True, reason="")
+
+    def disable_hook(
+        self, endpoint_id: str, *, reason: str = "disabled by an operator"
+    ) -> Endpoint:
+        """Stop sending to the endpoint; its deliveries wait (and resume on enable)."""
+        from stripetopup.core.outbound import endpoints  # deferred: start-up cost
+
+        return endpoints.set_enabled(self.ctx, endpoint_id, False, reason=reason)
+
+    def remove_hook(self, endpoint_id: str) -> RemovedEndpoint:
+        from stripetopup.core.outbound import endpoints  # deferred: start-up cost
+
+        return endpoints.remove(self.ctx, endpoint_id)
+
+    def rotate_hook_secret(self, endpoint_id: str, *, grace: timedelta) -> EndpointSecret:
+        """A new signing secret; the old one signs beside it for ``grace`` (at most 7 days)."""
+        from stripetopup.core.outbound import endpoints  # deferred: start-up cost
+
+        return endpoints.rotate_secret(self.ctx, endpoint_id, grace=grace)
+
+    def hook_deliveries(
+        self,
+        *,
+        endpoint_id: str | None = None,
+        failed_only: bool = False,
+        event_id: str | None = None,
+        limit: int = 200,
+    ) -> list[Delivery]:
+        """Deliveries newest first (``failed_only``: failed and dead ones)."""
+        from stripetopup.core.outbound import history  # deferred: start-up cost
+
+        return history.list_deliveries(
+            self.ctx,
+            endpoint_id=endpoint_id,
+            failed_only=failed_only,
+            event_id=event_id,
+            limit=limit,
+        )
+
+    def retry_delivery(self, delivery_id: str) -> Retried:
+        """Send a delivery again now, on a fresh schedule (the same webhook-id)."""
+        from stripetopup.core.outbound import history  # deferred: start-up cost
+
+        return history.retry(self.ctx, delivery_id)
+
+    def retry_hook_deliveries(self, endpoint_id: str) -> Retried:
+        """Send every failed or dead delivery of the endpoint again now."""
+        from stripetopup.core.outbound import history  # deferred: start-up cost
+
+        return history.retry_endpoint(self.ctx, endpoint_id)
+
+    def deliver_hooks_once(self, *, owner: str | None = None) -> DeliveryRun:
+        """One pass of the delivery worker in this thread (``hooks deliver --once``)."""
+        from stripetopup.core.outbound import delivery, worker  # deferred: start-up cost
+
+        with delivery.client(self.settings.hooks_timeout_seconds) as http:
+            return worker.run_once(self.ctx, http, owner=owner or worker.worker_name())
+
+    def hooks_worker(self) -> DeliveryWorker:
+        """The delivery worker (not started): ``start()`` it, ``stop()`` it."""
+        from stripetopup.core.outbound.worker import DeliveryWorker  # deferred: start-up cost
+
+        return DeliveryWorker(self.ctx)
 
     # Credentials -------------------------------------------------------------------------
     def create_token(self, account_id: str) -> tuple[Credential, str]:

@@ -99,7 +99,9 @@ def release(session: Session, pks: Sequence[int], owner: str) -> None:
     if pks:
         session.execute(
             sa.update(WebhookDelivery)
-            .where(col(WebhookDelivery.id).in_(list(pks)), col(WebhookDelivery.lease_owner) == owner)
+            .where(
+                col(WebhookDelivery.id).in_(list(pks)), col(WebhookDelivery.lease_owner) == owner
+            )
             .values(lease_owner=None, lease_until=None)
         )
 
@@ -129,14 +131,33 @@ def search(
     return list(session.exec(ordered).all())
 
 
-def reschedule(session: Session, pks: Sequence[int], now: datetime) -> int:
-    """Send these deliveries again now, on a fresh schedule (``hooks retry``)."""
-    if not pks:
-        return 0
+def ids(session: Session, *, endpoint_pk: int, states: Sequence[str]) -> list[str]:
+    """The delivery ids of an endpoint in ``states``, oldest first."""
+    statement = select(WebhookDelivery.delivery_id).where(
+        WebhookDelivery.endpoint_pk == endpoint_pk, col(WebhookDelivery.state).in_(list(states))
+    )
+    return list(session.exec(statement.order_by(col(WebhookDelivery.id))).all())
+
+
+def reschedule(
+    session: Session,
+    now: datetime,
+    *,
+    pk: int | None = None,
+    endpoint_pk: int | None = None,
+    states: Sequence[str] = (),
+) -> int:
+    """Send deliveries again now, on a fresh schedule (``hooks retry``): the one ``pk``, or
+    an endpoint's in ``states``."""
+    statement = sa.update(WebhookDelivery)
+    if pk is not None:
+        statement = statement.where(col(WebhookDelivery.id) == pk)
+    if endpoint_pk is not None:
+        statement = statement.where(col(WebhookDelivery.endpoint_pk) == endpoint_pk)
+    if states:
+        statement = statement.where(col(WebhookDelivery.state).in_(list(states)))
     result = session.execute(
-        sa.update(WebhookDelivery)
-        .where(col(WebhookDelivery.id).in_(list(pks)))
-        .values(
+        statement.values(
             state=DeliveryState.PENDING,
             attempts=0,
             next_attempt_at=now,

@@ -16,7 +16,9 @@ from stripetopup.models import WebhookDelivery, WebhookEndpoint
 
 
 class EndpointAnswer(Answer):
-    id: str = Field(description="The endpoint's id, ep_...", examples=["ep_0123456789abcdef01234567"])
+    id: str = Field(
+        description="The endpoint's id, ep_...", examples=["ep_0123456789abcdef01234567"]
+    )
     url: str
     description: str | None
     events: list[str] = Field(description="Event filter: types, families (balance.*) or *.")

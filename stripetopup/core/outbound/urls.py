@@ -99,8 +99,7 @@ def check_description(description: object) -> str | None:
         or not description.isprintable()
     ):
         raise UsageError(
-            f"a description is one printable line of at most {MAX_DESCRIPTION_LENGTH} "
-            "characters",
+            f"a description is one printable line of at most {MAX_DESCRIPTION_LENGTH} characters",
             param="description",
         )
     return description.strip() or None

@@ -234,9 +234,15 @@ class DeliveryWorker:
         try:
             run = run_once(self.ctx, http, owner=self.owner, pool=pool, stop=self._stop)
         except Exception as exc:  # a database outage must not end the worker: try again later
-            log.warning("webhook delivery pass failed: %s: %s", type(exc).__name__, redact(str(exc)))
+            log.warning(
+                "webhook delivery pass failed: %s: %s", type(exc).__name__, redact(str(exc))
+            )
             return False
         return bool(run.queued or run.delivered)
+
+    def request_stop(self) -> None:
+        """Ask the passes to end (safe from a signal handler); :meth:`run` then returns."""
+        self._stop.set()
 
     def stop(self, timeout: float | None = None) -> None:
         """Ask the thread to stop and wait for it (an attempt under way finishes first)."""
