@@ -16,6 +16,7 @@ from sqlmodel import Session
 from stripetopup.core.context import Context
 from stripetopup.core.ledger import sources
 from stripetopup.core.ledger.types import Balance, Entry, OpenedAccount, Posted
+from stripetopup.core.outbound import posting as outbound
 from stripetopup.db import run_in_transaction, transaction
 from stripetopup.errors import InvalidAmount, UsageError
 from stripetopup.models import MAX_INTEGER, MAX_REASON_LENGTH, LedgerKind
@@ -119,7 +120,7 @@ def adjust(
 
     def work(session: Session) -> Posted:
         accounts.get(session, account_id)  # an unknown account's error says how to open it
-        result = ledger.post(session, posting)
+        result = outbound.post(session, ctx, posting)
         return Posted(Entry.of(result.entry, account_id), result.created)
 
     return run_in_transaction(ctx.engine, work)
