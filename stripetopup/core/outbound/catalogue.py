@@ -36,7 +36,7 @@ class EventType(StrEnum):
 
 
 class _Data(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, json_schema_serialization_defaults_required=True)
 
 
 class EntryData(_Data):
@@ -91,7 +91,7 @@ class HoldData(_Data):
 
 
 class _Event(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, json_schema_serialization_defaults_required=True)
 
     id: str = Field(description="msg_ and a ULID; the webhook-id of every delivery of it.")
     created: IsoTime = Field(description="When the change committed's transaction wrote it, UTC.")
