@@ -107,6 +107,9 @@ class Settings(BaseSettings):
     webhook_max_body_bytes: int = Field(1024 * 1024, ge=1024)
     pending_max_age_hours: int = Field(72, ge=1)
     hold_ttl_seconds: int = Field(15 * 60, ge=1)
+    # Outbound events: balance.low below this available balance (cents) unless an account
+    # has its own threshold; unset (or empty) sends no low-balance alerts by default.
+    low_balance_threshold_cents: int | None = Field(None, ge=0, le=2**31 - 1)
     stripe_max_network_retries: int = Field(2, ge=0, le=10)
     stripe_timeout_seconds: float = Field(30.0, gt=0)
     log_format: Literal["text", "json"] = "text"

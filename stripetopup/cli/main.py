@@ -18,6 +18,7 @@ from stripetopup.cli.commands import events as events_cmd
 from stripetopup.cli.commands import hooks as hooks_cmd
 from stripetopup.cli.commands import ledger as ledger_cmd
 from stripetopup.cli.commands import money as money_cmd
+from stripetopup.cli.commands import outbox as outbox_cmd
 from stripetopup.cli.commands import payments as payments_cmd
 from stripetopup.cli.commands import reconcile as reconcile_cmd
 from stripetopup.cli.commands import serve as serve_cmd
@@ -81,6 +82,7 @@ emulator_cmd.register(app)
 reconcile_cmd.register(app)
 events_cmd.register(app)
 doctor_cmd.register(app)
+outbox_cmd.register(app)
 hooks_cmd.register(app)
 
 

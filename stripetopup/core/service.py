@@ -34,6 +34,7 @@ from stripetopup.core.events import process as events
 from stripetopup.core.events.types import EventOutcome, EventRecord, ReplayBatch
 from stripetopup.core.ledger import accounts
 from stripetopup.core.ledger.types import Balance, Entry, LedgerVerification, OpenedAccount, Posted
+from stripetopup.core.outbound import feed
 from stripetopup.core.outbound.hook_types import (
     Delivery,
     DeliveryRun,
@@ -42,6 +43,7 @@ from stripetopup.core.outbound.hook_types import (
     RemovedEndpoint,
     Retried,
 )
+from stripetopup.core.outbound.types import EventPage
 from stripetopup.core.payments import queries as payment_queries
 from stripetopup.core.payments.types import Payment, PaymentDetail, Resolution
 from stripetopup.core.reconcile.types import Difference, ReconcileReport
@@ -118,6 +120,11 @@ class TopUpService:
 
     def balance(self, account_id: str) -> Balance:
         return accounts.balance(self.ctx, account_id)
+
+    def set_low_balance_threshold(self, account_id: str, threshold_cents: int | None) -> Balance:
+        """The account's own low-balance threshold in cents (None: the default); the
+        balance.low/recovered flag is re-evaluated at once."""
+        return accounts.set_low_balance_threshold(self.ctx, account_id, threshold_cents)
 
     def ledger(
         self, account_id: str, *, limit: int = 50, before_id: int | None = None
@@ -234,6 +241,23 @@ class TopUpService:
 
     def get_hold(self, hold_id: str) -> HoldView:
         return holds.get(self.ctx, hold_id)
+
+    def expire_holds(self) -> int:
+        """Close every hold past its expiry (``hold.expired`` for each); returns how many."""
+        return holds.expire_all(self.ctx)
+
+    # Outbound events (the outbox) --------------------------------------------------------
+    def outbound_events(
+        self,
+        *,
+        after: str | None = None,
+        limit: int = 100,
+        types: Sequence[str] = (),
+        account_id: str | None = None,
+    ) -> EventPage:
+        """Committed outbound events after the event ``after`` (a ``msg_`` id), oldest first;
+        follow ``next_after`` to read on without missing or repeating one."""
+        return feed.events(self.ctx, after=after, limit=limit, types=types, account_id=account_id)
 
     # Checkout and Stripe events ----------------------------------------------------------
     def create_checkout(

@@ -7,7 +7,9 @@ creations meet: the rule for new accounts, the looser bounds for lookups.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from stripetopup import ids
@@ -66,3 +68,23 @@ def ensure(session: Session, account_id: str) -> tuple[Account, bool]:
 
 def list_all(session: Session, *, limit: int = 1000) -> Sequence[Account]:
     return session.exec(select(Account).order_by(col(Account.account_id)).limit(limit)).all()
+
+
+def set_low_balance(
+    session: Session,
+    account: Account,
+    *,
+    below: bool | None = None,
+    threshold_cents: int | Literal["keep"] | None = "keep",
+) -> None:
+    """Write the account's below-threshold flag and/or its own threshold (None: the default)."""
+    changes: dict[str, object] = {}
+    if below is not None:
+        changes["below_threshold"] = below
+    if threshold_cents != "keep":
+        changes["low_balance_threshold_cents"] = threshold_cents
+    if not changes:
+        return
+    session.execute(sa.update(Account).where(col(Account.id) == account.id).values(**changes))
+    for key, value in changes.items():
+        setattr(account, key, value)

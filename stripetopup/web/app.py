@@ -19,7 +19,7 @@ from stripetopup.errors import DatabaseError
 from stripetopup.web import errors, ratelimit, request_ids
 from stripetopup.web.deps import Service
 from stripetopup.web.limits import BodyLimitMiddleware
-from stripetopup.web.routes import billing, hooks, metrics, spend
+from stripetopup.web.routes import billing, hooks, metrics, outbound, spend
 from stripetopup.web.schemas import Health, Version, error
 
 
@@ -60,6 +60,7 @@ def create_app(service: TopUpService, *, demo: bool = False) -> FastAPI:
     app.add_middleware(request_ids.RequestIdMiddleware)  # outermost: stamps every answer
     app.include_router(billing.router)
     app.include_router(spend.router)
+    app.include_router(outbound.router)
     app.include_router(hooks.router)
     if demo:
         from stripetopup.web.routes import demo_pages
