@@ -13,9 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from importlib.metadata import version
+
 import httpx
 
-from stripetopup import __version__
 from stripetopup.core.outbound import signing
 from stripetopup.redact import redact
 
@@ -48,7 +49,8 @@ def client(timeout_seconds: float) -> httpx.Client:
         timeout=httpx.Timeout(timeout_seconds),
         follow_redirects=False,
         trust_env=False,
-        headers={"user-agent": f"stripetopup/{__version__} (outbound webhooks)"},
+        # The installed version (the package's __init__ would be an import back up).
+        headers={"user-agent": f"stripetopup/{version('stripetopup')} (outbound webhooks)"},
     )
 
 
