@@ -53,8 +53,13 @@ def add_many(
         }
         for event in events
     ]
-    statement = dialect_insert(session, _TABLE).values(rows).on_conflict_do_nothing()
-    return int(session.execute(statement).rowcount)  # type: ignore[attr-defined]
+    statement = (
+        dialect_insert(session, _TABLE)
+        .values(rows)
+        .on_conflict_do_nothing()
+        .returning(_TABLE.c.id)  # rowcount is -1 for a multi-row insert on psycopg
+    )
+    return len(session.execute(statement).all())
 
 
 def claim(

@@ -3,8 +3,9 @@
 URLs are ``https://`` (``http://`` only to a loopback host, unless
 ``STRIPETOPUP_HOOKS_ALLOW_HTTP``), at most 2000 printable ASCII characters, with a host, no
 user or password (a secret in a URL ends up in logs) and no fragment. Event filters are
-event types (``balance.credited``), a family (``balance.*``) or everything (``*``). Imports
-stdlib, ``stripetopup.errors`` and ``stripetopup.ids`` only.
+event types (``balance.credited``), a family (``balance.*``) or everything (``*``), each
+matching at least one type of the catalogue (a typo is refused, not silently never sent).
+Imports stdlib, the room's catalogue, ``stripetopup.errors`` and ``stripetopup.ids`` only.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import re
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
+from stripetopup.core.outbound.catalogue import EventType
 from stripetopup.errors import UsageError
 from stripetopup.ids import shown
 
@@ -22,6 +24,7 @@ MAX_DESCRIPTION_LENGTH = 200
 MAX_PATTERNS = 30
 _PATTERN = re.compile(r"\*|[a-z][a-z0-9_]{0,39}(\.[a-z][a-z0-9_]{0,39}){0,3}(\.\*)?")
 _LOOPBACK_NAMES = {"localhost"}
+EVENT_TYPES = tuple(event_type.value for event_type in EventType)
 
 
 def check_url(url: object, *, allow_http: bool) -> str:
@@ -71,6 +74,12 @@ def check_patterns(patterns: Iterable[str]) -> tuple[str, ...]:
             raise UsageError(
                 f"invalid event filter {shown(pattern)}: use an event type "
                 "(balance.credited), a family (balance.*) or * for every event",
+                param="events",
+            )
+        if not any(matches([pattern], known) for known in EVENT_TYPES):
+            raise UsageError(
+                f"event filter {shown(pattern)} matches no event type; the types are "
+                + ", ".join(EVENT_TYPES),
                 param="events",
             )
         if pattern not in cleaned:

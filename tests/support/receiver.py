@@ -1,0 +1,83 @@
+"""A webhook receiver on loopback for the outbound webhook tests: a tiny ASGI app.
+
+Each path answers from its own script (``receiver.script("/a", 500, 200)``: a 500, then
+200 for ever; ``"hang"`` sleeps past any timeout; ``"redirect"`` is a 302 to ``/landed``,
+which answers 200 and is counted, so a followed redirect would show). Every request is
+kept whole (path, headers, body); the tests verify them with the ``standardwebhooks``
+library, never with code of ours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from standardwebhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
+
+HANG_SECONDS = 3  # past the tests' 0.5 s timeout, short enough not to slow shutdown
+
+
+@dataclass(frozen=True)
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def webhook_id(self) -> str:
+        return self.headers["webhook-id"]
+
+    def verifies_with(self, secret: str) -> bool:
+        try:
+            Webhook(secret).verify(self.body, self.headers)
+        except WebhookVerificationError:
+            return False
+        return True
+
+
+@dataclass
+class Receiver:
+    received: list[Received] = field(default_factory=list)
+    scripts: dict[str, list[int | str]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    release: asyncio.Event | None = None
+
+    def script(self, path: str, *answers: int | str) -> None:
+        self.scripts[path] = list(answers)
+
+    def at(self, path: str) -> list[Received]:
+        with self.lock:
+            return [r for r in self.received if r.path == path]
+
+    def ids_at(self, path: str) -> Counter[str]:
+        return Counter(r.webhook_id for r in self.at(path))
+
+    def _next(self, path: str) -> int | str:
+        with self.lock:
+            answers = self.scripts.get(path) or [200]
+            return answers.pop(0) if len(answers) > 1 else answers[0]
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        assert scope["type"] == "http"
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        with self.lock:
+            self.received.append(Received(scope["path"], headers, body))
+        answer = self._next(scope["path"])
+        if answer == "hang":
+            await asyncio.sleep(HANG_SECONDS)
+            answer = 200
+        extra: list[tuple[bytes, bytes]] = []
+        if answer == "redirect":
+            answer, extra = 302, [(b"location", b"/landed")]
+        await send({"type": "http.response.start", "status": answer, "headers": extra})
+        await send({"type": "http.response.body", "body": b"ok"})
