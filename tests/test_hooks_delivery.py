@@ -85,10 +85,12 @@ def test_an_event_is_delivered_once_signed_the_standard_webhooks_way(
     got = only(app.at("/a"))
     assert got.verifies_with(created.secret)
     [sent] = hooks.hook_deliveries()
-    assert got.webhook_id == sent.event_id and sent.event_id.startswith("msg_")
+    assert got.webhook_id == sent.event_id
+    assert sent.event_id.startswith("msg_")
     with Session(hooks.engine) as session:
         stored = outbox.find(session, sent.event_id)
-    assert stored is not None and got.body.decode() == stored.payload
+    assert stored is not None
+    assert got.body.decode() == stored.payload
     body = json.loads(got.body)
     assert (body["id"], body["type"]) == (sent.event_id, "balance.credited")
     assert abs(int(got.headers["webhook-timestamp"]) - time.time()) < 300
@@ -209,13 +211,15 @@ def test_during_a_rotation_both_secrets_sign_and_after_the_grace_only_the_new_on
     hooks.deliver_hooks_once()
     during = only(app.at("/a"))
     assert len(during.headers["webhook-signature"].split(" ")) == 2
-    assert during.verifies_with(created.secret) and during.verifies_with(rotated.secret)
+    assert during.verifies_with(created.secret)
+    assert during.verifies_with(rotated.secret)
     clock.advance(3600)
     credit(hooks)
     hooks.deliver_hooks_once()
     after = app.at("/a")[1]
     assert len(after.headers["webhook-signature"].split(" ")) == 1
-    assert after.verifies_with(rotated.secret) and not after.verifies_with(created.secret)
+    assert after.verifies_with(rotated.secret)
+    assert not after.verifies_with(created.secret)
 
 
 def test_two_workers_deliver_200_events_to_two_endpoints_each_exactly_once(
@@ -233,9 +237,11 @@ def test_two_workers_deliver_200_events_to_two_endpoints_each_exactly_once(
         assert sum(run.delivered for run in runs) == 400
         for path in ("/a", "/b"):
             counts = app.ids_at(path)
-            assert len(counts) == 200 and set(counts.values()) == {1}
+            assert len(counts) == 200
+            assert set(counts.values()) == {1}
         rows = services[0].hook_deliveries(limit=1000)
-        assert {(d.state, d.attempts) for d in rows} == {("delivered", 1)} and len(rows) == 400
+        assert {(d.state, d.attempts) for d in rows} == {("delivered", 1)}
+        assert len(rows) == 400
     finally:
         for service in services:
             service.close()
@@ -289,7 +295,8 @@ def test_a_worker_that_dies_holding_a_lease_is_taken_over_once_the_lease_passes(
     with transaction(hooks.engine) as session:
         assert not deliveries.finish(session, claimed[0].id or 0, "dead-worker", {"attempts": 9})
         row = session.get(WebhookDelivery, claimed[0].id)
-        assert row is not None and (row.state, row.attempts) == ("delivered", 1)
+        assert row is not None
+        assert (row.state, row.attempts) == ("delivered", 1)
 
 
 def test_an_endpoint_failing_for_disable_after_is_disabled_logged_and_flagged_by_doctor(
@@ -320,14 +327,16 @@ def test_an_endpoint_failing_for_disable_after_is_disabled_logged_and_flagged_by
             run = service.deliver_hooks_once()
         assert run.disabled_endpoints == [endpoint.id]
         off = service.hook(endpoint.id)
-        assert not off.enabled and off.disabled_at == clock.now
+        assert not off.enabled
+        assert off.disabled_at == clock.now
         assert off.disabled_reason == (
             "every delivery failed for 2d (STRIPETOPUP_HOOKS_DISABLE_AFTER); "
             "the last one answered 500"
         )
         assert f"webhook endpoint {endpoint.id} disabled" in caplog.text
         [check] = doctor_hooks.endpoint_health(service.ctx)
-        assert check.status == "warn" and "disabled since" in check.message
+        assert check.status == "warn"
+        assert "disabled since" in check.message
         clock.advance(600)
         assert service.deliver_hooks_once().attempted == 0  # nothing goes to it now
         app.script("/a", 200)
