@@ -186,9 +186,9 @@ def test_accounts_threshold_sets_shows_and_goes_back_to_the_default(
         2,
         "Error: give --below or --default, not both",
     )
-    bad = cli("accounts", "threshold", ACCOUNT, "--below", "-3")
-    assert bad.exit_code == 1
-    assert bad.stderr.startswith("Error: --below must be a positive dollar amount")
+    bad = cli("accounts", "threshold", ACCOUNT, "--below", "5.001")
+    assert bad.exit_code == 2
+    assert bad.stderr.strip() == "Error: --below has more than two decimals: 5.001"
 
 
 def test_outbox_list_prints_the_feed_and_reads_on_after_an_id(
