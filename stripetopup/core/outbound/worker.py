@@ -9,10 +9,13 @@ up the others, the Stripe webhook or the spend API (which only write the outbox)
 A worker claims up to :data:`CLAIM` deliveries of an endpoint under a lease
 (``STRIPETOPUP_HOOKS_LEASE_SECONDS``); it stops sending a claim before the lease could run
 out, so two workers never send one delivery at the same time, and a worker that dies leaves
-its claims to another once the lease has passed. After a failure the rest of that
-endpoint's claim is given back for the next pass. Every time edge (due, lease, schedule,
-auto-disable) is the context's clock; ``webhook-timestamp`` is the wall clock
-(``dates.utcnow``), because the receiver checks it against its own.
+its claims to another once the lease has passed. The outcomes of a claim are written
+together, in one transaction, when its sending ends (a worker that dies before that has
+them sent again: delivery is at least once, ``webhook-id`` lets the host deduplicate).
+After a failure the rest of that endpoint's claim is given back for the next pass. Every
+time edge (due, lease, schedule, auto-disable) is the context's clock;
+``webhook-timestamp`` is the wall clock (``dates.utcnow``), because the receiver checks it
+against its own.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ from stripetopup.store import deliveries, outbox
 from stripetopup.store import webhook_endpoints as endpoints
 
 log = logging.getLogger(__name__)
-CLAIM = 20
+CLAIM = 50
 MAX_FANOUT_BATCHES = 20
 
 
@@ -90,19 +93,18 @@ def _serve_endpoint(
     if claimed is None:
         return DeliveryRun()
     target, rows, bodies = claimed
-    run = DeliveryRun()
-    # Stop while a whole attempt still fits in the lease, with room to record it.
+    # Stop while a whole attempt still fits in the lease, with room to record them all.
     deadline = started + lease - 2 * settings.hooks_timeout_seconds
-    for index, row in enumerate(rows):
+    sent: list[tuple[WebhookDelivery, delivery.Attempt]] = []
+    for row in rows:
         if time.monotonic() > deadline or (stop is not None and stop.is_set()):
-            _release(ctx, rows[index:], owner)
             break
         attempt = delivery.send(http, target, row.event_id, bodies[row.event_seq], utcnow())
-        run.add(_record(ctx, target, row, owner, attempt))
-        if not attempt.ok:
-            _release(ctx, rows[index + 1 :], owner)
+        sent.append((row, attempt))
+        if not attempt.ok:  # the rest waits for the next pass: no hammering a failing host
             break
-    return run
+    unsent = [row.id for row in rows[len(sent) :] if row.id is not None]
+    return run_in_transaction(ctx.engine, lambda s: _record(ctx, s, target, sent, unsent, owner))
 
 
 def _claim(
@@ -123,43 +125,52 @@ def _claim(
     return target, rows, bodies
 
 
-def _release(ctx: Context, rows: list[WebhookDelivery], owner: str) -> None:
-    pks = [row.id for row in rows if row.id is not None]
-    if pks:
-        run_in_transaction(ctx.engine, lambda s: deliveries.release(s, pks, owner))
-
-
 def _record(
     ctx: Context,
+    session: Session,
+    target: delivery.Target,
+    sent: list[tuple[WebhookDelivery, delivery.Attempt]],
+    unsent: list[int],
+    owner: str,
+) -> DeliveryRun:
+    """Every outcome of one claim in one transaction (one commit, not one per delivery);
+    the rows not tried are given back."""
+    run = DeliveryRun()
+    for row, attempt in sent:
+        run.add(_outcome(ctx, session, target, row, owner, attempt))
+    deliveries.release(session, unsent, owner)
+    return run
+
+
+def _outcome(
+    ctx: Context,
+    session: Session,
     target: delivery.Target,
     row: WebhookDelivery,
     owner: str,
     attempt: delivery.Attempt,
 ) -> DeliveryRun:
-    def work(session: Session) -> DeliveryRun:
-        now = ctx.clock()
-        attempts = row.attempts + 1
-        values: dict[str, object] = {
-            "attempts": attempts,
-            "last_attempt_at": now,
-            "last_status_code": attempt.status_code,
-            "last_error": attempt.error,
-        }
-        if attempt.ok:
-            values.update(state=DeliveryState.DELIVERED, delivered_at=now, next_attempt_at=None)
-        else:
-            retry_at = schedule.next_attempt_at(attempts, ctx.settings.hooks_retry_schedule, now)
-            state = DeliveryState.FAILED if retry_at else DeliveryState.DEAD
-            values.update(state=state, next_attempt_at=retry_at)
-        assert row.id is not None
-        if not deliveries.finish(session, row.id, owner, values):
-            return DeliveryRun()  # the lease passed to another worker: its outcome counts
-        if attempt.ok:
-            endpoints.mark_healthy(session, target.pk)
-            return DeliveryRun(attempted=1, delivered=1)
-        return _failed(ctx, session, target, row, attempt, values["state"] == DeliveryState.DEAD)
-
-    return run_in_transaction(ctx.engine, work)
+    now = ctx.clock()
+    attempts = row.attempts + 1
+    values: dict[str, object] = {
+        "attempts": attempts,
+        "last_attempt_at": now,
+        "last_status_code": attempt.status_code,
+        "last_error": attempt.error,
+    }
+    if attempt.ok:
+        values.update(state=DeliveryState.DELIVERED, delivered_at=now, next_attempt_at=None)
+    else:
+        retry_at = schedule.next_attempt_at(attempts, ctx.settings.hooks_retry_schedule, now)
+        state = DeliveryState.FAILED if retry_at else DeliveryState.DEAD
+        values.update(state=state, next_attempt_at=retry_at)
+    assert row.id is not None
+    if not deliveries.finish(session, row.id, owner, values):
+        return DeliveryRun()  # the lease passed to another worker: its outcome counts
+    if attempt.ok:
+        endpoints.mark_healthy(session, target.pk)
+        return DeliveryRun(attempted=1, delivered=1)
+    return _failed(ctx, session, target, row, attempt, values["state"] == DeliveryState.DEAD)
 
 
 def _failed(
