@@ -99,6 +99,31 @@ def finish(session: Session, pk: int, owner: str, values: dict[str, Any]) -> boo
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+def finish_delivered(
+    session: Session, pks: Sequence[int], owner: str, *, status_code: int, now: datetime
+) -> int:
+    """Mark these deliveries delivered (answered ``status_code``) in one statement, those
+    ``owner`` still holds; returns how many."""
+    if not pks:
+        return 0
+    result = session.execute(
+        sa.update(WebhookDelivery)
+        .where(col(WebhookDelivery.id).in_(list(pks)), col(WebhookDelivery.lease_owner) == owner)
+        .values(
+            state=DeliveryState.DELIVERED,
+            attempts=WebhookDelivery.attempts + 1,
+            last_attempt_at=now,
+            last_status_code=status_code,
+            last_error=None,
+            delivered_at=now,
+            next_attempt_at=None,
+            lease_owner=None,
+            lease_until=None,
+        )
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 def release(session: Session, pks: Sequence[int], owner: str) -> None:
     """Give back claimed rows not tried (a worker stopping, an endpoint that failed)."""
     if pks:

@@ -133,44 +133,48 @@ def _record(
     unsent: list[int],
     owner: str,
 ) -> DeliveryRun:
-    """Every outcome of one claim in one transaction (one commit, not one per delivery);
-    the rows not tried are given back."""
+    """Every outcome of one claim in one transaction (one commit, and one statement per
+    answer status, not per delivery); the rows not tried are given back."""
+    now = ctx.clock()
     run = DeliveryRun()
+    by_status: dict[int, list[int]] = {}
     for row, attempt in sent:
-        run.add(_outcome(ctx, session, target, row, owner, attempt))
+        if attempt.ok and row.id is not None and attempt.status_code is not None:
+            by_status.setdefault(attempt.status_code, []).append(row.id)
+    for status, pks in by_status.items():
+        done = deliveries.finish_delivered(session, pks, owner, status_code=status, now=now)
+        run.add(DeliveryRun(attempted=done, delivered=done))
+    if run.delivered:
+        endpoints.mark_healthy(session, target.pk)
+    if sent and not sent[-1][1].ok:  # sending stops at the first failure: it is the last
+        run.add(_failure(ctx, session, target, *sent[-1], owner))
     deliveries.release(session, unsent, owner)
     return run
 
 
-def _outcome(
+def _failure(
     ctx: Context,
     session: Session,
     target: delivery.Target,
     row: WebhookDelivery,
-    owner: str,
     attempt: delivery.Attempt,
+    owner: str,
 ) -> DeliveryRun:
     now = ctx.clock()
     attempts = row.attempts + 1
+    retry_at = schedule.next_attempt_at(attempts, ctx.settings.hooks_retry_schedule, now)
     values: dict[str, object] = {
         "attempts": attempts,
         "last_attempt_at": now,
         "last_status_code": attempt.status_code,
         "last_error": attempt.error,
+        "state": DeliveryState.FAILED if retry_at else DeliveryState.DEAD,
+        "next_attempt_at": retry_at,
     }
-    if attempt.ok:
-        values.update(state=DeliveryState.DELIVERED, delivered_at=now, next_attempt_at=None)
-    else:
-        retry_at = schedule.next_attempt_at(attempts, ctx.settings.hooks_retry_schedule, now)
-        state = DeliveryState.FAILED if retry_at else DeliveryState.DEAD
-        values.update(state=state, next_attempt_at=retry_at)
     assert row.id is not None
     if not deliveries.finish(session, row.id, owner, values):
         return DeliveryRun()  # the lease passed to another worker: its outcome counts
-    if attempt.ok:
-        endpoints.mark_healthy(session, target.pk)
-        return DeliveryRun(attempted=1, delivered=1)
-    return _failed(ctx, session, target, row, attempt, values["state"] == DeliveryState.DEAD)
+    return _failed(ctx, session, target, row, attempt, retry_at is None)
 
 
 def _failed(
