@@ -124,6 +124,7 @@ class Settings(BaseSettings):
         "stripe_webhook_secret",
         "jwt_secret",
         "jwt_audience",
+        "low_balance_threshold_cents",
         mode="before",
     )
     @classmethod

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import httpx
 import pytest
 
 from stripetopup.config import Settings
 from stripetopup.core import TopUpService
-from stripetopup.emulator import EmulatorServer
+from stripetopup.dates import utcnow
+from stripetopup.emulator import EmulatorControl, EmulatorServer
 from stripetopup.errors import InsufficientFunds
 from stripetopup.ids import is_message_id
 from stripetopup.web.app import create_app
@@ -341,3 +343,30 @@ def test_twenty_concurrent_debits_crossing_the_threshold_emit_exactly_one_low(
     assert types.count("balance.debited") == 20
     assert types.count("balance.low") == 1
     assert service.balance(ACCOUNT).balance_cents == 0
+
+
+def test_assigning_a_stray_payment_emits_attention_then_its_credit(running: Running) -> None:
+    session_id = paid_session(running.control, "acct-nobody", 500)
+    running.control.wait_idle()
+    running.service.assign_payment(session_id, ACCOUNT, reason="typo in the account id")
+    running.service.assign_payment(session_id, ACCOUNT, reason="typo in the account id")
+    events = outbound(running.service)
+    assert [(e["type"], e["data"]["account_id"]) for e in events] == [
+        ("payment.attention", "acct-nobody"),
+        ("balance.credited", ACCOUNT),
+    ]
+    assert events[1]["data"]["actor"] == "operator:assign"
+
+
+def test_reconcile_fix_emits_the_credit_it_makes_once(
+    service: TopUpService, control: EmulatorControl
+) -> None:
+    session_id = str(control.seed(count=1, client_reference_id=ACCOUNT)["ids"][0])
+    since = utcnow() - timedelta(days=7)
+    assert service.reconcile(since, fix=True).fixed == 1
+    service.reconcile(since, fix=True)
+    [credited] = outbound(service)
+    assert (credited["type"], credited["data"]["source"]) == (
+        "balance.credited",
+        f"checkout_session:{session_id}",
+    )

@@ -73,6 +73,8 @@ def test_the_balance_shows_the_balance_open_holds_and_what_is_available(api: Api
         "available_cents": 3750,
         "available": "37.50",
         "currency": "usd",
+        "low_balance_threshold_cents": None,
+        "below_threshold": False,
     }
 
 
@@ -318,6 +320,8 @@ def test_the_openapi_document_describes_the_endpoints_their_errors_and_auth(api:
         ("POST", "/api/v1/holds/{hold_id}/capture"),
         ("POST", "/api/v1/holds/{hold_id}/release"),
         ("GET", "/api/v1/holds/{hold_id}"),
+        ("PUT", "/api/v1/accounts/{account_id}/low-balance-threshold"),
+        ("GET", "/api/v1/events"),
     }
     for (method, path), operation in operations.items():
         assert operation["security"] == [{"ServiceKey": []}], path

@@ -3,7 +3,8 @@
 The catalogue of event types (``catalogue``), writing one into the outbox in the caller's
 transaction (``emit``), the ledger posting that emits ``balance.credited``/``debited``
 (``posting``), low-balance thresholds and their once-per-crossing flag (``thresholds``),
-and the pull feed (``feed``), with their answers in ``types``.
+the pull feed (``feed``) and the JSON Schemas (``schemas``), with their answers in
+``types``. Delivering events to the host's webhook endpoints belongs in this room too.
 
 Delivery to the host's webhook endpoints: endpoints (``endpoints``; URL and filter checks
 in ``urls``), Standard Webhooks signing (``signing``), one attempt (``delivery``), the retry

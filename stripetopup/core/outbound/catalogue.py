@@ -19,8 +19,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from stripetopup.core.answers import IsoTime
 
-SCHEMA_VERSION = 1
-
 
 class EventType(StrEnum):
     """Every type an outbound event can have (``outbound_events.type``)."""

@@ -1,11 +1,12 @@
 """Writing an outbound event: the envelope built from the catalogue, into the outbox, in
 the caller's transaction (so it exists if and only if that transaction commits).
 
-Imports ``core.context``, the room's catalogue, and store, ids and models.
+Imports pydantic, ``core.context``, the room's catalogue, and store, ids and models.
 """
 
 from __future__ import annotations
 
+from pydantic import BaseModel
 from sqlmodel import Session
 
 from stripetopup.core.context import Context
@@ -31,7 +32,7 @@ def emit(
     session: Session,
     ctx: Context,
     type_: EventType,
-    data: EntryData | HoldData | PaymentData | object,
+    data: BaseModel,
     *,
     account_id: str | None,
 ) -> str:

@@ -158,7 +158,7 @@ def put_low_balance_threshold(
     service: Service,
     account_id: AccountId,
     body: ThresholdRequest,
-    caller: Caller,
+    _caller: Caller,
     idempotency_key: IdempotencyKey = None,
 ) -> BalanceAnswer:
     require_key(idempotency_key)
