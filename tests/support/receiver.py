@@ -2,9 +2,11 @@
 
 Each path answers from its own script (``receiver.script("/a", 500, 200)``: a 500, then
 200 for ever; ``"hang"`` sleeps past any timeout; ``"redirect"`` is a 302 to ``/landed``,
-which answers 200 and is counted, so a followed redirect would show). Every request is
-kept whole (path, headers, body); the tests verify them with the ``standardwebhooks``
-library, never with code of ours.
+which answers 200 and is counted, so a followed redirect would show; ``"slow"`` answers
+200 after :data:`SLOW_SECONDS`). Every request is kept whole (path, headers, body); the
+tests verify them with the ``standardwebhooks`` library, never with code of ours.
+``overlaps`` counts requests that arrived while another with the same webhook-id was still
+being answered: two workers sending one delivery at the same time.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
+SLOW_SECONDS = 0.02
 HANG_SECONDS = 3  # past the tests' 0.5 s timeout, short enough not to slow shutdown
 
 
@@ -44,7 +47,8 @@ class Receiver:
     received: list[Received] = field(default_factory=list)
     scripts: dict[str, list[int | str]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
-    release: asyncio.Event | None = None
+    in_flight: Counter[str] = field(default_factory=Counter)
+    overlaps: int = 0
 
     def script(self, path: str, *answers: int | str) -> None:
         self.scripts[path] = list(answers)
@@ -70,11 +74,21 @@ class Receiver:
             if not message.get("more_body"):
                 break
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        key = scope["path"] + " " + headers.get("webhook-id", "")
         with self.lock:
             self.received.append(Received(scope["path"], headers, body))
-        answer = self._next(scope["path"])
-        if answer == "hang":
-            await asyncio.sleep(HANG_SECONDS)
+            self.overlaps += 1 if self.in_flight[key] else 0
+            self.in_flight[key] += 1
+        try:
+            await self._answer(scope["path"], send)
+        finally:
+            with self.lock:
+                self.in_flight[key] -= 1
+
+    async def _answer(self, path: str, send: Any) -> None:
+        answer = self._next(path)
+        if answer in ("hang", "slow"):
+            await asyncio.sleep(HANG_SECONDS if answer == "hang" else SLOW_SECONDS)
             answer = 200
         extra: list[tuple[bytes, bytes]] = []
         if answer == "redirect":
