@@ -70,7 +70,7 @@ def run_once(
     now = ctx.clock()
     with transaction(ctx.engine) as session:
         live = {e.id for e in endpoints.enabled(session)}
-        due = sorted(deliveries.endpoints_with_due(session, now) & live)
+        due = sorted(deliveries.endpoints_with_due(session, now) & live) if live else []
     if pool is None or len(due) < 2:
         results = [_serve_endpoint(ctx, http, owner, pk, stop) for pk in due]
     else:
