@@ -486,10 +486,16 @@ class TopUpService:
 
     def deliver_hooks_once(self, *, owner: str | None = None) -> DeliveryRun:
         """One pass of the delivery worker in this thread (``hooks deliver --once``)."""
+        from concurrent.futures import ThreadPoolExecutor
+
         from stripetopup.core.outbound import delivery, worker  # deferred: start-up cost
 
-        with delivery.client(self.settings.hooks_timeout_seconds) as http:
-            return worker.run_once(self.ctx, http, owner=owner or worker.worker_name())
+        with (
+            delivery.client(self.settings.hooks_timeout_seconds) as http,
+            ThreadPoolExecutor(self.settings.hooks_concurrency) as pool,
+        ):
+            name = owner or worker.worker_name()
+            return worker.run_once(self.ctx, http, owner=name, pool=pool)
 
     def hooks_worker(self) -> DeliveryWorker:
         """The delivery worker (not started): ``start()`` it, ``stop()`` it."""
