@@ -1,7 +1,9 @@
 """Accounts: lookup, conflict-safe creation and the row lock that serializes money moves.
 
 Account ids are checked against :mod:`stripetopup.ids` here, where every door's lookups and
-creations meet: the rule for new accounts, the looser bounds for lookups.
+creations meet: the rule for new accounts, the looser bounds for lookups. The account row
+also keeps its low-balance threshold and flag (:func:`low_balance_state` reads them with
+the balance and what open holds take, in one statement).
 """
 
 from __future__ import annotations
@@ -108,7 +110,7 @@ _HELD = (
     .where(
         _HOLDS.c.account_pk == _ACCOUNTS.c.id,
         _HOLDS.c.status == HoldStatus.OPEN.value,
-        _HOLDS.c.expires_at > sa.bindparam("now", type_=Hold.__table__.c.expires_at.type),  # type: ignore[attr-defined]
+        _HOLDS.c.expires_at > sa.bindparam("now", type_=_HOLDS.c.expires_at.type),
     )
     .scalar_subquery()
 )
