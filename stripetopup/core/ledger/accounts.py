@@ -72,7 +72,7 @@ def balance(ctx: Context, account_id: str) -> Balance:
 
 def _balance(session: Session, ctx: Context, account: Account) -> Balance:
     held = holds.open_total(session, account, ctx.clock())
-    threshold = thresholds.threshold_of(ctx, account)
+    threshold = thresholds.threshold_of(ctx, account.low_balance_threshold_cents)
     below = account.below_threshold and threshold is not None
     return Balance(account.account_id, account.balance_cents, held, ctx.currency, threshold, below)
 
@@ -87,7 +87,8 @@ def set_low_balance_threshold(
 
     def work(session: Session) -> Balance:
         account = accounts.get(session, account_id, lock=True)
-        accounts.set_low_balance(session, account, threshold_cents=threshold)
+        assert account.id is not None
+        accounts.set_low_balance(session, account.id, threshold_cents=threshold)
         thresholds.evaluate(session, ctx, account.account_id)
         return _balance(session, ctx, accounts.get(session, account_id, lock=True))
 

@@ -23,43 +23,43 @@ from stripetopup.core.context import Context
 from stripetopup.core.outbound.catalogue import EventType, ThresholdData
 from stripetopup.core.outbound.emit import emit
 from stripetopup.errors import UsageError
-from stripetopup.models import MAX_INTEGER, Account
-from stripetopup.store import accounts, holds
+from stripetopup.models import MAX_INTEGER
+from stripetopup.store import accounts
 
 
-def threshold_of(ctx: Context, account: Account) -> int | None:
-    """The threshold that applies to ``account`` (None: no alert for it)."""
-    own = account.low_balance_threshold_cents
-    return own if own is not None else ctx.settings.low_balance_threshold_cents
+def threshold_of(ctx: Context, own_cents: int | None) -> int | None:
+    """The threshold that applies given the account's own (None: no alert for it)."""
+    return own_cents if own_cents is not None else ctx.settings.low_balance_threshold_cents
 
 
 def evaluate(session: Session, ctx: Context, account_id: str) -> EventType | None:
     """Flip the account's flag if its available balance crossed the threshold, and emit.
 
-    Takes (or re-takes) the account's lock and re-reads the row, so it sees the balance
-    the caller just wrote. Returns the type emitted, if any.
+    The caller holds the account's lock (every caller has just written to it), so the
+    flag's read and write cannot interleave with another transaction's. One statement
+    reads the balance, the holds and the flag. Returns the type emitted, if any.
     """
-    account = accounts.get(session, account_id, lock=True)
-    threshold = threshold_of(ctx, account)
+    state = accounts.low_balance_state(session, account_id, ctx.clock())
+    threshold = threshold_of(ctx, state.threshold_cents)
     if threshold is None:
-        if account.below_threshold:
-            accounts.set_low_balance(session, account, below=False)
+        if state.below:
+            accounts.set_low_balance(session, state.account_pk, below=False)
         return None
-    held = holds.open_total(session, account, ctx.clock())
-    below = account.balance_cents - held < threshold
-    if below == account.below_threshold:
+    available = state.balance_cents - state.held_cents
+    below = available < threshold
+    if below == state.below:
         return None
-    accounts.set_low_balance(session, account, below=below)
+    accounts.set_low_balance(session, state.account_pk, below=below)
     type_ = EventType.BALANCE_LOW if below else EventType.BALANCE_RECOVERED
     data = ThresholdData(
-        account_id=account.account_id,
+        account_id=state.account_id,
         currency=ctx.currency,
-        balance_cents=account.balance_cents,
-        held_cents=held,
-        available_cents=account.balance_cents - held,
+        balance_cents=state.balance_cents,
+        held_cents=state.held_cents,
+        available_cents=available,
         threshold_cents=threshold,
     )
-    emit(session, ctx, type_, data, account_id=account.account_id)
+    emit(session, ctx, type_, data, account_id=state.account_id)
     return type_
 
 

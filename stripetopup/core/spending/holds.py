@@ -9,8 +9,13 @@ captured is released. An expired hold cannot be captured.
 Idempotency: a placement key is scoped per actor (``hold:<actor>:<key>``, stored on the
 hold) and refused if the actor used it for a debit (``spend.claim_key``); a capture's key
 and amount are fingerprinted on its ledger entry; a release is idempotent by nature (a
-released hold stays released). May import core.accounts/context/results/spend/
-spend_results, store, db, errors, ids and models.
+released hold stays released).
+
+Outbound events: a capture's debit goes through ``core.outbound.posting``; placing,
+releasing and expiring a hold re-evaluate the low-balance flag (holds count against the
+available balance), and a hold closed as expired emits ``hold.expired``
+(:func:`expire_due`, and :func:`expire_all` for a worker). May import core.accounts/
+context/results/spend/spend_results, core.outbound, store, db, errors, ids and models.
 """
 
 from __future__ import annotations
