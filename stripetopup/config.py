@@ -335,8 +335,8 @@ class Settings(BaseSettings):
     @classmethod
     def _lease_outlasts_attempt(cls, value: int, info: ValidationInfo) -> int:
         timeout = info.data.get("hooks_timeout_seconds")
-        if isinstance(timeout, float) and value < 2 * timeout:
-            raise ValueError("must be at least twice STRIPETOPUP_HOOKS_TIMEOUT_SECONDS")
+        if isinstance(timeout, float) and value < 3 * timeout:
+            raise ValueError("must be at least three times STRIPETOPUP_HOOKS_TIMEOUT_SECONDS")
         return value
 
     # What the settings mean, and the checks of the commands that need one of them.

@@ -23,7 +23,7 @@ from tests.support.servers import REPO, cli_env, serve_in_thread
 EVENTS = 300
 WORKER_ENV = {
     "STRIPETOPUP_HOOKS_TIMEOUT_SECONDS": "2",
-    "STRIPETOPUP_HOOKS_LEASE_SECONDS": "5",
+    "STRIPETOPUP_HOOKS_LEASE_SECONDS": "6",
     "STRIPETOPUP_HOOKS_POLL_SECONDS": "0.1",
 }
 

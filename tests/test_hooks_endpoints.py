@@ -282,3 +282,52 @@ def test_serve_runs_the_worker_in_its_lifespan_and_stops_it_on_shutdown(
             assert not any(t.name == "stripetopup-hooks" for t in threading.enumerate())
     finally:
         service.close()
+
+
+def test_retry_by_event_id_resends_that_events_deliveries_and_deliveries_filter_by_it(
+    settings: Settings, service: TopUpService
+) -> None:
+    app = Receiver()
+    with serve_in_thread(app) as url:
+        cli = invoker(settings)
+        cli("hooks", "add", url + "/a")
+        cli("hooks", "add", url + "/b")
+        service.credit(ACCOUNT, 100, reason="test", idempotency_key="k1")
+        service.credit(ACCOUNT, 100, reason="test", idempotency_key="k2")
+        assert "delivered 4" in cli("hooks", "deliver", "--once").stdout
+        event_id = app.at("/a")[0].webhook_id
+        listed = json.loads(cli("hooks", "deliveries", "--event", event_id, "--json").stdout)
+        assert len(listed) == 2
+        assert {d["event_id"] for d in listed} == {event_id}
+        retried = cli("hooks", "retry", event_id)
+        assert retried.stdout.strip() == "2 delivery(ies) will be sent again now."
+        assert "delivered 2" in cli("hooks", "deliver", "--once").stdout
+        assert app.ids_at("/a")[event_id] == 2
+        assert app.ids_at("/b")[event_id] == 2
+        bad = cli("hooks", "deliveries", "--event", "msg_\x00")
+        assert bad.exit_code == 2
+        assert bad.stderr.startswith("Error: invalid event id")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "why"),
+    [
+        ("STRIPETOPUP_HOOKS_RETRY_SCHEDULE", "5s,soon", "must be lengths of time like 30s"),
+        ("STRIPETOPUP_HOOKS_RETRY_SCHEDULE", "8d", "must list 1 to 30 waits of 1s to 7d"),
+        ("STRIPETOPUP_HOOKS_DISABLE_AFTER", "5 days", "must be lengths of time like 30s"),
+        ("STRIPETOPUP_HOOKS_LEASE_SECONDS", "20", "at least three times"),
+        ("STRIPETOPUP_HOOKS_TIMEOUT_SECONDS", "0", "greater than 0"),
+    ],
+)
+def test_a_bad_hooks_setting_is_refused_by_name(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, why: str
+) -> None:
+    from stripetopup.config import load_settings
+    from stripetopup.errors import ConfigError
+
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError) as refused:
+        load_settings()
+    assert f"{variable}: " in refused.value.message
+    assert why in refused.value.message
+    assert value not in refused.value.message or value.isdigit()

@@ -162,6 +162,9 @@ DELIVERY_COLUMNS = [
 def list_deliveries(
     endpoint_id: Annotated[str | None, typer.Argument(metavar="[ID]")] = None,
     failed: Failed = False,
+    event: Annotated[
+        str | None, typer.Option("--event", metavar="MSG", help="Only this event's (msg_...).")
+    ] = None,
     limit: Limit = 200,
     json_output: JsonOutput = False,
 ) -> None:
@@ -187,15 +190,19 @@ def list_deliveries(
     run_with(
         json_output,
         lambda: context.service().hook_deliveries(
-            endpoint_id=endpoint_id, failed_only=failed, limit=limit
+            endpoint_id=endpoint_id, failed_only=failed, event_id=event, limit=limit
         ),
         human,
     )
 
 
-@hooks_app.command("retry", help="Send a delivery (or every failed one of --endpoint) again.")
+@hooks_app.command(
+    "retry", help="Send a delivery, an event's deliveries (msg_...) or --endpoint's failed again."
+)
 def retry(
-    delivery_id: Annotated[str | None, typer.Argument(metavar="[DELIVERY]")] = None,
+    delivery_id: Annotated[
+        str | None, typer.Argument(metavar="[DELIVERY]", help="dlv_... or an event's msg_...")
+    ] = None,
     endpoint: Annotated[
         str | None, typer.Option("--endpoint", metavar="ID", help="Every failed delivery of ID.")
     ] = None,

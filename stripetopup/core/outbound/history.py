@@ -1,6 +1,7 @@
 """What was sent where, and sending it again: ``hooks deliveries`` and ``hooks retry``.
 
-A retry puts deliveries back to pending, due now, on a fresh schedule (attempts from 0):
+A retry (one delivery, every delivery of one event, or an endpoint's failed and dead
+ones) puts deliveries back to pending, due now, on a fresh schedule (attempts from 0):
 a dead delivery, a failed one not to wait for, or a delivered one the host lost. The
 webhook id stays the event's, so a host that already has it can tell it is a repeat.
 """
@@ -16,6 +17,7 @@ from stripetopup.core.outbound.endpoints import check_endpoint_id
 from stripetopup.core.outbound.hook_types import Delivery, Retried
 from stripetopup.db import run_in_transaction, transaction
 from stripetopup.errors import NotFound, UsageError
+from stripetopup.ids import MESSAGE_ID_RULE, is_message_id
 from stripetopup.models import DeliveryState
 from stripetopup.store import deliveries
 from stripetopup.store import webhook_endpoints as endpoints
@@ -35,6 +37,11 @@ def list_deliveries(
     """Deliveries newest first; of one endpoint, failed or dead ones, or of one event."""
     if endpoint_id is not None:
         endpoint_id = check_endpoint_id(endpoint_id)
+    if event_id is not None and not is_message_id(event_id):
+        raise UsageError(
+            f"invalid event id {str(event_id)[:40]!r}: outbound event ids are {MESSAGE_ID_RULE}",
+            param="event_id",
+        )
     with transaction(ctx.engine) as session:
         names = {e.id: e.endpoint_id for e in endpoints.list_all(session)}
         pk = _pk(session, endpoint_id) if endpoint_id else None
@@ -49,11 +56,13 @@ def list_deliveries(
 
 
 def retry(ctx: Context, delivery_id: str) -> Retried:
-    """Send one delivery again now."""
+    """Send one delivery (``dlv_...``), or every delivery of one event (``msg_...``), again."""
+    if is_message_id(delivery_id):
+        return _retry_event(ctx, delivery_id)
     if not isinstance(delivery_id, str) or _DELIVERY_ID.fullmatch(delivery_id) is None:
         raise UsageError(
             f"invalid delivery id {str(delivery_id)[:40]!r}: delivery ids are dlv_ and 24 hex "
-            "digits (see `stripetopup hooks deliveries`)",
+            "digits (see `stripetopup hooks deliveries`), or give an event's msg_ id",
             param="delivery_id",
         )
 
@@ -63,6 +72,18 @@ def retry(ctx: Context, delivery_id: str) -> Retried:
             raise NotFound(f"no webhook delivery {delivery_id}")
         deliveries.reschedule(session, ctx.clock(), pk=row.id)
         return Retried([row.delivery_id])
+
+    return run_in_transaction(ctx.engine, work)
+
+
+def _retry_event(ctx: Context, event_id: str) -> Retried:
+    def work(session: Session) -> Retried:
+        rows = deliveries.search(session, event_id=event_id, limit=1000)
+        if not rows:
+            raise NotFound(f"no webhook delivery of event {event_id}")
+        for row in rows:
+            deliveries.reschedule(session, ctx.clock(), pk=row.id)
+        return Retried([row.delivery_id for row in rows])
 
     return run_in_transaction(ctx.engine, work)
 

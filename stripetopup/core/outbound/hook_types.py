@@ -12,7 +12,7 @@ from typing import Any, Self
 from pydantic import Field
 
 from stripetopup.core.answers import Answer, Answered, IsoTime
-from stripetopup.models import WebhookDelivery, WebhookEndpoint
+from stripetopup.models import OPEN_DELIVERY_STATES, WebhookDelivery, WebhookEndpoint
 
 
 class EndpointAnswer(Answer):
@@ -134,7 +134,7 @@ class Delivery(Answered):
 
     @classmethod
     def of(cls, row: WebhookDelivery, endpoint_id: str) -> Delivery:
-        open_ = row.state in ("pending", "failed")
+        open_ = row.state in OPEN_DELIVERY_STATES
         return cls(
             id=row.delivery_id,
             endpoint_id=endpoint_id,
