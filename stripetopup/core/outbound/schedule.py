@@ -20,7 +20,3 @@ def next_attempt_at(
         return None
     return failed_at + timedelta(seconds=schedule[attempts_made - 1])
 
-
-def total_span(schedule: Sequence[int]) -> timedelta:
-    """How long a delivery keeps being retried after its first attempt failed."""
-    return timedelta(seconds=sum(schedule))
