@@ -19,4 +19,3 @@ def next_attempt_at(
     if attempts_made < 1 or attempts_made > len(schedule):
         return None
     return failed_at + timedelta(seconds=schedule[attempts_made - 1])
-

@@ -101,7 +101,12 @@ def _serve_endpoint(
         late = bool(sent) and time.monotonic() > deadline
         if late or (stop is not None and stop.is_set()):
             break
-        attempt = delivery.send(http, target, row.event_id, bodies[row.event_seq], utcnow())
+        body = bodies.get(row.event_seq)
+        attempt = (
+            delivery.send(http, target, row.event_id, body, utcnow())
+            if body is not None
+            else delivery.Attempt(None, "the event is no longer in the outbox")
+        )
         sent.append((row, attempt))
         if not attempt.ok:  # the rest waits for the next pass: no hammering a failing host
             break
@@ -195,7 +200,16 @@ def _failed(
         f"the last one {attempt.error}"
     )
     disabled = endpoints.disable_if_failing_since(session, target.pk, now - after, now, reason)
-    if dead:
+    if not dead:
+        log.info(
+            "webhook delivery %s of %s to %s failed (attempt %d): %s",
+            row.delivery_id,
+            row.event_id,
+            target.endpoint_id,
+            row.attempts + 1,
+            attempt.error,
+        )
+    else:
         log.warning(
             "webhook delivery %s of %s to %s is dead after %d attempts: %s",
             row.delivery_id,
