@@ -324,6 +324,9 @@ class WebhookEndpoint(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
     failing_since: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     fanout_seq: int = Field(default=0, sa_column=sa.Column(sa.BigInteger(), nullable=False))
+    # A host that registered itself with an Idempotency-Key: "<actor>:<key>", and its request.
+    idempotency_key: str | None = Field(default=None, max_length=300, unique=True)
+    request_fingerprint: str | None = Field(default=None, max_length=64)
 
 
 class WebhookDelivery(SQLModel, table=True):

@@ -331,3 +331,25 @@ def test_a_bad_hooks_setting_is_refused_by_name(
     assert f"{variable}: " in refused.value.message
     assert why in refused.value.message
     assert value not in refused.value.message or value.isdigit()
+
+
+def test_adding_with_an_idempotency_key_twice_answers_the_same_endpoint(
+    api: httpx.Client, hooks: TopUpService
+) -> None:
+    body = {"url": "https://app.example.com/in", "events": ["balance.*"]}
+    first = api.post("/webhook-endpoints", json=body, headers={"Idempotency-Key": "reg-1"})
+    again = api.post("/webhook-endpoints", json=body, headers={"Idempotency-Key": "reg-1"})
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert first.headers["Idempotent-Replayed"] == "false"
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()  # the same endpoint, and its secret for the retry
+    other = api.post(
+        "/webhook-endpoints",
+        json={**body, "url": "https://app.example.com/other"},
+        headers={"Idempotency-Key": "reg-1"},
+    )
+    assert other.status_code == 409
+    assert other.json()["error"]["code"] == "idempotency_conflict"
+    assert len(hooks.hooks()) == 1
+    assert api.post("/webhook-endpoints", json=body).status_code == 201  # no key: a new one
+    assert len(hooks.hooks()) == 2

@@ -410,13 +410,21 @@ class TopUpService:
     # Endpoints of the host application that receive our events, signed (Standard
     # Webhooks). Secrets are in the answers of add_hook and rotate_hook_secret only.
     def add_hook(
-        self, url: str, *, events: Sequence[str] = ("*",), description: str | None = None
+        self,
+        url: str,
+        *,
+        events: Sequence[str] = ("*",),
+        description: str | None = None,
+        idempotency_key: str | None = None,
     ) -> EndpointSecret:
         """A new endpoint taking ``events`` (types, ``balance.*`` families or ``*``) from
-        now on; UsageError for a URL or filter it may not have."""
+        now on; UsageError for a URL or filter it may not have. The same
+        ``idempotency_key`` and input again answers the same endpoint (``created=False``)."""
         from stripetopup.core.outbound import endpoints  # deferred: start-up cost
 
-        return endpoints.add(self.ctx, url, events=events, description=description)
+        return endpoints.add(
+            self.ctx, url, events=events, description=description, idempotency_key=idempotency_key
+        )
 
     def hooks(self) -> list[Endpoint]:
         from stripetopup.core.outbound import endpoints  # deferred: start-up cost

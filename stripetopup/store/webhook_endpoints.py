@@ -41,6 +41,11 @@ def get(session: Session, endpoint_id: str, *, lock: bool = False) -> WebhookEnd
     return row
 
 
+def by_idempotency_key(session: Session, key: str) -> WebhookEndpoint | None:
+    statement = select(WebhookEndpoint).where(WebhookEndpoint.idempotency_key == key)
+    return session.exec(statement).first()
+
+
 def list_all(session: Session) -> Sequence[WebhookEndpoint]:
     return session.exec(select(WebhookEndpoint).order_by(col(WebhookEndpoint.id))).all()
 

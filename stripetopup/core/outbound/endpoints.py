@@ -8,6 +8,8 @@ every delivery, as Standard Webhooks allows, so the host can switch secrets at l
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from datetime import timedelta
 
@@ -17,7 +19,7 @@ from stripetopup.core.context import Context
 from stripetopup.core.outbound import signing, urls
 from stripetopup.core.outbound.hook_types import Endpoint, EndpointSecret, RemovedEndpoint
 from stripetopup.db import run_in_transaction, transaction
-from stripetopup.errors import UsageError
+from stripetopup.errors import Conflict, UsageError
 from stripetopup.models import WebhookEndpoint
 from stripetopup.store import outbox
 from stripetopup.store import webhook_endpoints as store
@@ -32,14 +34,25 @@ def add(
     *,
     events: Sequence[str] = ("*",),
     description: str | None = None,
+    idempotency_key: str | None = None,
 ) -> EndpointSecret:
-    """A new endpoint for ``url`` taking ``events``; its secret is in the answer, once."""
+    """A new endpoint for ``url`` taking ``events``; its secret is in the answer, once.
+
+    With ``idempotency_key`` (``"<actor>:<key>"``, the spend API's) the same key and input
+    again answers the endpoint it made (``created=False``, its secret again: the caller
+    that lost the first answer needs it); the same key with other input is a Conflict.
+    """
     url = urls.check_url(url, allow_http=ctx.settings.hooks_allow_http)
     patterns = urls.check_patterns(events)
     description = urls.check_description(description)
     secret = signing.new_secret()
+    fingerprint = _fingerprint(url, patterns, description)
 
-    def work(session: Session) -> Endpoint:
+    def work(session: Session) -> EndpointSecret:
+        if idempotency_key is not None:
+            earlier = store.by_idempotency_key(session, idempotency_key)
+            if earlier is not None:
+                return _replayed(earlier, fingerprint)
         row = WebhookEndpoint(
             endpoint_id=store.new_endpoint_id(),
             url=url,
@@ -48,10 +61,28 @@ def add(
             secret=secret,
             created_at=ctx.clock(),
             fanout_seq=outbox.last_seq(session),
+            idempotency_key=idempotency_key,
+            request_fingerprint=fingerprint if idempotency_key else None,
         )
-        return Endpoint.of(store.add(session, row))
+        return EndpointSecret(Endpoint.of(store.add(session, row)), secret)
 
-    return EndpointSecret(run_in_transaction(ctx.engine, work), secret)
+    # A race on one key is a unique violation: run_in_transaction runs it again, and the
+    # second run finds the first one's endpoint.
+    return run_in_transaction(ctx.engine, work)
+
+
+def _fingerprint(url: str, patterns: Sequence[str], description: str | None) -> str:
+    request = json.dumps([url, list(patterns), description], separators=(",", ":"))
+    return hashlib.sha256(request.encode("utf-8")).hexdigest()
+
+
+def _replayed(earlier: WebhookEndpoint, fingerprint: str) -> EndpointSecret:
+    if earlier.request_fingerprint != fingerprint:
+        raise Conflict(
+            "this Idempotency-Key was used to add another endpoint; use a new key for a "
+            "new endpoint"
+        )
+    return EndpointSecret(Endpoint.of(earlier), earlier.secret, created=False)
 
 
 def list_endpoints(ctx: Context) -> list[Endpoint]:

@@ -75,12 +75,15 @@ class EndpointSecretAnswer(EndpointAnswer):
 
 @dataclass(frozen=True)
 class EndpointSecret(Answered):
-    """A new endpoint, or one whose secret was rotated, with its secret (shown once)."""
+    """A new endpoint, or one whose secret was rotated, with its secret (shown once).
+
+    ``created`` is False when an Idempotency-Key repeated an earlier addition."""
 
     answer_model = EndpointSecretAnswer
 
     endpoint: Endpoint
     secret: str
+    created: bool = True
 
 
 class RemovedEndpointAnswer(EndpointAnswer):

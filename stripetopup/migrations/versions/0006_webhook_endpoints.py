@@ -41,8 +41,11 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("failing_since", sa.DateTime(timezone=True), nullable=True),
         sa.Column("fanout_seq", sa.BigInteger(), nullable=False),
+        sa.Column("idempotency_key", _String(length=300), nullable=True),
+        sa.Column("request_fingerprint", _String(length=64), nullable=True),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("endpoint_id"),
+        sa.UniqueConstraint("idempotency_key"),
     )
     op.create_table(
         "webhook_deliveries",

@@ -3,7 +3,8 @@ applications that register themselves; service keys only, as the rest of ``/api/
 
 The signing secret is in the answer of a creation and of a rotation, and nowhere else.
 Only translates: HTTP -> :class:`TopUpService` calls -> JSON. May import fastapi,
-pydantic, stripetopup.core, web.deps, web.body and web.schemas.
+pydantic, stripetopup.core, web.deps, web.body, web.schemas and the spend routes'
+``Idempotent-Replayed`` header.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Header, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from stripetopup.core.outbound.hook_types import (
@@ -23,6 +24,7 @@ from stripetopup.core.outbound.hook_types import (
 )
 from stripetopup.web.body import BoundedJsonRoute
 from stripetopup.web.deps import Caller, Service
+from stripetopup.web.routes.spend import mark_replayed
 from stripetopup.web.schemas import error
 
 PREFIX = "/api/v1"
@@ -36,6 +38,14 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     429: error("Too many failed authentications from this address; see Retry-After."),
 }
 
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        description="Optional: a retry with the same key and body adds nothing new.",
+    ),
+]
 EndpointId = Annotated[str, Path(description="An endpoint id as returned: ep_ and 24 hex digits.")]
 
 
@@ -82,12 +92,26 @@ router = APIRouter(prefix=PREFIX, tags=["webhook endpoints"], route_class=Bounde
     "/webhook-endpoints",
     status_code=201,
     summary="Add an endpoint; the answer carries its signing secret, shown only this once",
-    responses=ERRORS,
+    description="With an `Idempotency-Key` a retry with the same key and body answers the "
+    "same endpoint (and secret) again, with `Idempotent-Replayed: true`.",
+    responses={
+        **ERRORS,
+        409: error("The Idempotency-Key was used to add another endpoint."),
+    },
 )
 def create_endpoint(
-    service: Service, body: EndpointRequest, _caller: Caller
+    service: Service,
+    response: Response,
+    body: EndpointRequest,
+    caller: Caller,
+    idempotency_key: IdempotencyKey = None,
 ) -> EndpointSecretAnswer:
-    created = service.add_hook(body.url, events=body.events, description=body.description)
+    key = f"service:{caller}:{idempotency_key}" if idempotency_key else None
+    created = service.add_hook(
+        body.url, events=body.events, description=body.description, idempotency_key=key
+    )
+    if idempotency_key:
+        mark_replayed(response, created.created)
     return EndpointSecretAnswer.of(created)
 
 
@@ -173,7 +197,9 @@ def retry_endpoint(service: Service, endpoint_id: EndpointId, _caller: Caller) -
 )
 def retry_delivery(
     service: Service,
-    delivery_id: Annotated[str, Path(description="dlv_ and 24 hex digits.")],
+    delivery_id: Annotated[
+        str, Path(description="A delivery (dlv_...), or an event (msg_...): all its deliveries.")
+    ],
     _caller: Caller,
 ) -> RetriedAnswer:
     return RetriedAnswer.of(service.retry_delivery(delivery_id))
