@@ -353,3 +353,43 @@ def test_adding_with_an_idempotency_key_twice_answers_the_same_endpoint(
     assert len(hooks.hooks()) == 1
     assert api.post("/webhook-endpoints", json=body).status_code == 201  # no key: a new one
     assert len(hooks.hooks()) == 2
+
+
+def test_an_endpoint_that_holds_a_delivery_does_not_hold_up_the_stripe_webhook(
+    settings: Settings, service: TopUpService
+) -> None:
+    from tests.conftest import NEW_SECRET
+    from tests.support.stripe_events import body, checkout_session, event, sign
+
+    receiver = Receiver()
+    receiver.script("/in", "hold")
+    with serve_in_thread(receiver) as receiver_url:
+        service.add_hook(receiver_url + "/in")
+        service.credit(ACCOUNT, 100, reason="test", idempotency_key="before")
+        config = uvicorn.Config(
+            create_app(service), host="127.0.0.1", port=0, log_level="warning", lifespan="on"
+        )
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        try:
+            deadline = time.monotonic() + 60
+            while not (server.started and receiver.holding()) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert receiver.holding() == 1  # the worker is stuck in that delivery
+            port = server.servers[0].sockets[0].getsockname()[1]
+            payload = body(event("checkout.session.completed", checkout_session(ACCOUNT, 700)))
+            answered = httpx.post(
+                f"http://127.0.0.1:{port}/billing/webhook",
+                content=payload,
+                headers={"Stripe-Signature": sign(payload, NEW_SECRET)},
+                timeout=30,
+            )
+            assert answered.status_code == 200, answered.text
+            assert answered.json()["result"] == "credited"
+            assert receiver.holding() == 1  # answered while the delivery is still held
+            assert service.balance(ACCOUNT).balance_cents == 800
+        finally:
+            receiver.release()
+            server.should_exit = True
+            thread.join(30)

@@ -3,7 +3,8 @@
 Each path answers from its own script (``receiver.script("/a", 500, 200)``: a 500, then
 200 for ever; ``"hang"`` sleeps past any timeout; ``"redirect"`` is a 302 to ``/landed``,
 which answers 200 and is counted, so a followed redirect would show; ``"slow"`` answers
-200 after :data:`SLOW_SECONDS`). Every request is kept whole (path, headers, body); the
+200 after :data:`SLOW_SECONDS`; ``"hold"`` answers 200 only once :meth:`release` is
+called, or after :data:`HOLD_SECONDS`). Every request is kept whole (path, headers, body); the
 tests verify them with the ``standardwebhooks`` library, never with code of ours.
 ``overlaps`` counts requests that arrived while another with the same webhook-id was still
 being answered: two workers sending one delivery at the same time.
@@ -21,7 +22,8 @@ from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 SLOW_SECONDS = 0.02
-HANG_SECONDS = 3  # past the tests' 0.5 s timeout, short enough not to slow shutdown
+HANG_SECONDS = 3
+HOLD_SECONDS = 60  # past the tests' 0.5 s timeout, short enough not to slow shutdown
 
 
 @dataclass(frozen=True)
@@ -49,9 +51,18 @@ class Receiver:
     lock: threading.Lock = field(default_factory=threading.Lock)
     in_flight: Counter[str] = field(default_factory=Counter)
     overlaps: int = 0
+    released: threading.Event = field(default_factory=threading.Event)
 
     def script(self, path: str, *answers: int | str) -> None:
         self.scripts[path] = list(answers)
+
+    def release(self) -> None:
+        self.released.set()
+
+    def holding(self) -> int:
+        """How many requests are being answered right now."""
+        with self.lock:
+            return sum(self.in_flight.values())
 
     def at(self, path: str) -> list[Received]:
         with self.lock:
@@ -87,6 +98,12 @@ class Receiver:
 
     async def _answer(self, path: str, send: Any) -> None:
         answer = self._next(path)
+        if answer == "hold":
+            for _ in range(int(HOLD_SECONDS / 0.02)):
+                if self.released.is_set():
+                    break
+                await asyncio.sleep(0.02)
+            answer = 200
         if answer in ("hang", "slow"):
             await asyncio.sleep(HANG_SECONDS if answer == "hang" else SLOW_SECONDS)
             answer = 200
