@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import signal
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -17,6 +17,8 @@ from stripetopup.cli.output import EXIT_USAGE, guard, run_with, say, table
 from stripetopup.cli.tables import Column
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from stripetopup.core.outbound.hook_types import (
         Delivery,
         DeliveryRun,
@@ -251,5 +253,5 @@ def _print_secret(result: EndpointSecret, headline: str) -> None:
     typer.echo(result.secret)
 
 
-def _when(value: Any) -> str:
+def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S") if value is not None else ""
