@@ -11,8 +11,10 @@ HERE = Path(__file__).parent
 BENCHMARKS = [
     ["startup.py", "20"],
     ["webhook.py", "2000", "8"],
+    ["outbox.py", "2000"],
     ["reconcile.py", "--counts", "1000", "10000", "20000"],
     ["emulator_seed_and_page.py"],
+    ["hooks_delivery.py", "1000", "--endpoints", "1", "2"],
 ]
 
 

@@ -2,8 +2,8 @@
 
 Built at the edge (CLI callback, ``serve``, the host application) and passed down; nothing
 here runs at import time. Secrets are ``SecretStr`` and validation errors never echo input.
-A leaf module: imports pydantic, ``limits`` (to check rate limit strings) and
-``stripetopup.errors`` only.
+A leaf module: imports pydantic, ``limits`` (to check rate limit strings),
+``stripetopup.dates`` (to read lengths of time) and ``stripetopup.errors`` only.
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from stripetopup.errors import ConfigError
+from stripetopup.dates import parse_duration
+from stripetopup.errors import ConfigError, InvalidDate
 
 _KEY_PATTERN = re.compile(r"^(sk|rk)_(test|live)_[A-Za-z0-9]{8,}$")
 _LABEL_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
@@ -36,8 +37,10 @@ DEFAULT_PRESETS = (50, 500, 1000, 2000, 5000, 10000)
 MIN_LINK_TTL_SECONDS = 60
 MAX_LINK_TTL_SECONDS = 60 * 60
 MIN_LINK_SECRET_LENGTH = 32
-_SECONDS = re.compile(r"^\s*(\d{1,7})\s*([smh]?)\s*$")
-_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600}
+# Outbound webhooks: the waits between attempts (5s, 5m, 30m, 2h, 5h, 10h, 10h, 14h, 24h,
+# 24h: eleven attempts over 3 days and 18 hours), and the most waits a schedule may list.
+DEFAULT_RETRY_SCHEDULE = (5, 300, 1800, 7200, 18000, 36000, 36000, 50400, 86400, 86400)
+MAX_RETRIES = 30
 # Rate limit storage schemes we support -> the driver package each needs ("" = none).
 _RATE_LIMIT_STORAGES = {
     "memory": "",
@@ -62,14 +65,6 @@ def _split_csv(value: Any) -> Any:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
     return value
-
-
-def parse_seconds(text: str) -> int:
-    """``900``, ``900s``, ``15m`` or ``1h`` as seconds; ValueError for anything else."""
-    match = _SECONDS.match(text)
-    if match is None:
-        raise ValueError("must be a duration such as 900, 900s, 15m or 1h")
-    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
 
 
 def normalize_database_url(url: str) -> str:
@@ -115,6 +110,9 @@ class Settings(BaseSettings):
     webhook_max_body_bytes: int = Field(1024 * 1024, ge=1024)
     pending_max_age_hours: int = Field(72, ge=1)
     hold_ttl_seconds: int = Field(15 * 60, ge=1)
+    # Outbound events: balance.low below this available balance (cents) unless an account
+    # has its own threshold; unset (or empty) sends no low-balance alerts by default.
+    low_balance_threshold_cents: int | None = Field(None, ge=0, le=2**31 - 1)
     stripe_max_network_retries: int = Field(2, ge=0, le=10)
     stripe_timeout_seconds: float = Field(30.0, gt=0)
     log_format: Literal["text", "json"] = "text"
@@ -129,6 +127,7 @@ class Settings(BaseSettings):
         "stripe_webhook_secret",
         "jwt_secret",
         "jwt_audience",
+        "low_balance_threshold_cents",
         mode="before",
     )
     @classmethod
@@ -325,7 +324,7 @@ class Settings(BaseSettings):
     @field_validator("topup_link_ttl", mode="before")
     @classmethod
     def _ttl_with_unit(cls, value: Any) -> Any:
-        return parse_seconds(value) if isinstance(value, str) else value
+        return _seconds(value, "STRIPETOPUP_TOPUP_LINK_TTL") if isinstance(value, str) else value
 
     @field_validator("public_url")
     @classmethod
@@ -338,6 +337,49 @@ class Settings(BaseSettings):
         if parts.path not in ("", "/") or parts.query or parts.fragment:
             raise ValueError("an origin has no path, query or fragment")
         return f"{parts.scheme}://{parts.netloc}".lower()
+
+    # Outbound webhooks (core/outbound): delivery to the host application's endpoints.
+    # The waits between attempts, in seconds (STRIPETOPUP_HOOKS_RETRY_SCHEDULE=5s,5m,30m,...).
+    hooks_retry_schedule: Annotated[tuple[int, ...], NoDecode] = DEFAULT_RETRY_SCHEDULE
+    hooks_timeout_seconds: float = Field(10.0, gt=0, le=60)
+    hooks_disable_after: int = Field(5 * 86400, ge=60)  # seconds failing before disabling
+    hooks_lease_seconds: int = Field(300, ge=5, le=86400)
+    hooks_allow_http: bool = False
+    hooks_worker: bool = True
+    hooks_poll_seconds: float = Field(1.0, ge=0.05, le=60)
+    hooks_concurrency: int = Field(8, ge=1, le=64)
+
+    @field_validator("hooks_retry_schedule", mode="before")
+    @classmethod
+    def _retry_schedule(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        waits = _split_csv(value)
+        if not 1 <= len(waits) <= MAX_RETRIES:
+            raise ValueError(f"must list 1 to {MAX_RETRIES} waits, like 5s,5m,30m,2h")
+        return tuple(_seconds(wait, "STRIPETOPUP_HOOKS_RETRY_SCHEDULE") for wait in waits)
+
+    @field_validator("hooks_retry_schedule")
+    @classmethod
+    def _retry_waits(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if not 1 <= len(value) <= MAX_RETRIES or any(not 1 <= w <= 7 * 86400 for w in value):
+            raise ValueError(f"must list 1 to {MAX_RETRIES} waits of 1s to 7d")
+        return value
+
+    @field_validator("hooks_disable_after", mode="before")
+    @classmethod
+    def _disable_after(cls, value: Any) -> Any:
+        return (
+            _seconds(value, "STRIPETOPUP_HOOKS_DISABLE_AFTER") if isinstance(value, str) else value
+        )
+
+    @field_validator("hooks_lease_seconds")
+    @classmethod
+    def _lease_outlasts_attempt(cls, value: int, info: ValidationInfo) -> int:
+        timeout = info.data.get("hooks_timeout_seconds")
+        if isinstance(timeout, float) and value < 3 * timeout:
+            raise ValueError("must be at least three times STRIPETOPUP_HOOKS_TIMEOUT_SECONDS")
+        return value
 
     # What the settings mean, and the checks of the commands that need one of them.
     @property
@@ -407,6 +449,16 @@ class Settings(BaseSettings):
     def _raise_if_refused(self, variable: str) -> None:
         if variable in self._problems:
             raise ConfigError(f"invalid configuration: {variable}: {self._problems[variable]}")
+
+
+def _seconds(text: str, variable: str) -> int:
+    """``5m`` -> 300 (``300`` too) for a setting; ValueError (naming no value) otherwise."""
+    if text.strip().isdigit():
+        return int(text.strip())
+    try:
+        return int(parse_duration(text, param=variable).total_seconds())
+    except InvalidDate:
+        raise ValueError("must be lengths of time like 30s, 5m, 24h or 5d") from None
 
 
 def _parse_webhook_secrets(raw: str) -> tuple[WebhookSecret, ...]:

@@ -2,8 +2,9 @@
 
 :func:`utcnow` is the package's clock: every timestamp it writes (rows' ``created_at``, the
 core's default ``clock``) comes from it. :func:`parse_when` reads ISO dates/times (UTC
-unless an offset is given) and relative windows such as ``7d``, ``24h``, ``30m``. A leaf
-module (stdlib + errors).
+unless an offset is given) and relative windows such as ``7d``, ``24h``, ``30m``;
+:func:`parse_duration` reads the same windows as lengths of time (a retry schedule, a grace
+period). A leaf module (stdlib + errors).
 """
 
 from __future__ import annotations
@@ -54,6 +55,23 @@ def parse_when(text: str, *, now: datetime | None = None, param: str = "--since"
     if parsed > now + timedelta(seconds=1):
         raise InvalidDate(f"{param}: {raw!r} is in the future", param=param)
     return parsed
+
+
+def parse_duration(text: str, *, param: str, maximum: timedelta | None = None) -> timedelta:
+    """``5s``, ``30m``, ``24h``, ``5d``, ``2w`` as a timedelta (``0s`` allowed); InvalidDate
+    naming ``param`` for anything else or for more than ``maximum``."""
+    raw = text.strip()
+    match = _RELATIVE.match(raw.lower())
+    if match is None:
+        raise InvalidDate(
+            f"{param}: {raw[:40]!r} is not a length of time; use a number and a unit "
+            "(s, m, h, d or w), like 30s, 5m, 24h or 5d",
+            param=param,
+        )
+    length = timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    if maximum is not None and length > maximum:
+        raise InvalidDate(f"{param}: {raw!r} is longer than {maximum}", param=param)
+    return length
 
 
 def _out_of_range(raw: str, param: str) -> InvalidDate:

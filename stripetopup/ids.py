@@ -14,12 +14,17 @@ other id; the store then reports an unknown id off the rule with the rule, since
 never be opened.
 
 Hold ids are ours: ``hold_`` and 24 lowercase hex digits, exactly as generated.
+
+Outbound event ids are ours too: ``msg_`` (Stripe's ``evt_`` names Stripe's events) and a
+ULID (26 Crockford base-32 characters: 48 bits of milliseconds, then 80 random bits), so
+they sort by creation time to the millisecond, as Svix's ``msg_`` ids do.
 """
 
 from __future__ import annotations
 
 import re
 import secrets
+import time
 from typing import TypeGuard
 
 from stripetopup.errors import InvalidAccountId, InvalidHoldId
@@ -84,6 +89,24 @@ def invalid_account_id(account_id: object) -> InvalidAccountId:
 def new_hold_id() -> str:
     """A fresh hold id: 96 random bits, in the shape :func:`check_hold_id` accepts."""
     return HOLD_ID_PREFIX + secrets.token_hex(12)
+
+
+MESSAGE_ID_PREFIX = "msg_"
+MESSAGE_ID_RULE = "msg_ followed by 26 Crockford base-32 characters (0-9, A-Z without I L O U)"
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_MESSAGE_ID = re.compile(r"msg_[0-9A-HJKMNP-TV-Z]{26}")
+
+
+def new_message_id(now_ms: int | None = None) -> str:
+    """A fresh outbound event id: ``msg_`` and a ULID of ``now_ms`` (default: now)."""
+    millis = time.time_ns() // 1_000_000 if now_ms is None else now_ms
+    value = (millis % 2**48) << 80 | secrets.randbits(80)
+    return MESSAGE_ID_PREFIX + "".join(_CROCKFORD[(value >> s) & 31] for s in range(125, -1, -5))
+
+
+def is_message_id(value: object) -> TypeGuard[str]:
+    """True when ``value`` has the shape of the ids :func:`new_message_id` makes."""
+    return isinstance(value, str) and _MESSAGE_ID.fullmatch(value) is not None
 
 
 def check_hold_id(hold_id: object) -> str:

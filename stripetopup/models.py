@@ -122,6 +122,13 @@ class Account(SQLModel, table=True):
     balance_cents: int = Field(default=0, sa_column_kwargs={"nullable": False})
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    # The account's own low-balance threshold in cents (None: the setting's default), and
+    # whether its available balance is below it now: ``balance.low`` is emitted when this
+    # turns on and ``balance.recovered`` when it turns off, once per crossing.
+    low_balance_threshold_cents: int | None = None
+    below_threshold: bool = Field(
+        default=False, sa_column_kwargs={"server_default": sa.false(), "nullable": False}
+    )
 
 
 class LedgerEntry(SQLModel, table=True):
@@ -249,4 +256,105 @@ class PaymentResolution(SQLModel, table=True):
     account_id: str | None = Field(default=None, max_length=200)
     actor: str = Field(max_length=100)
     reason: str = Field(max_length=MAX_REASON_LENGTH)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+# The outbox's order column: BIGINT on PostgreSQL; SQLite's INTEGER PRIMARY KEY is 64-bit
+# already and only that exact type is the rowid alias that numbers rows itself.
+_SEQUENCE = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+class OutboundEvent(SQLModel, table=True):
+    """One event for the host application, written in the transaction of the change it tells.
+
+    ``seq`` numbers the rows; read through ``store.outbox`` it is also commit order, which
+    the pull feed and the delivery worker follow. ``message_id`` (``msg_...``) is the id the
+    host sees (``webhook-id``); ``payload`` is the JSON envelope exactly as delivered.
+    """
+
+    __tablename__ = "outbound_events"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    seq: int | None = Field(
+        default=None, sa_column=sa.Column(_SEQUENCE, primary_key=True, autoincrement=True)
+    )
+    message_id: str = Field(max_length=40, unique=True)
+    type: str = Field(max_length=40, index=True)
+    schema_version: int
+    account_id: str | None = Field(default=None, max_length=200, index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    payload: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+
+
+class DeliveryState(StrEnum):
+    """A webhook delivery's ``state``: one event to one endpoint (``webhook_deliveries``)."""
+
+    PENDING = "pending"  # not tried yet
+    FAILED = "failed"  # the last attempt failed; another is scheduled at next_attempt_at
+    DELIVERED = "delivered"  # the endpoint answered 2xx
+    DEAD = "dead"  # every attempt of the schedule failed; only `hooks retry` sends it again
+
+
+# States a worker may still claim (when next_attempt_at is due and no lease is live).
+OPEN_DELIVERY_STATES = (DeliveryState.PENDING, DeliveryState.FAILED)
+
+
+class WebhookEndpoint(SQLModel, table=True):
+    """A URL of the host application that receives our signed outbound events.
+
+    ``secret`` signs every delivery (Standard Webhooks); during a rotation's grace the
+    ``previous_secret`` signs too, until ``previous_secret_expires_at``. ``fanout_seq`` is
+    the endpoint's cursor in the outbox (``outbound_events.seq``, commit order): every event
+    up to it has been given its delivery row, or did not match the filter.
+    """
+
+    __tablename__ = "webhook_endpoints"
+
+    id: int | None = Field(default=None, primary_key=True)
+    endpoint_id: str = Field(max_length=40, unique=True)
+    url: str = Field(max_length=2000)
+    description: str | None = Field(default=None, max_length=200)
+    event_types: str = Field(default="*", max_length=2000)  # comma-separated patterns
+    enabled: bool = True
+    disabled_reason: str | None = Field(default=None, max_length=MAX_REASON_LENGTH)
+    disabled_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    secret: str = Field(max_length=100)
+    previous_secret: str | None = Field(default=None, max_length=100)
+    previous_secret_expires_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    failing_since: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    fanout_seq: int = Field(default=0, sa_column=sa.Column(sa.BigInteger(), nullable=False))
+    # A host that registered itself with an Idempotency-Key: "<actor>:<key>", and its request.
+    idempotency_key: str | None = Field(default=None, max_length=300, unique=True)
+    request_fingerprint: str | None = Field(default=None, max_length=64)
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One outbound event to one endpoint: its state, attempts, schedule and lease."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        sa.UniqueConstraint("endpoint_pk", "event_id", name="uq_webhook_deliveries_event"),
+        sa.Index("ix_webhook_deliveries_due", "endpoint_pk", "state", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: str = Field(max_length=40, unique=True)
+    endpoint_pk: int = Field(
+        sa_column=sa.Column(
+            sa.Integer, sa.ForeignKey("webhook_endpoints.id", ondelete="CASCADE"), nullable=False
+        )
+    )
+    event_id: str = Field(max_length=64, index=True)
+    event_seq: int = Field(sa_column=sa.Column(sa.BigInteger(), nullable=False))
+    event_type: str = Field(max_length=100)
+    state: str = Field(default=DeliveryState.PENDING, max_length=20, index=True)
+    attempts: int = 0
+    next_attempt_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    lease_owner: str | None = Field(default=None, max_length=100)
+    lease_until: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    last_attempt_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    last_status_code: int | None = None
+    last_error: str | None = Field(default=None, max_length=MAX_REASON_LENGTH)
+    delivered_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))

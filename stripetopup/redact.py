@@ -12,13 +12,14 @@ import re
 # A secret may be glued to what precedes it (``evt_stu_...``, ``key=sk_test_...``), so a
 # word boundary is not enough: ``_`` is a word character. What a prefix may not follow is
 # a letter or digit, which would make it the tail of an ordinary word or id (``task_test_``,
-# ``network_live_``). Prefixes no word ends with (whsec_, stu_, stk_) are matched anywhere,
-# and so is a Stripe key's shape: its prefix then 24 or more letters and digits.
+# ``network_live_``). Prefixes no word ends with (whsec_, stu_, stk_) are matched anywhere
+# (a whsec_ with its base64 tail, + / = included), and so is a Stripe key's shape: its
+# prefix then 24 or more letters and digits.
 _NOT_AFTER_ALNUM = r"(?<![A-Za-z0-9])"
 _SECRET = re.compile(
     rf"{_NOT_AFTER_ALNUM}(?:sk|rk)_(?:test|live)_[A-Za-z0-9_\-]{{4,}}"
     r"|(?:sk|rk)_(?:test|live)_[A-Za-z0-9]{24,}"
-    r"|(?:whsec_|stu_|stk_)[A-Za-z0-9_\-]{4,}"
+    r"|(?:whsec_|stu_|stk_)[A-Za-z0-9_\-+/=]{4,}"
     rf"|{_NOT_AFTER_ALNUM}eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+"
 )
 

@@ -73,6 +73,8 @@ def test_the_balance_shows_the_balance_open_holds_and_what_is_available(api: Api
         "available_cents": 3750,
         "available": "37.50",
         "currency": "usd",
+        "low_balance_threshold_cents": None,
+        "below_threshold": False,
     }
 
 
@@ -296,6 +298,26 @@ def test_no_revoked_or_unknown_service_key_is_401(api: Api) -> None:
     assert_error(api.http.get(path), 401, "unauthorized")
 
 
+WEBHOOK_ENDPOINT_OPERATIONS = {
+    ("POST", "/api/v1/webhook-endpoints"),
+    ("GET", "/api/v1/webhook-endpoints"),
+    ("GET", "/api/v1/webhook-endpoints/{endpoint_id}"),
+    ("DELETE", "/api/v1/webhook-endpoints/{endpoint_id}"),
+    ("POST", "/api/v1/webhook-endpoints/{endpoint_id}/disable"),
+    ("POST", "/api/v1/webhook-endpoints/{endpoint_id}/enable"),
+    ("POST", "/api/v1/webhook-endpoints/{endpoint_id}/rotate-secret"),
+    ("GET", "/api/v1/webhook-endpoints/{endpoint_id}/deliveries"),
+    ("POST", "/api/v1/webhook-endpoints/{endpoint_id}/retry"),
+    ("POST", "/api/v1/webhook-deliveries/{delivery_id}/retry"),
+}
+# Repeatable as they are (disabling twice is disabled): no Idempotency-Key.
+WEBHOOK_ENDPOINT_ACTIONS = {
+    (path, "POST")
+    for method, path in WEBHOOK_ENDPOINT_OPERATIONS
+    if method == "POST" and path != "/api/v1/webhook-endpoints"
+}
+
+
 def test_the_openapi_document_describes_the_endpoints_their_errors_and_auth(api: Api) -> None:
     spec = api.http.get("/openapi.json").json()
     assert spec["components"]["securitySchemes"]["ServiceKey"] == {
@@ -318,11 +340,15 @@ def test_the_openapi_document_describes_the_endpoints_their_errors_and_auth(api:
         ("POST", "/api/v1/holds/{hold_id}/capture"),
         ("POST", "/api/v1/holds/{hold_id}/release"),
         ("GET", "/api/v1/holds/{hold_id}"),
+        ("PUT", "/api/v1/accounts/{account_id}/low-balance-threshold"),
+        ("GET", "/api/v1/events"),
+        *WEBHOOK_ENDPOINT_OPERATIONS,
     }
     for (method, path), operation in operations.items():
         assert operation["security"] == [{"ServiceKey": []}], path
         assert {"401", "403", "404"} <= set(operation["responses"]), path
-        if method == "POST":
+        # Managing webhook endpoints is not a money write: only adding one takes a key.
+        if method == "POST" and (path, method) not in WEBHOOK_ENDPOINT_ACTIONS:
             assert "409" in operation["responses"], path
             headers = [p["name"] for p in operation["parameters"] if p["in"] == "header"]
             assert headers == ["Idempotency-Key"], path

@@ -15,8 +15,10 @@ from stripetopup.cli.commands import db as db_cmd
 from stripetopup.cli.commands import doctor as doctor_cmd
 from stripetopup.cli.commands import emulator as emulator_cmd
 from stripetopup.cli.commands import events as events_cmd
+from stripetopup.cli.commands import hooks as hooks_cmd
 from stripetopup.cli.commands import ledger as ledger_cmd
 from stripetopup.cli.commands import money as money_cmd
+from stripetopup.cli.commands import outbox as outbox_cmd
 from stripetopup.cli.commands import payments as payments_cmd
 from stripetopup.cli.commands import reconcile as reconcile_cmd
 from stripetopup.cli.commands import serve as serve_cmd
@@ -80,6 +82,8 @@ emulator_cmd.register(app)
 reconcile_cmd.register(app)
 events_cmd.register(app)
 doctor_cmd.register(app)
+outbox_cmd.register(app)
+hooks_cmd.register(app)
 
 
 def main() -> None:

@@ -13,9 +13,9 @@ use them, so a quick command such as ``stripetopup balance`` loads none of them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy.engine import Engine
 
@@ -39,6 +39,16 @@ from stripetopup.core.events import process as events
 from stripetopup.core.events.types import EventOutcome, EventRecord, ReplayBatch
 from stripetopup.core.ledger import accounts
 from stripetopup.core.ledger.types import Balance, Entry, LedgerVerification, OpenedAccount, Posted
+from stripetopup.core.outbound import feed
+from stripetopup.core.outbound.hook_types import (
+    Delivery,
+    DeliveryRun,
+    Endpoint,
+    EndpointSecret,
+    RemovedEndpoint,
+    Retried,
+)
+from stripetopup.core.outbound.types import EventPage
 from stripetopup.core.payments import queries as payment_queries
 from stripetopup.core.payments.types import Payment, PaymentDetail, Resolution
 from stripetopup.core.reconcile.types import Difference, ReconcileReport
@@ -48,6 +58,9 @@ from stripetopup.dates import utcnow
 from stripetopup.db import create_db_engine
 from stripetopup.metrics import Snapshot
 from stripetopup.stripe_gateway import StripeGateway
+
+if TYPE_CHECKING:
+    from stripetopup.core.outbound.worker import DeliveryWorker
 
 
 class TopUpService:
@@ -112,6 +125,11 @@ class TopUpService:
 
     def balance(self, account_id: str) -> Balance:
         return accounts.balance(self.ctx, account_id)
+
+    def set_low_balance_threshold(self, account_id: str, threshold_cents: int | None) -> Balance:
+        """The account's own low-balance threshold in cents (None: the default); the
+        balance.low/recovered flag is re-evaluated at once."""
+        return accounts.set_low_balance_threshold(self.ctx, account_id, threshold_cents)
 
     def ledger(
         self, account_id: str, *, limit: int = 50, before_id: int | None = None
@@ -228,6 +246,23 @@ class TopUpService:
 
     def get_hold(self, hold_id: str) -> HoldView:
         return holds.get(self.ctx, hold_id)
+
+    def expire_holds(self) -> int:
+        """Close every hold past its expiry (``hold.expired`` for each); returns how many."""
+        return holds.expire_all(self.ctx)
+
+    # Outbound events (the outbox) --------------------------------------------------------
+    def outbound_events(
+        self,
+        *,
+        after: str | None = None,
+        limit: int = 100,
+        types: Sequence[str] = (),
+        account_id: str | None = None,
+    ) -> EventPage:
+        """Committed outbound events after the event ``after`` (a ``msg_`` id), oldest first;
+        follow ``next_after`` to read on without missing or repeating one."""
+        return feed.events(self.ctx, after=after, limit=limit, types=types, account_id=account_id)
 
     # Checkout and Stripe events ----------------------------------------------------------
     def create_checkout(
@@ -405,6 +440,111 @@ class TopUpService:
         from stripetopup.core.doctor import observe  # deferred: start-up cost
 
         return observe.snapshot(self.ctx)
+
+    # Outbound webhooks -------------------------------------------------------------------
+    # Endpoints of the host application that receive our events, signed (Standard
+    # Webhooks). Secrets are in the answers of add_hook and rotate_hook_secret only.
+    def add_hook(
+        self,
+        url: str,
+        *,
+        events: Sequence[str] = ("*",),
+        description: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> EndpointSecret:
+        """A new endpoint taking ``events`` (types, ``balance.*`` families or ``*``) from
+        now on; UsageError for a URL or filter it may not have. The same
+        ``idempotency_key`` and input again answers the same endpoint (``created=False``)."""
+        from stripetopup.core.outbound import endpoints  # deferred: start-up cost
+
+        return endpoints.add(
+            self.ctx, url, events=events, description=description, idempotency_key=idempotency_key
+        )
+
+    def hooks(self) -> list[Endpoint]:
+        from stripetopup.core.outbound import endpoints  # deferred: start-up cost
+
+        return endpoints.list_endpoints(self.ctx)
+
+    def hook(self, endpoint_id: str) -> Endpoint:
+        from stripetopup.core.outbound import endpoints  # deferred: start-up cost
+
+        return endpoints.get(self.ctx, endpoint_id)
+
+    def enable_hook(self, endpoint_id: str) -> Endpoint:
+        """Send to the endpoint again (its failure clock starts afresh)."""
+        from stripetopup.core.outbound import endpoints  # deferred: start-up cost
+
+        return endpoints.set_enabled(self.ctx, endpoint_id, True, reason="")
+
+    def disable_hook(
+        self, endpoint_id: str, *, reason: str = "disabled by an operator"
+    ) -> Endpoint:
+        """Stop sending to the endpoint; its deliveries wait (and resume on enable)."""
+        from stripetopup.core.outbound import endpoints  # deferred: start-up cost
+
+        return endpoints.set_enabled(self.ctx, endpoint_id, False, reason=reason)
+
+    def remove_hook(self, endpoint_id: str) -> RemovedEndpoint:
+        from stripetopup.core.outbound import endpoints  # deferred: start-up cost
+
+        return endpoints.remove(self.ctx, endpoint_id)
+
+    def rotate_hook_secret(self, endpoint_id: str, *, grace: timedelta) -> EndpointSecret:
+        """A new signing secret; the old one signs beside it for ``grace`` (at most 7 days)."""
+        from stripetopup.core.outbound import endpoints  # deferred: start-up cost
+
+        return endpoints.rotate_secret(self.ctx, endpoint_id, grace=grace)
+
+    def hook_deliveries(
+        self,
+        *,
+        endpoint_id: str | None = None,
+        failed_only: bool = False,
+        event_id: str | None = None,
+        limit: int = 200,
+    ) -> list[Delivery]:
+        """Deliveries newest first (``failed_only``: failed and dead ones)."""
+        from stripetopup.core.outbound import history  # deferred: start-up cost
+
+        return history.list_deliveries(
+            self.ctx,
+            endpoint_id=endpoint_id,
+            failed_only=failed_only,
+            event_id=event_id,
+            limit=limit,
+        )
+
+    def retry_delivery(self, delivery_id: str) -> Retried:
+        """Send a delivery again now, on a fresh schedule (the same webhook-id)."""
+        from stripetopup.core.outbound import history  # deferred: start-up cost
+
+        return history.retry(self.ctx, delivery_id)
+
+    def retry_hook_deliveries(self, endpoint_id: str) -> Retried:
+        """Send every failed or dead delivery of the endpoint again now."""
+        from stripetopup.core.outbound import history  # deferred: start-up cost
+
+        return history.retry_endpoint(self.ctx, endpoint_id)
+
+    def deliver_hooks_once(self, *, owner: str | None = None) -> DeliveryRun:
+        """One pass of the delivery worker in this thread (``hooks deliver --once``)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        from stripetopup.core.outbound import delivery, worker  # deferred: start-up cost
+
+        with (
+            delivery.client(self.settings.hooks_timeout_seconds) as http,
+            ThreadPoolExecutor(self.settings.hooks_concurrency) as pool,
+        ):
+            name = owner or worker.worker_name()
+            return worker.run_once(self.ctx, http, owner=name, pool=pool)
+
+    def hooks_worker(self) -> DeliveryWorker:
+        """The delivery worker (not started): ``start()`` it, ``stop()`` it."""
+        from stripetopup.core.outbound.worker import DeliveryWorker  # deferred: start-up cost
+
+        return DeliveryWorker(self.ctx)
 
     # Credentials -------------------------------------------------------------------------
     def create_token(self, account_id: str) -> tuple[Credential, str]:

@@ -1,19 +1,25 @@
 """Accounts: lookup, conflict-safe creation and the row lock that serializes money moves.
 
 Account ids are checked against :mod:`stripetopup.ids` here, where every door's lookups and
-creations meet: the rule for new accounts, the looser bounds for lookups.
+creations meet: the rule for new accounts, the looser bounds for lookups. The account row
+also keeps its low-balance threshold and flag (:func:`low_balance_state` reads them with
+the balance and what open holds take, in one statement).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from stripetopup import ids
 from stripetopup.dates import utcnow
 from stripetopup.errors import NotFound, StripeTopupError
-from stripetopup.models import Account
+from stripetopup.models import Account, Hold, HoldStatus
 from stripetopup.store.upsert import insert_ignore
 
 OPEN_COMMAND = "stripetopup accounts create"
@@ -66,3 +72,62 @@ def ensure(session: Session, account_id: str) -> tuple[Account, bool]:
 
 def list_all(session: Session, *, limit: int = 1000) -> Sequence[Account]:
     return session.exec(select(Account).order_by(col(Account.account_id)).limit(limit)).all()
+
+
+def set_low_balance(
+    session: Session,
+    account_pk: int,
+    *,
+    below: bool | None = None,
+    threshold_cents: int | Literal["keep"] | None = "keep",
+) -> None:
+    """Write the account's below-threshold flag and/or its own threshold (None: the default)."""
+    changes: dict[str, object] = {}
+    if below is not None:
+        changes["below_threshold"] = below
+    if threshold_cents != "keep":
+        changes["low_balance_threshold_cents"] = threshold_cents
+    if changes:
+        session.execute(sa.update(_ACCOUNTS).where(_ACCOUNTS.c.id == account_pk).values(**changes))
+
+
+@dataclass(frozen=True)
+class LowBalanceState:
+    """What the low-balance check reads: the balance, what open holds take, the flag."""
+
+    account_pk: int
+    account_id: str
+    balance_cents: int
+    held_cents: int
+    threshold_cents: int | None  # the account's own; None: the default applies
+    below: bool
+
+
+_ACCOUNTS = Account.__table__  # type: ignore[attr-defined]
+_HOLDS = Hold.__table__  # type: ignore[attr-defined]
+_HELD = (
+    sa.select(sa.func.coalesce(sa.func.sum(_HOLDS.c.amount_cents - _HOLDS.c.captured_cents), 0))
+    .where(
+        _HOLDS.c.account_pk == _ACCOUNTS.c.id,
+        _HOLDS.c.status == HoldStatus.OPEN.value,
+        _HOLDS.c.expires_at > sa.bindparam("now", type_=_HOLDS.c.expires_at.type),
+    )
+    .scalar_subquery()
+)
+_STATE = sa.select(
+    _ACCOUNTS.c.id,
+    _ACCOUNTS.c.account_id,
+    _ACCOUNTS.c.balance_cents,
+    _HELD,
+    _ACCOUNTS.c.low_balance_threshold_cents,
+    _ACCOUNTS.c.below_threshold,
+).where(_ACCOUNTS.c.account_id == sa.bindparam("account_id"))
+
+
+def low_balance_state(session: Session, account_id: str, now: datetime) -> LowBalanceState:
+    """One statement (the caller holds the account's lock); NotFound for no such account."""
+    row = session.execute(_STATE, {"account_id": account_id, "now": now}).first()
+    if row is None:
+        raise unknown(account_id)
+    pk, found_id, balance, held, threshold, below = row
+    return LowBalanceState(int(pk), str(found_id), int(balance), int(held), threshold, bool(below))

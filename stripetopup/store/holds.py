@@ -30,18 +30,36 @@ def open_total(session: Session, account: Account, now: datetime) -> int:
     return int(total)
 
 
-def expire_due(session: Session, account: Account, now: datetime) -> int:
-    """Close the account's holds expired at ``now``; returns how many were closed."""
-    result = session.execute(
-        sa.update(Hold)
-        .where(
-            col(Hold.account_pk) == account.id,
-            col(Hold.status) == HoldStatus.OPEN,
-            col(Hold.expires_at) <= now,
-        )
-        .values(status=HoldStatus.EXPIRED, closed_at=now)
+def expire_due(session: Session, account: Account, now: datetime) -> list[Hold]:
+    """Close the account's holds expired at ``now`` (the caller holds its lock); returns
+    the holds closed, so each can be told (``hold.expired``)."""
+    due = (
+        col(Hold.account_pk) == account.id,
+        col(Hold.status) == HoldStatus.OPEN,
+        col(Hold.expires_at) <= now,
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    rows = list(session.exec(select(Hold).where(*due).order_by(col(Hold.id))).all())
+    if rows:
+        session.execute(
+            sa.update(Hold)
+            .where(col(Hold.id).in_([row.id for row in rows]))
+            .values(status=HoldStatus.EXPIRED, closed_at=now)
+        )
+        for row in rows:
+            row.status, row.closed_at = HoldStatus.EXPIRED, now
+    return rows
+
+
+def accounts_with_due_holds(session: Session, now: datetime, *, limit: int) -> list[str]:
+    """Ids of accounts with open holds expired at ``now`` (the expiry sweep's work)."""
+    statement = (
+        select(Account.account_id)
+        .join(Hold, col(Hold.account_pk) == col(Account.id))
+        .where(col(Hold.status) == HoldStatus.OPEN, col(Hold.expires_at) <= now)
+        .distinct()
+        .limit(limit)
+    )
+    return list(session.exec(statement).all())
 
 
 def find(session: Session, hold_id: str, *, refresh: bool = False) -> Hold | None:

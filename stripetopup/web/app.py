@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
@@ -16,14 +19,16 @@ from stripetopup.errors import DatabaseError
 from stripetopup.web import errors, ratelimit, request_ids
 from stripetopup.web.deps import Service
 from stripetopup.web.limits import BodyLimitMiddleware
-from stripetopup.web.routes import billing, metrics, spend, topup
+from stripetopup.web.routes import billing, hooks, metrics, outbound, spend, topup
 from stripetopup.web.schemas import Health, Version, error
 
 
 def create_app(service: TopUpService, *, demo: bool = False) -> FastAPI:
     """An app serving ``service``; the caller owns the service's lifetime.
 
-    ``demo`` adds stand-in success/cancel pages for the offline demo.
+    ``demo`` adds stand-in success/cancel pages for the offline demo. Under a server that
+    runs the lifespan (``serve``), the outbound webhook worker runs beside the app, one per
+    process, unless ``STRIPETOPUP_HOOKS_WORKER`` is off.
     """
     # /docs and /redoc from assets installed with fastapi-offline: no CDN, so they work
     # offline and behind a strict egress policy.
@@ -34,6 +39,7 @@ def create_app(service: TopUpService, *, demo: bool = False) -> FastAPI:
         redirect_slashes=False,
         # Any route may fail unexpectedly; a route that can fail so by design says how.
         responses={500: error("An unexpected failure (internal_error); see the server log.")},
+        lifespan=_hooks_worker(service),
     )
     app.state.service = service
     errors.install(app)
@@ -58,6 +64,8 @@ def create_app(service: TopUpService, *, demo: bool = False) -> FastAPI:
     if service.settings.topup_page:
         service.settings.require_topup_page()  # refused at start, not on the first buyer
         app.include_router(topup.router)
+    app.include_router(outbound.router)
+    app.include_router(hooks.router)
     if demo:
         from stripetopup.web.routes import demo_pages
 
@@ -66,6 +74,25 @@ def create_app(service: TopUpService, *, demo: bool = False) -> FastAPI:
     ratelimit.install(app, service.settings)
     _document_only_what_is_answered(app)
     return app
+
+
+def _hooks_worker(service: TopUpService) -> Any:
+    """The lifespan that starts the delivery worker's thread and stops it on shutdown."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        worker = service.hooks_worker() if service.settings.hooks_worker else None
+        if worker is not None:
+            worker.start()
+        try:
+            yield
+        finally:
+            if worker is not None:
+                # An attempt under way ends within its timeout; a lease covers the rest.
+                timeout = service.settings.hooks_timeout_seconds + 5
+                await asyncio.to_thread(worker.stop, timeout)
+
+    return lifespan
 
 
 def create_app_from_env(*, demo: bool = False) -> FastAPI:

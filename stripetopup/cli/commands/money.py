@@ -41,25 +41,20 @@ def topup_link(
     json_output: JsonOutput = False,
 ) -> None:
     """Print a signed link to the hosted top-up page for ACCOUNT (send the user there)."""
-    lifetime = _lifetime(ttl)
 
     def human(link: TopUpLink) -> None:
         say(f"Top-up link for {link.account_id}, valid until {link.expires_at.isoformat()}")
         typer.echo(link.url)
 
-    run_with(json_output, lambda: context.service().create_topup_link(account, lifetime), human)
+    run_with(
+        json_output, lambda: context.service().create_topup_link(account, _lifetime(ttl)), human
+    )
 
 
 def _lifetime(text: str | None) -> timedelta | None:
-    from stripetopup.config import parse_seconds
+    from stripetopup.dates import parse_duration  # deferred: start-up cost
 
-    if text is None:
-        return None
-    try:
-        return timedelta(seconds=parse_seconds(text))
-    except ValueError:
-        typer.echo("Error: --ttl must be a duration such as 900, 900s or 15m", err=True)
-        raise typer.Exit(code=EXIT_USAGE) from None
+    return None if text is None else parse_duration(text, param="--ttl")
 
 
 def _dollars(text: str) -> int:

@@ -2,9 +2,10 @@
 
 Settings first (a refused one is a failed check, never a reason to stop); then Stripe (key
 permissions, registered endpoints) when a key is set and nothing it needs was refused; the
-database and what the event log says (failure streak, secret rotation) when it is reachable
-and migrated; and the webhook self-test through the running server. Nothing here moves
-money: the probes create nothing in Stripe and the test event is recorded as ignored.
+database, what the event log says (failure streak, secret rotation) and the outbound
+webhook endpoints failing or disabled, when it is reachable and migrated; and the webhook
+self-test through the running server. Nothing here moves money: the probes create nothing
+in Stripe and the test event is recorded as ignored.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from stripetopup.core.context import Context
+from stripetopup.core.doctor import hooks as doctor_hooks
 from stripetopup.core.doctor import local as doctor_checks
 from stripetopup.core.doctor import stripe_account as doctor_stripe
 from stripetopup.core.doctor import webhook as doctor_webhook
@@ -35,6 +37,7 @@ def run(ctx: Context, *, url: str | None = None) -> DoctorReport:
     if log_readable:
         checks.append(doctor_checks.failure_streak(ctx))
         checks += doctor_checks.secret_rotation(ctx)
+        checks += doctor_hooks.endpoint_health(ctx)
     return DoctorReport(tuple(checks))
 
 

@@ -17,6 +17,8 @@ from sqlmodel import Session
 
 from stripetopup.core.context import Context
 from stripetopup.core.ledger import sources
+from stripetopup.core.outbound import posting as outbound
+from stripetopup.core.outbound.emit import advance_payment
 from stripetopup.errors import NotFound
 from stripetopup.models import EventResult, LedgerKind, PaymentState, StripePayment
 from stripetopup.store import ledger, payments
@@ -126,11 +128,11 @@ def credit_session(
         return _already(payment, payment.credited_entry_id)
     problem = None if account_override else attention_reason(ctx, checkout)
     if problem is not None:
-        return _attention(session, payment, problem)
+        return _attention(session, ctx, payment, problem)
     assert account_id is not None  # attention_reason refuses a session without one
     amount = credited_cents(ctx, checkout)
     if amount is None or amount <= 0:  # an operator's assignment skips attention_reason
-        return _attention(session, payment, "the session has no positive amount to credit")
+        return _attention(session, ctx, payment, "the session has no positive amount to credit")
     posting = ledger.Posting(
         account_id=account_id,
         amount_cents=amount,
@@ -144,9 +146,9 @@ def credit_session(
         event_id=event_id,
     )
     try:
-        posted = ledger.post(session, posting)
+        posted = outbound.post(session, ctx, posting)
     except NotFound:  # raised before anything is written: the account lookup comes first
-        return _attention(session, payment, f"unknown account: {account_id}")
+        return _attention(session, ctx, payment, f"unknown account: {account_id}")
     entry_id = posted.entry.id
     payments.advance(session, payment, PaymentState.CREDITED, entry_id=entry_id, force=True)
     if posted.created:
@@ -161,6 +163,6 @@ def _already(payment: StripePayment, entry_id: int | None) -> Credit:
     )
 
 
-def _attention(session: Session, payment: StripePayment, problem: str) -> Credit:
-    payments.advance(session, payment, PaymentState.ATTENTION, reason=problem)
+def _attention(session: Session, ctx: Context, payment: StripePayment, problem: str) -> Credit:
+    advance_payment(session, ctx, payment, PaymentState.ATTENTION, reason=problem)
     return Credit(EventResult.ATTENTION, problem, payment)

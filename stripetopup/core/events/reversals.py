@@ -33,6 +33,7 @@ from stripetopup.core.context import Context
 from stripetopup.core.events.credit import credit_session, session_account_id
 from stripetopup.core.events.types import EventOutcome
 from stripetopup.core.ledger import reversals, sources
+from stripetopup.core.outbound.emit import advance_payment
 from stripetopup.errors import NotFound
 from stripetopup.models import MAX_REASON_LENGTH, EventResult, PaymentState, StripePayment
 from stripetopup.money import format_cents
@@ -114,8 +115,10 @@ def _handle(
         detail = f"payment dismissed by an operator: {family.kind} kept"
         return _outcome(event, EventResult.IGNORED, detail)
     if payment.state != PaymentState.CREDITED:
-        return _note_attention(session, event, payment, family, facts.objects)
-    settled = settle_intent(session, payment, family, facts.objects, actor=actor, event_id=event.id)
+        return _note_attention(session, ctx, event, payment, family, facts.objects)
+    settled = settle_intent(
+        session, ctx, payment, family, facts.objects, actor=actor, event_id=event.id
+    )
     return _settled_outcome(event, family, obj, settled)
 
 
@@ -166,6 +169,7 @@ def current_objects(
 
 def settle_intent(
     session: Session,
+    ctx: Context,
     payment: StripePayment,
     family: reversals.Family,
     found: list[Reversible],
@@ -185,13 +189,15 @@ def settle_intent(
         seen += any(family.owns(source, obj.id) for source in have)
         for move in reversals.settle(family, obj, reversals.target(obj), have):
             reason = _reason(family, obj)
-            posted.append((move, _post(session, payment, credit, move, reason, actor, event_id)))
+            result = _post(session, ctx, payment, credit, move, reason, actor, event_id)
+            posted.append((move, result))
             have[move.source] = move.amount_cents
     return Settled(credit.account_id, posted, seen)
 
 
 def _post(
     session: Session,
+    ctx: Context,
     payment: StripePayment,
     credit: store.IntentEntry,
     move: reversals.Reversal,
@@ -201,6 +207,7 @@ def _post(
 ) -> int:
     result = reversals.post(
         session,
+        ctx,
         move,
         account_id=credit.account_id,
         checkout_session_id=payment.checkout_session_id,
@@ -227,6 +234,7 @@ def _reason(family: reversals.Family, obj: Reversible) -> str:
 
 def _note_attention(
     session: Session,
+    ctx: Context,
     event: Event,
     payment: StripePayment,
     family: reversals.Family,
@@ -237,7 +245,7 @@ def _note_attention(
     reason = payment.attention_reason or f"payment {payment.state}"
     if note not in reason:
         reason = f"{reason}; {note}"[:MAX_REASON_LENGTH]
-    payments.advance(session, payment, PaymentState.ATTENTION, reason=reason)
+    advance_payment(session, ctx, payment, PaymentState.ATTENTION, reason=reason)
     return _outcome(event, EventResult.ATTENTION, note, account_id=payment.account_id)
 
 

@@ -19,6 +19,7 @@ from stripetopup.core.context import Context
 from stripetopup.core.events import receipts
 from stripetopup.core.events.credit import credit_session, session_account_id
 from stripetopup.core.events.types import EventOutcome
+from stripetopup.core.outbound.emit import advance_payment
 from stripetopup.models import EventResult, PaymentState
 from stripetopup.store import payments
 from stripetopup.stripe_objects import CheckoutSession, Event
@@ -57,7 +58,7 @@ def on_session_completed(
         payments.advance(session, payment, PaymentState.NO_PAYMENT_REQUIRED)
         detail = "no payment required: nothing to credit"
         return _outcome(event, EventResult.IGNORED, detail, checkout)
-    payments.advance(session, payment, PaymentState.PENDING)
+    advance_payment(session, ctx, payment, PaymentState.PENDING)
     detail = "payment pending (delayed method): awaiting async result"
     return _outcome(event, EventResult.RECORDED, detail, checkout)
 
@@ -74,20 +75,22 @@ def on_async_succeeded(
 def on_async_failed(
     session: Session, ctx: Context, event: Event, actor: str, facts: Any = None
 ) -> EventOutcome:
-    return _mark(session, event, PaymentState.FAILED, "delayed payment failed")
+    return _mark(session, ctx, event, PaymentState.FAILED, "delayed payment failed")
 
 
 def on_session_expired(
     session: Session, ctx: Context, event: Event, actor: str, facts: Any = None
 ) -> EventOutcome:
-    return _mark(session, event, PaymentState.EXPIRED, "session expired unpaid")
+    return _mark(session, ctx, event, PaymentState.EXPIRED, "session expired unpaid")
 
 
-def _mark(session: Session, event: Event, state: PaymentState, detail: str) -> EventOutcome:
+def _mark(
+    session: Session, ctx: Context, event: Event, state: PaymentState, detail: str
+) -> EventOutcome:
     """Record an end state that moves no money (never undoing a credit)."""
     checkout = _checkout(event)
     payment = payments.upsert_from_stripe(session, checkout, session_account_id(checkout))
-    if payments.advance(session, payment, state):
+    if advance_payment(session, ctx, payment, state):
         return _outcome(event, EventResult.RECORDED, detail, checkout)
     return _outcome(event, EventResult.IGNORED, f"payment already {payment.state}", checkout)
 

@@ -16,9 +16,11 @@ from sqlmodel import Session
 from stripetopup.core.context import Context
 from stripetopup.core.ledger import sources
 from stripetopup.core.ledger.types import Balance, Entry, OpenedAccount, Posted
+from stripetopup.core.outbound import posting as outbound
+from stripetopup.core.outbound import thresholds
 from stripetopup.db import run_in_transaction, transaction
 from stripetopup.errors import InvalidAmount, UsageError
-from stripetopup.models import MAX_INTEGER, MAX_REASON_LENGTH, LedgerKind
+from stripetopup.models import MAX_INTEGER, MAX_REASON_LENGTH, Account, LedgerKind
 from stripetopup.store import accounts, holds, ledger
 
 MAX_MANUAL_CENTS = 100_000_000_00  # one hundred million dollars: beyond this is a typo
@@ -50,9 +52,7 @@ def open_account(ctx: Context, account_id: str) -> OpenedAccount:
 
     def work(session: Session) -> OpenedAccount:
         account, created = accounts.ensure(session, account_id)
-        held = 0 if created else holds.open_total(session, account, ctx.clock())
-        balance = Balance(account.account_id, account.balance_cents, held, ctx.currency)
-        return OpenedAccount(balance, created)
+        return OpenedAccount(_balance(session, ctx, account), created)
 
     return run_in_transaction(ctx.engine, work)
 
@@ -67,9 +67,32 @@ def list_accounts(ctx: Context, *, limit: int = 1000) -> list[Balance]:
 
 def balance(ctx: Context, account_id: str) -> Balance:
     with transaction(ctx.engine) as session:
-        account = accounts.get(session, account_id)
-        held = holds.open_total(session, account, ctx.clock())
-        return Balance(account.account_id, account.balance_cents, held, ctx.currency)
+        return _balance(session, ctx, accounts.get(session, account_id))
+
+
+def _balance(session: Session, ctx: Context, account: Account) -> Balance:
+    held = holds.open_total(session, account, ctx.clock())
+    threshold = thresholds.threshold_of(ctx, account.low_balance_threshold_cents)
+    below = account.below_threshold and threshold is not None
+    return Balance(account.account_id, account.balance_cents, held, ctx.currency, threshold, below)
+
+
+def set_low_balance_threshold(
+    ctx: Context, account_id: str, threshold_cents: int | None
+) -> Balance:
+    """Give the account its own threshold (None: the default again) and re-evaluate its
+    flag at once: ``balance.low`` now if it is already below, ``balance.recovered`` if it
+    is back above (see ``core/outbound/thresholds``)."""
+    threshold = thresholds.check_threshold(threshold_cents)
+
+    def work(session: Session) -> Balance:
+        account = accounts.get(session, account_id, lock=True)
+        assert account.id is not None
+        accounts.set_low_balance(session, account.id, threshold_cents=threshold)
+        thresholds.evaluate(session, ctx, account.account_id)
+        return _balance(session, ctx, accounts.get(session, account_id, lock=True))
+
+    return run_in_transaction(ctx.engine, work)
 
 
 def entries(
@@ -119,7 +142,7 @@ def adjust(
 
     def work(session: Session) -> Posted:
         accounts.get(session, account_id)  # an unknown account's error says how to open it
-        result = ledger.post(session, posting)
+        result = outbound.post(session, ctx, posting)
         return Posted(Entry.of(result.entry, account_id), result.created)
 
     return run_in_transaction(ctx.engine, work)

@@ -29,6 +29,7 @@ from sqlmodel import Session
 
 from stripetopup.core.context import Context
 from stripetopup.core.ledger import sources
+from stripetopup.core.outbound import posting as outbound
 from stripetopup.models import LedgerKind
 from stripetopup.store import ledger
 from stripetopup.stripe_objects import Dispute, Refund, Reversible
@@ -169,6 +170,7 @@ def missing(
 
 def post(
     session: Session,
+    ctx: Context,
     reversal: Reversal,
     *,
     account_id: str,
@@ -178,8 +180,9 @@ def post(
     reason: str | None = None,
 ) -> ledger.PostResult:
     """Write ``reversal`` to the account's ledger once (a second call finds the entry)."""
-    return ledger.post(
+    return outbound.post(
         session,
+        ctx,
         ledger.Posting(
             account_id=account_id,
             amount_cents=reversal.amount_cents,

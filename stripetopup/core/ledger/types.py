@@ -24,6 +24,12 @@ class BalanceAnswer(Answer):
     available_cents: int = Field(description="balance_cents minus held_cents.")
     available: str = Field(examples=["5.00"])
     currency: str
+    low_balance_threshold_cents: int | None = Field(
+        None,
+        description="balance.low is sent when available_cents falls below this (the account's "
+        "own threshold, else the default); None: no low-balance alerts for the account.",
+    )
+    below_threshold: bool = Field(False, description="True while available_cents is below it.")
 
 
 @dataclass(frozen=True)
@@ -33,6 +39,8 @@ class Balance(Answered):
     balance_cents: int
     held_cents: int
     currency: str
+    low_balance_threshold_cents: int | None = None
+    below_threshold: bool = False
 
     @property
     def available_cents(self) -> int:

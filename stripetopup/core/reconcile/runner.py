@@ -237,6 +237,7 @@ def _fix(session: Session, ctx: Context, work: _Work) -> Difference:
         done = [
             reversals.post(
                 session,
+                ctx,
                 move,
                 account_id=diff.account_id,
                 checkout_session_id=diff.checkout_session_id,

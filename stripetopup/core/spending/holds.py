@@ -9,12 +9,18 @@ captured is released. An expired hold cannot be captured.
 Idempotency: a placement key is scoped per actor (``hold:<actor>:<key>``, stored on the
 hold) and refused if the actor used it for a debit (``spend.claim_key``); a capture's key
 and amount are fingerprinted on its ledger entry; a release is idempotent by nature (a
-released hold stays released). May import core.accounts/context/results/spend/
-spend_results, store, db, errors, ids and models.
+released hold stays released).
+
+Outbound events: a capture's debit goes through ``core.outbound.posting``; placing,
+releasing and expiring a hold re-evaluate the low-balance flag (holds count against the
+available balance), and a hold closed as expired emits ``hold.expired``
+(:func:`expire_due`, and :func:`expire_all` for a worker). May import core.accounts/
+context/results/spend/spend_results, core.outbound, store, db, errors, ids and models.
 """
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 
 from sqlmodel import Session
@@ -22,6 +28,9 @@ from sqlmodel import Session
 from stripetopup.core.context import Context
 from stripetopup.core.ledger.accounts import fingerprint
 from stripetopup.core.ledger.types import Entry
+from stripetopup.core.outbound import posting as outbound
+from stripetopup.core.outbound.emit import hold_expired
+from stripetopup.core.outbound.thresholds import evaluate
 from stripetopup.core.spending.spend import (
     MAX_ACTOR_LENGTH,
     check_amount,
@@ -77,7 +86,7 @@ def place(
             if existing.request_fingerprint != request:
                 raise _key_reused(idempotency_key)
             return HoldChange(_view(session, existing, now).as_placed(), created=False)
-        holds.expire_due(session, account, now)
+        expire_due(session, ctx, account, now)
         require_available(session, account, amount, now)
         row = holds.create(
             session,
@@ -91,9 +100,42 @@ def place(
             created_at=now,
             expires_at=now + timedelta(seconds=ttl),
         )
+        evaluate(session, ctx, account.account_id)  # the hold lowered the available balance
         return HoldChange(_view(session, row, now, account.account_id), created=True)
 
     return run_in_transaction(ctx.engine, work)
+
+
+def expire_due(session: Session, ctx: Context, account: Account, now: datetime) -> int:
+    """Close the account's expired holds (its lock held): ``hold.expired`` for each, and
+    the low-balance flag re-evaluated, since each gave its amount back to the available
+    balance. Returns how many were closed."""
+    expired = holds.expire_due(session, account, now)
+    for row in expired:
+        hold_expired(session, ctx, row, account.account_id)
+    if expired:
+        evaluate(session, ctx, account.account_id)
+    return len(expired)
+
+
+def expire_all(ctx: Context, *, batch: int = 100) -> int:
+    """Close every hold past its expiry, account by account (one transaction each); for a
+    worker or cron, so an idle account's holds are told as expired too."""
+    closed = 0
+    while True:
+        with transaction(ctx.engine) as session:
+            due = holds.accounts_with_due_holds(session, ctx.clock(), limit=batch)
+        for account_id in due:
+            closed += run_in_transaction(
+                ctx.engine, functools.partial(_expire_one, ctx, account_id)
+            )
+        if len(due) < batch:
+            return closed
+
+
+def _expire_one(ctx: Context, account_id: str, session: Session) -> int:
+    account = accounts.get(session, account_id, lock=True)
+    return expire_due(session, ctx, account, ctx.clock())
 
 
 def capture(
@@ -134,7 +176,7 @@ def capture(
             reason=row.reason,
             request_fingerprint=request,
         )
-        entry = Entry.of(ledger.post(session, posting).entry, account.account_id)
+        entry = Entry.of(outbound.post(session, ctx, posting).entry, account.account_id)
         holds.close(session, row, status=HoldStatus.CAPTURED, now=now, captured_cents=taken)
         return HoldChange(_view(session, row, now, account.account_id), True, entry)
 
@@ -149,12 +191,15 @@ def release(ctx: Context, hold_id: str, *, idempotency_key: str) -> HoldChange:
     def work(session: Session) -> HoldChange:
         row, account = _locked(session, hold_id)
         now = ctx.clock()
+        if expire_due(session, ctx, account, now):
+            row = _find(session, hold_id, refresh=True)
         view = _view(session, row, now, account.account_id)
         if view.status == HoldStatus.CAPTURED:
             raise HoldNotOpen(f"hold {hold_id} was captured; a captured hold cannot be released")
         if view.status != HoldStatus.OPEN:
             return HoldChange(view, created=False)
         holds.close(session, row, status=HoldStatus.RELEASED, now=now)
+        evaluate(session, ctx, account.account_id)  # the hold's amount is available again
         return HoldChange(_view(session, row, now, account.account_id), created=True)
 
     return run_in_transaction(ctx.engine, work)

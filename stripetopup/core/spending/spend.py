@@ -23,6 +23,7 @@ from sqlmodel import Session
 from stripetopup.core.context import Context
 from stripetopup.core.ledger.accounts import MAX_MANUAL_CENTS, check_line, fingerprint
 from stripetopup.core.ledger.types import Entry
+from stripetopup.core.outbound import posting as outbound
 from stripetopup.core.spending.types import Spent
 from stripetopup.db import run_in_transaction
 from stripetopup.errors import Conflict, InsufficientFunds, InvalidAmount, UsageError
@@ -156,7 +157,7 @@ def spend(
         is_retry = ledger.find_by_source(session, posting.source) is not None
         if not is_retry and not allow_negative:
             require_available(session, account, amount, ctx.clock())
-        result = ledger.post(session, posting)  # a retry: the entry, or Conflict
+        result = outbound.post(session, ctx, posting)  # a retry: the entry, or Conflict
         return Spent(Entry.of(result.entry, account_id), result.created)
 
     return run_in_transaction(ctx.engine, work)

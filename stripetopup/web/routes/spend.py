@@ -90,6 +90,17 @@ class TopUpLinkRequest(BaseModel):
     )
 
 
+class ThresholdRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    threshold_cents: StrictInt | None = Field(
+        ...,
+        ge=0,
+        le=MAX_INTEGER,
+        description="Cents; null goes back to STRIPETOPUP_LOW_BALANCE_THRESHOLD_CENTS.",
+        examples=[500],
+    )
+
+
 class CaptureRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     amount_cents: StrictInt | None = Field(
@@ -144,6 +155,27 @@ def _actor(service_name: str) -> str:
 )
 def get_balance(service: Service, account_id: AccountId, _caller: Caller) -> BalanceAnswer:
     return BalanceAnswer.of(service.balance(account_id))
+
+
+@router.put(
+    "/accounts/{account_id}/low-balance-threshold",
+    summary="Set an account's low-balance threshold (null: the default again)",
+    description="`balance.low` is emitted once when the available balance falls below the "
+    "threshold and `balance.recovered` once when it is back at or above it. Setting it "
+    "re-evaluates at once: an account already below its new threshold gets `balance.low` "
+    "now. Answers the balance with the threshold that now applies. Putting the same "
+    "threshold again changes nothing.",
+    responses=WRITE_ERRORS,
+)
+def put_low_balance_threshold(
+    service: Service,
+    account_id: AccountId,
+    body: ThresholdRequest,
+    _caller: Caller,
+    idempotency_key: IdempotencyKey = None,
+) -> BalanceAnswer:
+    require_key(idempotency_key)
+    return BalanceAnswer.of(service.set_low_balance_threshold(account_id, body.threshold_cents))
 
 
 @router.get(

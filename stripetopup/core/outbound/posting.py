@@ -1,0 +1,27 @@
+"""The one hook into ledger posting: a new entry emits ``balance.credited``/``debited`` and
+re-evaluates the account's low-balance flag, in the posting's transaction.
+
+Every core caller posts through :func:`post` instead of ``store.ledger.post`` directly, so
+no path that moves money can forget its event. An entry that existed already (a duplicate
+webhook, a retried request answering ``already_applied``) emits nothing.
+
+Imports ``core.context``, the room's emit and thresholds, and ``store.ledger``.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from stripetopup.core.context import Context
+from stripetopup.core.outbound.emit import entry_posted
+from stripetopup.core.outbound.thresholds import evaluate
+from stripetopup.store import ledger
+
+
+def post(session: Session, ctx: Context, posting: ledger.Posting) -> ledger.PostResult:
+    """``store.ledger.post``, and for a new entry its event and the threshold check."""
+    result = ledger.post(session, posting)
+    if result.created:
+        entry_posted(session, ctx, result.entry, posting.account_id)
+        evaluate(session, ctx, posting.account_id)
+    return result
