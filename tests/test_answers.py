@@ -3,6 +3,8 @@
 
 The expected strings were printed by the hand-written ``to_json()`` methods these models
 replaced: same keys, same order, same formats (ISO times with ``+00:00``, ``"5.00"`` strings).
+Fields added since (the balance's low-balance threshold and flag, issue 13) come after the old
+ones, so a host reading the old keys sees them unchanged.
 No database: the answers are built from values, the way the core builds them.
 """
 
@@ -181,8 +183,8 @@ SAMPLES: dict[str, Callable[[], dict[str, Any]]] = {
 }
 
 TODAY = {
-    "balance": '{"account_id":"acct_é","balance_cents":1250,"balance":"12.50","held_cents":300,"available_cents":950,"available":"9.50","currency":"usd"}',
-    "opened_account": '{"account_id":"acct_é","balance_cents":1250,"balance":"12.50","held_cents":300,"available_cents":950,"available":"9.50","currency":"usd","created":true}',
+    "balance": '{"account_id":"acct_é","balance_cents":1250,"balance":"12.50","held_cents":300,"available_cents":950,"available":"9.50","currency":"usd","low_balance_threshold_cents":null,"below_threshold":false}',
+    "opened_account": '{"account_id":"acct_é","balance_cents":1250,"balance":"12.50","held_cents":300,"available_cents":950,"available":"9.50","currency":"usd","low_balance_threshold_cents":null,"below_threshold":false,"created":true}',
     "entry": '{"id":7,"account_id":"acct_é","amount_cents":-505,"currency":"usd","kind":"debit","source":"manual:k1","balance_after_cents":745,"reason":"café ☕","actor":"cli:ops","checkout_session_id":"cs_1","payment_intent_id":"pi_1","event_id":"evt_1","created_at":"2026-03-04T05:06:07.890123+00:00","amount":"-5.05","balance_after":"7.45"}',
     "entry_bare": '{"id":8,"account_id":"u2","amount_cents":500,"currency":"usd","kind":"credit","source":"checkout_session:cs_2","balance_after_cents":500,"reason":null,"actor":"webhook","checkout_session_id":null,"payment_intent_id":null,"event_id":null,"created_at":"2026-03-04T05:06:07+00:00","amount":"5.00","balance_after":"5.00"}',
     "posted": '{"status":"applied","entry":{"id":7,"account_id":"acct_é","amount_cents":-505,"currency":"usd","kind":"debit","source":"manual:k1","balance_after_cents":745,"reason":"café ☕","actor":"cli:ops","checkout_session_id":"cs_1","payment_intent_id":"pi_1","event_id":"evt_1","created_at":"2026-03-04T05:06:07.890123+00:00","amount":"-5.05","balance_after":"7.45"},"balance_cents":745,"balance":"7.45"}',
