@@ -310,12 +310,13 @@ WEBHOOK_ENDPOINT_OPERATIONS = {
     ("POST", "/api/v1/webhook-endpoints/{endpoint_id}/retry"),
     ("POST", "/api/v1/webhook-deliveries/{delivery_id}/retry"),
 }
-# Repeatable as they are (disabling twice is disabled): no Idempotency-Key.
-WEBHOOK_ENDPOINT_ACTIONS = {
+# Repeatable as they are (disabling twice is disabled; a link is minted anew, nothing is
+# stored): no Idempotency-Key.
+REPEATABLE_POSTS = {
     (path, "POST")
     for method, path in WEBHOOK_ENDPOINT_OPERATIONS
     if method == "POST" and path != "/api/v1/webhook-endpoints"
-}
+} | {("/api/v1/accounts/{account_id}/topup-links", "POST")}
 
 
 def test_the_openapi_document_describes_the_endpoints_their_errors_and_auth(api: Api) -> None:
@@ -342,13 +343,15 @@ def test_the_openapi_document_describes_the_endpoints_their_errors_and_auth(api:
         ("GET", "/api/v1/holds/{hold_id}"),
         ("PUT", "/api/v1/accounts/{account_id}/low-balance-threshold"),
         ("GET", "/api/v1/events"),
+        ("POST", "/api/v1/accounts/{account_id}/topup-links"),
         *WEBHOOK_ENDPOINT_OPERATIONS,
     }
     for (method, path), operation in operations.items():
         assert operation["security"] == [{"ServiceKey": []}], path
         assert {"401", "403", "404"} <= set(operation["responses"]), path
-        # Managing webhook endpoints is not a money write: only adding one takes a key.
-        if method == "POST" and (path, method) not in WEBHOOK_ENDPOINT_ACTIONS:
+        # Managing webhook endpoints and minting links move no money: only adding an
+        # endpoint takes a key.
+        if method == "POST" and (path, method) not in REPEATABLE_POSTS:
             assert "409" in operation["responses"], path
             headers = [p["name"] for p in operation["parameters"] if p["in"] == "header"]
             assert headers == ["Idempotency-Key"], path
