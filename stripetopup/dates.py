@@ -56,5 +56,46 @@ def parse_when(text: str, *, now: datetime | None = None, param: str = "--since"
     return parsed
 
 
+def parse_duration(text: str, *, param: str) -> timedelta:
+    """A positive relative span as typed (``30d``, ``12h``, ``52w``); InvalidDate if not."""
+    match = _RELATIVE.match(text.strip().lower())
+    if match is None or int(match.group(1)) == 0:
+        raise InvalidDate(
+            f"{param}: {text.strip()!r} is not a duration; use a number and a unit (30d, 12h, 52w)",
+            param=param,
+        )
+    try:
+        return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    except OverflowError:
+        raise _out_of_range(text.strip(), param) from None
+
+
+def parse_future(text: str, *, now: datetime, param: str) -> datetime:
+    """A moment after ``now``: ``30d`` from ``now``, or an ISO date/time (UTC unless an
+    offset is given) that is still ahead. InvalidDate otherwise."""
+    raw = text.strip()
+    if _RELATIVE.match(raw.lower()):
+        try:
+            return now + parse_duration(raw, param=param)
+        except OverflowError:
+            raise _out_of_range(raw, param) from None
+    try:
+        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidDate(
+            f"{param}: {raw!r} is not a date; use ISO 8601 (2027-01-31, 2027-01-31T12:00Z) "
+            "or a span from now (30d, 12h)",
+            param=param,
+        ) from None
+    parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
+    try:
+        parsed = parsed.astimezone(UTC)
+    except OverflowError:
+        raise _out_of_range(raw, param) from None
+    if parsed <= now:
+        raise InvalidDate(f"{param}: {raw!r} is not in the future", param=param)
+    return parsed
+
+
 def _out_of_range(raw: str, param: str) -> InvalidDate:
     return InvalidDate(f"{param}: {raw!r} is outside the years 1 to 9999", param=param)

@@ -69,9 +69,13 @@ def test_the_balance_shows_the_balance_open_holds_and_what_is_available(api: Api
         "account_id": ACCOUNT,
         "balance_cents": 5000,
         "balance": "50.00",
+        "paid_cents": 5000,
+        "promotional_cents": 0,
+        "deficit_cents": 0,
         "held_cents": 1250,
         "available_cents": 3750,
         "available": "37.50",
+        "next_expiry": None,
         "currency": "usd",
     }
 

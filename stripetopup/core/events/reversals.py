@@ -25,6 +25,7 @@ store, models, errors and the typed Stripe objects.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session
@@ -115,7 +116,9 @@ def _handle(
         return _outcome(event, EventResult.IGNORED, detail)
     if payment.state != PaymentState.CREDITED:
         return _note_attention(session, event, payment, family, facts.objects)
-    settled = settle_intent(session, payment, family, facts.objects, actor=actor, event_id=event.id)
+    settled = settle_intent(
+        session, payment, family, facts.objects, actor=actor, event_id=event.id, at=ctx.clock()
+    )
     return _settled_outcome(event, family, obj, settled)
 
 
@@ -172,6 +175,7 @@ def settle_intent(
     *,
     actor: str,
     event_id: str | None,
+    at: datetime | None = None,
 ) -> Settled:
     """Post what each object in ``found`` still needs, under the credited account's lock."""
     assert payment.payment_intent_id is not None
@@ -185,7 +189,8 @@ def settle_intent(
         seen += any(family.owns(source, obj.id) for source in have)
         for move in reversals.settle(family, obj, reversals.target(obj), have):
             reason = _reason(family, obj)
-            posted.append((move, _post(session, payment, credit, move, reason, actor, event_id)))
+            entry_id = _post(session, payment, credit, move, (reason, actor, event_id), at)
+            posted.append((move, entry_id))
             have[move.source] = move.amount_cents
     return Settled(credit.account_id, posted, seen)
 
@@ -195,10 +200,10 @@ def _post(
     payment: StripePayment,
     credit: store.IntentEntry,
     move: reversals.Reversal,
-    reason: str,
-    actor: str,
-    event_id: str | None,
+    why: tuple[str, str, str | None],
+    at: datetime | None,
 ) -> int:
+    reason, actor, event_id = why
     result = reversals.post(
         session,
         move,
@@ -207,6 +212,7 @@ def _post(
         actor=actor,
         event_id=event_id,
         reason=reason,
+        at=at,
     )
     assert result.entry.id is not None
     return result.entry.id

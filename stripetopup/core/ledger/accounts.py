@@ -10,16 +10,18 @@ from __future__ import annotations
 import hashlib
 import unicodedata
 import uuid
+from dataclasses import replace
 
 from sqlmodel import Session
 
 from stripetopup.core.context import Context
 from stripetopup.core.ledger import sources
-from stripetopup.core.ledger.types import Balance, Entry, OpenedAccount, Posted
+from stripetopup.core.ledger.types import Balance, Entry, NextExpiry, OpenedAccount, Posted
 from stripetopup.db import run_in_transaction, transaction
 from stripetopup.errors import InvalidAmount, UsageError
-from stripetopup.models import MAX_INTEGER, MAX_REASON_LENGTH, LedgerKind
-from stripetopup.store import accounts, holds, ledger
+from stripetopup.models import MAX_INTEGER, MAX_REASON_LENGTH, Account, LedgerKind
+from stripetopup.store import accounts, grants, holds, ledger
+from stripetopup.store.grants import GrantRule
 
 MAX_MANUAL_CENTS = 100_000_000_00  # one hundred million dollars: beyond this is a typo
 
@@ -50,9 +52,7 @@ def open_account(ctx: Context, account_id: str) -> OpenedAccount:
 
     def work(session: Session) -> OpenedAccount:
         account, created = accounts.ensure(session, account_id)
-        held = 0 if created else holds.open_total(session, account, ctx.clock())
-        balance = Balance(account.account_id, account.balance_cents, held, ctx.currency)
-        return OpenedAccount(balance, created)
+        return OpenedAccount(_balance(session, ctx, account), created)
 
     return run_in_transaction(ctx.engine, work)
 
@@ -66,10 +66,27 @@ def list_accounts(ctx: Context, *, limit: int = 1000) -> list[Balance]:
 
 
 def balance(ctx: Context, account_id: str) -> Balance:
+    """The balance, by kind of credit, with holds, what may be spent and the next expiry."""
     with transaction(ctx.engine) as session:
-        account = accounts.get(session, account_id)
-        held = holds.open_total(session, account, ctx.clock())
-        return Balance(account.account_id, account.balance_cents, held, ctx.currency)
+        return _balance(session, ctx, accounts.get(session, account_id))
+
+
+def _balance(session: Session, ctx: Context, account: Account) -> Balance:
+    now = ctx.clock()
+    held = holds.open_total(session, account, now)
+    credit = grants.summary(session, account, now)
+    soonest = credit.next_expiry_at
+    return Balance(
+        account.account_id,
+        account.balance_cents,
+        held,
+        ctx.currency,
+        paid_cents=credit.paid_cents,
+        promotional_cents=credit.promotional_cents,
+        deficit_cents=credit.deficit_cents,
+        spendable_cents=credit.spendable_cents,
+        next_expiry=None if soonest is None else NextExpiry(credit.next_expiry_cents or 0, soonest),
+    )
 
 
 def entries(
@@ -93,8 +110,10 @@ def adjust(
     reason: str,
     idempotency_key: str | None,
     actor: str,
+    grant: GrantRule | None = None,
 ) -> Posted:
-    """A manual credit (positive) or debit (negative) with a mandatory reason."""
+    """A manual credit (positive) or debit (negative) with a mandatory reason; a credit's
+    ``grant`` says what kind of credit it is (default: paid, never expiring)."""
     reason = reason.strip()
     if not reason:
         raise UsageError("a reason is required for a manual credit or debit", param="reason")
@@ -114,12 +133,21 @@ def adjust(
         source=sources.MANUAL + key,
         actor=actor,
         reason=reason,
-        request_fingerprint=fingerprint(account_id, amount_cents, reason),
+        request_fingerprint=fingerprint(account_id, amount_cents, reason, *_terms(grant)),
+        grants=grant or GrantRule(),
     )
 
     def work(session: Session) -> Posted:
         accounts.get(session, account_id)  # an unknown account's error says how to open it
-        result = ledger.post(session, posting)
+        result = ledger.post(session, replace(posting, at=ctx.clock()))
         return Posted(Entry.of(result.entry, account_id), result.created)
 
     return run_in_transaction(ctx.engine, work)
+
+
+def _terms(grant: GrantRule | None) -> tuple[object, ...]:
+    """A credit's grant terms, in its fingerprint (none: the fingerprint stays as before)."""
+    if grant is None:
+        return ()
+    when = (grant.effective_at, grant.expires_at)
+    return (grant.category, grant.priority, *(w.isoformat() if w else "" for w in when))

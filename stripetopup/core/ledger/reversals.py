@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session
@@ -31,6 +32,7 @@ from stripetopup.core.context import Context
 from stripetopup.core.ledger import sources
 from stripetopup.models import LedgerKind
 from stripetopup.store import ledger
+from stripetopup.store.grants import GrantRule
 from stripetopup.stripe_objects import Dispute, Refund, Reversible
 
 # Dispute statuses whose money is back (target 0) and whose money is gone or frozen
@@ -176,8 +178,15 @@ def post(
     actor: str,
     event_id: str | None = None,
     reason: str | None = None,
+    at: datetime | None = None,
 ) -> ledger.PostResult:
-    """Write ``reversal`` to the account's ledger once (a second call finds the entry)."""
+    """Write ``reversal`` to the account's ledger once (a second call finds the entry).
+
+    Its grants (judged at ``at``): a debit takes from the grant the payment's credit made
+    first, then in burn-down order; a credit back returns to that grant as far as it is
+    live and was drawn, the rest a new paid, never-expiring grant.
+    """
+    paid_by = sources.checkout_credit(checkout_session_id) if checkout_session_id else None
     return ledger.post(
         session,
         ledger.Posting(
@@ -191,5 +200,7 @@ def post(
             checkout_session_id=checkout_session_id,
             payment_intent_id=reversal.payment_intent_id,
             event_id=event_id,
+            grants=GrantRule(prefer_source=paid_by),
+            at=at,
         ),
     )

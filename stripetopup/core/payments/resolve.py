@@ -158,7 +158,9 @@ def _credit(
     )
     moved: list[tuple[str, int]] = []
     for family, objects in found.items():
-        settled = settle_intent(session, payment, family, objects, actor=actor, event_id=None)
+        settled = settle_intent(
+            session, payment, family, objects, actor=actor, event_id=None, at=ctx.clock()
+        )
         moved.extend((move.source, move.amount_cents) for move, _ in settled.posted)
     return Resolution(
         action="assigned",

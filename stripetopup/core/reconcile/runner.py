@@ -241,6 +241,7 @@ def _fix(session: Session, ctx: Context, work: _Work) -> Difference:
                 account_id=diff.account_id,
                 checkout_session_id=diff.checkout_session_id,
                 actor=ACTOR,
+                at=ctx.clock(),
             )
             for move in work.moves
         ]

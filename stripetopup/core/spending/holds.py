@@ -37,7 +37,8 @@ from stripetopup.errors import Conflict, HoldNotOpen, InvalidAmount, NotFound, U
 from stripetopup.ids import check_hold_id
 from stripetopup.models import Account, Hold, HoldStatus, LedgerKind
 from stripetopup.money import format_cents
-from stripetopup.store import accounts, holds, ledger
+from stripetopup.store import accounts, grants, holds, ledger
+from stripetopup.store.grants import GrantRule
 
 MAX_TTL_SECONDS = 30 * 24 * 3600
 
@@ -91,6 +92,9 @@ def place(
             created_at=now,
             expires_at=now + timedelta(seconds=ttl),
         )
+        assert account.id is not None
+        assert row.id is not None
+        grants.reserve(session, account.id, row.id, amount, now)
         return HoldChange(_view(session, row, now, account.account_id), created=True)
 
     return run_in_transaction(ctx.engine, work)
@@ -133,6 +137,8 @@ def capture(
             actor=actor[:MAX_ACTOR_LENGTH],
             reason=row.reason,
             request_fingerprint=request,
+            grants=GrantRule(hold_pk=row.id),  # what the hold reserved, then burn-down
+            at=now,
         )
         entry = Entry.of(ledger.post(session, posting).entry, account.account_id)
         holds.close(session, row, status=HoldStatus.CAPTURED, now=now, captured_cents=taken)
