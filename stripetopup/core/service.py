@@ -200,6 +200,10 @@ class TopUpService:
             actor=actor,
         )
 
+    def grant_expiry(self, text: str | None) -> datetime | None:
+        """An expiry as operators type it (``30d`` from now, or an ISO date/time ahead)."""
+        return grant_terms.parse_expiry(text, now=self.ctx.clock())
+
     def grants(self, account_id: str, *, include_closed: bool = False) -> GrantList:
         """An account's grants in burn-down order (live with cents left, or all)."""
         return grant_credit.list_grants(self.ctx, account_id, include_closed=include_closed)

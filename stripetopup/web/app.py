@@ -14,16 +14,18 @@ from stripetopup.core import TopUpService
 from stripetopup.db import check_connection
 from stripetopup.errors import DatabaseError
 from stripetopup.web import errors, ratelimit, request_ids
+from stripetopup.web import jobs as background
 from stripetopup.web.deps import Service
 from stripetopup.web.limits import BodyLimitMiddleware
 from stripetopup.web.routes import billing, metrics, spend
 from stripetopup.web.schemas import Health, Version, error
 
 
-def create_app(service: TopUpService, *, demo: bool = False) -> FastAPI:
+def create_app(service: TopUpService, *, demo: bool = False, jobs: bool = True) -> FastAPI:
     """An app serving ``service``; the caller owns the service's lifetime.
 
-    ``demo`` adds stand-in success/cancel pages for the offline demo.
+    ``demo`` adds stand-in success/cancel pages for the offline demo; ``jobs`` runs the
+    background jobs (grant expiry, :mod:`stripetopup.web.jobs`) while the app is up.
     """
     # /docs and /redoc from assets installed with fastapi-offline: no CDN, so they work
     # offline and behind a strict egress policy.
@@ -34,6 +36,7 @@ def create_app(service: TopUpService, *, demo: bool = False) -> FastAPI:
         redirect_slashes=False,
         # Any route may fail unexpectedly; a route that can fail so by design says how.
         responses={500: error("An unexpected failure (internal_error); see the server log.")},
+        lifespan=background.lifespan(service) if jobs else None,
     )
     app.state.service = service
     errors.install(app)
