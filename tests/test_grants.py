@@ -106,3 +106,53 @@ def test_a_grant_s_terms_are_bounded(clocked: TopUpService, clock: ManualClock) 
     with pytest.raises(UsageError, match="category"):
         clocked.grant(ACCOUNT, 100, idempotency_key="k", category="free")
     assert grants(clocked, ACCOUNT) == []
+
+
+def _reserved(service: TopUpService, hold_id: str) -> list[tuple[str, int]]:
+    with service.engine.connect() as connection:
+        rows = connection.exec_driver_sql(
+            "SELECT g.source, r.amount_cents FROM grant_reservations r "
+            "JOIN credit_grants g ON g.id = r.grant_pk JOIN holds h ON h.id = r.hold_pk "
+            f"WHERE h.hold_id = '{hold_id}' ORDER BY r.id"
+        ).all()
+    return [(str(s), int(c)) for s, c in rows]
+
+
+def test_a_hold_reserves_grants_in_burn_down_order_and_its_capture_draws_them(
+    clocked: TopUpService, clock: ManualClock
+) -> None:
+    clocked.credit(ACCOUNT, 300, reason="paid", idempotency_key="paid")
+    clocked.grant(ACCOUNT, 200, idempotency_key="promo", expires_at=clock.now + timedelta(days=1))
+    hold = clocked.place_hold(ACCOUNT, 350, idempotency_key="h").hold
+    assert _reserved(clocked, hold.hold_id) == [("grant:app:promo", 200), ("manual:paid", 150)]
+    with pytest.raises(InsufficientFunds):
+        clocked.spend(ACCOUNT, 151, idempotency_key="too-much")
+    clocked.spend(ACCOUNT, 150, idempotency_key="rest")
+    assert draws(clocked, "spend:app:rest") == [("manual:paid", 150)]
+    clocked.capture_hold(hold.hold_id, 300, idempotency_key="cap")
+    assert draws(clocked, f"hold_capture:{hold.hold_id}") == [
+        ("grant:app:promo", 200),
+        ("manual:paid", 100),
+    ]
+    assert clocked.balance(ACCOUNT).available_cents == 50
+    assert verified(clocked)
+
+
+def test_releasing_a_hold_gives_its_reservations_back(clocked: TopUpService) -> None:
+    clocked.credit(ACCOUNT, 300, reason="paid", idempotency_key="paid")
+    hold = clocked.place_hold(ACCOUNT, 300, idempotency_key="h").hold
+    assert clocked.balance(ACCOUNT).available_cents == 0
+    clocked.release_hold(hold.hold_id, idempotency_key="rel")
+    assert clocked.balance(ACCOUNT).available_cents == 300
+    clocked.spend(ACCOUNT, 300, idempotency_key="all")
+    assert draws(clocked, "spend:app:all") == [("manual:paid", 300)]
+    assert verified(clocked)
+
+
+def test_an_expired_hold_reserves_nothing(clocked: TopUpService, clock: ManualClock) -> None:
+    clocked.credit(ACCOUNT, 300, reason="paid", idempotency_key="paid")
+    clocked.place_hold(ACCOUNT, 300, idempotency_key="h", ttl_seconds=60)
+    clock.advance(60)
+    clocked.spend(ACCOUNT, 300, idempotency_key="all")
+    assert draws(clocked, "spend:app:all") == [("manual:paid", 300)]
+    assert verified(clocked)
