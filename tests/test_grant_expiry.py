@@ -38,7 +38,9 @@ def clocked(settings: Settings, clock: ManualClock) -> Iterator[TopUpService]:
 
 def _welcome(service: TopUpService, clock: ManualClock, cents: int, hours: int, key: str) -> str:
     expires = clock.now + timedelta(hours=hours)
-    granted = service.grant(ACCOUNT, cents, idempotency_key=key, expires_at=expires)
+    granted = service.grant(
+        ACCOUNT, cents, idempotency_key=key, expires_at=expires, category="promotional"
+    )
     assert granted.grant is not None
     return granted.grant.grant_id
 

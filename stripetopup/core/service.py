@@ -180,7 +180,7 @@ class TopUpService:
         *,
         idempotency_key: str,
         reason: str | None = None,
-        category: str = GrantCategory.PROMOTIONAL,
+        category: str = GrantCategory.PAID,
         priority: int = DEFAULT_PRIORITY,
         expires_at: datetime | None = None,
         effective_at: datetime | None = None,

@@ -17,7 +17,7 @@ from stripetopup.web import errors, ratelimit, request_ids
 from stripetopup.web import jobs as background
 from stripetopup.web.deps import Service
 from stripetopup.web.limits import BodyLimitMiddleware
-from stripetopup.web.routes import billing, metrics, spend
+from stripetopup.web.routes import billing, grants, metrics, spend
 from stripetopup.web.schemas import Health, Version, error
 
 
@@ -57,6 +57,7 @@ def create_app(service: TopUpService, *, demo: bool = False, jobs: bool = True) 
     app.add_middleware(request_ids.RequestIdMiddleware)  # outermost: stamps every answer
     app.include_router(billing.router)
     app.include_router(spend.router)
+    app.include_router(grants.router)
     if demo:
         from stripetopup.web.routes import demo_pages
 

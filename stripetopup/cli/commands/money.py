@@ -70,7 +70,7 @@ def balance(account: Account, json_output: JsonOutput = False) -> None:
         color = "red" if result.balance_cents < 0 else "green"
         say(f"{result.account_id}: [{color}]{shown}[/{color}]")
         money = result.currency
-        if result.promotional_cents or result.deficit_cents:
+        if result.promotional_cents:
             parts = [
                 f"paid: {format_money(result.paid_cents, money)}",
                 f"promotional: {format_money(result.promotional_cents, money)}",

@@ -39,7 +39,7 @@ def give(
     *,
     idempotency_key: str,
     reason: str | None,
-    category: object = GrantCategory.PROMOTIONAL,
+    category: object = GrantCategory.PAID,
     priority: object = grants.DEFAULT_PRIORITY,
     expires_at: datetime | None = None,
     effective_at: datetime | None = None,
