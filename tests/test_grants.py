@@ -156,3 +156,22 @@ def test_an_expired_hold_reserves_nothing(clocked: TopUpService, clock: ManualCl
     clocked.spend(ACCOUNT, 300, idempotency_key="all")
     assert draws(clocked, "spend:app:all") == [("manual:paid", 300)]
     assert verified(clocked)
+
+
+def test_a_grant_changed_behind_the_ledger_s_back_fails_verify_and_reconcile(
+    clocked: TopUpService, clock: ManualClock
+) -> None:
+    clocked.credit(ACCOUNT, 300, reason="paid", idempotency_key="paid")
+    with clocked.engine.begin() as connection:
+        connection.exec_driver_sql("UPDATE credit_grants SET remaining_cents = 250")
+    report = clocked.verify_ledger()
+    assert not report.ok
+    assert report.differences == ()
+    [grant] = clocked.grants(ACCOUNT).grants
+    assert [(p.subject, p.detail) for p in report.grant_problems] == [
+        (grant.grant_id, "remaining 250 is not amount 300 less draws 0"),
+        (ACCOUNT, "entries sum to 300, not grants' remaining 250 less deficit 0"),
+    ]
+    reconciled = clocked.reconcile(clock.now - timedelta(days=1), clock.now)
+    assert reconciled.grant_problems == 2
+    assert not reconciled.clean

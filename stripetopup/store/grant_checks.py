@@ -134,12 +134,12 @@ def _accounts(session: Session) -> list[GrantProblem]:
         .order_by(col(Account.account_id))
     ).all()
     found = []
-    for account_id, balance, remaining, deficit in rows:
+    for account_id, total, remaining, deficit in rows:
         if deficit < 0:
             found.append(GrantProblem(account_id, account_id, f"deficit {deficit} is negative"))
-        elif balance != remaining - deficit:
+        elif total != remaining - deficit:
             detail = (
-                f"balance {balance} is not grants' remaining {remaining} less deficit {deficit}"
+                f"entries sum to {total}, not grants' remaining {remaining} less deficit {deficit}"
             )
             found.append(GrantProblem(account_id, account_id, detail))
     return found
