@@ -13,6 +13,7 @@ BENCHMARKS = [
     ["webhook.py", "2000", "8"],
     ["reconcile.py", "--counts", "1000", "10000", "20000"],
     ["emulator_seed_and_page.py"],
+    ["grant_debits.py"],
 ]
 
 

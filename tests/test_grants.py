@@ -175,3 +175,15 @@ def test_a_grant_changed_behind_the_ledger_s_back_fails_verify_and_reconcile(
     reconciled = clocked.reconcile(clock.now - timedelta(days=1), clock.now)
     assert reconciled.grant_problems == 2
     assert not reconciled.clean
+
+
+def test_a_debit_across_many_grants_draws_each_once_in_order(clocked: TopUpService) -> None:
+    for n in range(45):  # more than the first reads of the burn-down hand out
+        clocked.credit(ACCOUNT, 2, reason="n", idempotency_key=f"g{n:02d}", priority=n % 3)
+    clocked.spend(ACCOUNT, 81, idempotency_key="wide")
+    drawn = draws(clocked, "spend:app:wide")
+    order = sorted((n % 3, n) for n in range(45))
+    assert drawn == [(f"manual:g{n:02d}", 2) for _, n in order[:40]] + [
+        (f"manual:g{order[40][1]:02d}", 1)
+    ]
+    assert verified(clocked)

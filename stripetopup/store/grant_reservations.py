@@ -7,6 +7,7 @@ is the reservation's state). Imports sqlalchemy/sqlmodel and ``stripetopup.model
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -34,6 +35,29 @@ def reserved_by_grant(now: datetime, *, except_hold_pk: int | None = None) -> An
     if except_hold_pk is not None:
         statement = statement.where(col(GrantReservation.hold_pk) != except_hold_pk)
     return statement.subquery()
+
+
+NO_HOLD = -1  # ``except_hold``'s value when no hold is left out (no hold has this key)
+
+
+@functools.cache
+def reserved_by_grant_bound() -> Any:
+    """:func:`reserved_by_grant` with ``:now`` and ``:except_hold`` bound at execution,
+    for statements built once (the posting path)."""
+    return (
+        sa.select(
+            col(GrantReservation.grant_pk).label("grant_pk"),
+            sa.func.sum(GrantReservation.amount_cents).label("reserved"),
+        )
+        .join(Hold, col(Hold.id) == col(GrantReservation.hold_pk))
+        .where(
+            col(Hold.status) == HoldStatus.OPEN,
+            col(Hold.expires_at) > sa.bindparam("now", type_=Hold.__table__.c.expires_at.type),  # type: ignore[attr-defined]
+            col(GrantReservation.hold_pk) != sa.bindparam("except_hold"),
+        )
+        .group_by(col(GrantReservation.grant_pk))
+        .subquery()
+    )
 
 
 def reserved_on(session: Session, grant_pk: int, now: datetime) -> int:

@@ -23,9 +23,11 @@ grant reservations and holds.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
@@ -86,23 +88,63 @@ def settle_posting(session: Session, move: Movement, rule: GrantRule) -> None:
 
 
 def drawable(
-    session: Session, account_pk: int, now: datetime, *, except_hold_pk: int | None = None
+    session: Session,
+    account_pk: int,
+    now: datetime,
+    *,
+    except_hold_pk: int | None = None,
+    limit: int | None = None,
+    skip: Collection[int] = (),
 ) -> list[tuple[CreditGrant, int]]:
-    """The account's drawable grants in burn-down order, each with its unreserved cents."""
-    reserved = grant_reservations.reserved_by_grant(now, except_hold_pk=except_hold_pk)
-    free = CreditGrant.remaining_cents - sa.func.coalesce(reserved.c.reserved, 0)
-    rows = session.execute(
-        sa.select(CreditGrant, free)
-        .outerjoin(reserved, reserved.c.grant_pk == col(CreditGrant.id))
-        .where(*_drawable_at(account_pk, now), free > 0)
-        .order_by(*BURN_DOWN)
-    ).all()
+    """The account's drawable grants in burn-down order, each with its unreserved cents
+    (the first ``limit`` of them, leaving out the grant ids in ``skip``)."""
+    params = {
+        "account_pk": account_pk,
+        "now": now,
+        "except_hold": grant_reservations.NO_HOLD if except_hold_pk is None else except_hold_pk,
+        "skip": list(skip),
+        "limit": limit if limit is not None else MAX_GRANTS_READ,
+    }
+    rows = session.execute(_drawable_statement(), params).all()
     return [(grant, int(cents)) for grant, cents in rows]
 
 
-def _drawable_at(account_pk: int, now: datetime) -> tuple[sa.ColumnElement[bool], ...]:
+MAX_GRANTS_READ = 2**31 - 1  # "no limit", as a bound parameter
+
+
+@functools.cache
+def _drawable_statement() -> Any:
+    reserved = grant_reservations.reserved_by_grant_bound()
+    free = CreditGrant.remaining_cents - sa.func.coalesce(reserved.c.reserved, 0)
     return (
-        col(CreditGrant.account_pk) == account_pk,
+        sa.select(CreditGrant, free)
+        .outerjoin(reserved, reserved.c.grant_pk == col(CreditGrant.id))
+        .where(
+            *_drawable_bound(),
+            free > 0,
+            col(CreditGrant.id).not_in(sa.bindparam("skip", expanding=True)),
+        )
+        .order_by(*BURN_DOWN)
+        .limit(sa.bindparam("limit"))
+    )
+
+
+@functools.cache
+def _total_statement() -> Any:
+    reserved = grant_reservations.reserved_by_grant_bound()
+    free = CreditGrant.remaining_cents - sa.func.coalesce(reserved.c.reserved, 0)
+    return (
+        sa.select(sa.func.coalesce(sa.func.sum(free), 0))
+        .select_from(CreditGrant)
+        .outerjoin(reserved, reserved.c.grant_pk == col(CreditGrant.id))
+        .where(*_drawable_bound(), free > 0)
+    )
+
+
+def _drawable_bound() -> tuple[sa.ColumnElement[bool], ...]:
+    now = sa.bindparam("now", type_=CreditGrant.__table__.c.expires_at.type)  # type: ignore[attr-defined]
+    return (
+        col(CreditGrant.account_pk) == sa.bindparam("account_pk"),
         col(CreditGrant.status) == GrantStatus.LIVE,
         col(CreditGrant.remaining_cents) > 0,
         col(CreditGrant.effective_at) <= now,
@@ -110,9 +152,32 @@ def _drawable_at(account_pk: int, now: datetime) -> tuple[sa.ColumnElement[bool]
     )
 
 
+def _in_order(
+    session: Session, account_pk: int, now: datetime, except_hold_pk: int | None
+) -> Iterator[tuple[CreditGrant, int]]:
+    """Drawable grants in burn-down order, read a few at a time (a debit usually needs the
+    first one or two, however many the account has). Each read leaves out the grants
+    already handed out, as drawing from them changes what they have. Call it under the
+    account's lock."""
+    seen: set[int] = set()
+    batch = 8
+    while True:
+        rows = drawable(
+            session, account_pk, now, except_hold_pk=except_hold_pk, limit=batch, skip=seen
+        )
+        for grant, cents in rows:
+            assert grant.id is not None
+            seen.add(grant.id)
+            yield grant, cents
+        if len(rows) < batch:
+            return
+        batch *= 4
+
+
 def drawable_total(session: Session, account_pk: int, now: datetime) -> int:
-    """Cents the account's grants could cover now, beyond what holds reserve."""
-    return sum(cents for _, cents in drawable(session, account_pk, now))
+    """Cents the account's grants could cover now, beyond what holds reserve (one sum)."""
+    params = {"account_pk": account_pk, "now": now, "except_hold": grant_reservations.NO_HOLD}
+    return int(session.execute(_total_statement(), params).scalar_one())
 
 
 def spendable(session: Session, account: Account, now: datetime) -> int:
@@ -130,7 +195,7 @@ def reserve(
     """Reserve ``amount_cents`` for a new hold on the drawable grants, in burn-down order;
     returns the cents reserved (all of them once :func:`spendable` allowed the hold)."""
     need = amount_cents
-    for grant, free in drawable(session, account_pk, now, except_hold_pk=hold_pk):
+    for grant, free in _in_order(session, account_pk, now, hold_pk):
         if need == 0:
             break
         take = min(need, free)
@@ -175,12 +240,14 @@ def summary(session: Session, account: Account, now: datetime) -> Summary:
 
 def deficit(session: Session, account_pk: int) -> int:
     """The account's uncovered debits not yet settled by a credit (never negative)."""
-    total = session.execute(
-        sa.select(sa.func.coalesce(sa.func.sum(GrantDraw.amount_cents), 0)).where(
-            col(GrantDraw.account_pk) == account_pk, col(GrantDraw.grant_pk).is_(None)
-        )
-    ).scalar_one()
-    return int(total)
+    return int(session.execute(_deficit_statement(), {"account_pk": account_pk}).scalar_one())
+
+
+@functools.cache
+def _deficit_statement() -> Any:
+    return sa.select(sa.func.coalesce(sa.func.sum(GrantDraw.amount_cents), 0)).where(
+        col(GrantDraw.account_pk) == sa.bindparam("account_pk"), col(GrantDraw.grant_pk).is_(None)
+    )
 
 
 def find_by_source(session: Session, source: str) -> CreditGrant | None:
@@ -287,9 +354,12 @@ def _debit(session: Session, move: Movement, rule: GrantRule) -> None:
     need = -move.amount_cents
     if rule.hold_pk is not None:
         need = _from_reservations(session, move, rule.hold_pk, need)
-    candidates = drawable(session, move.account_pk, move.now, except_hold_pk=rule.hold_pk)
+    candidates: Iterable[tuple[CreditGrant, int]]
     if rule.prefer_source is not None:
-        candidates.sort(key=lambda pair: pair[0].source != rule.prefer_source)  # stable
+        every = drawable(session, move.account_pk, move.now, except_hold_pk=rule.hold_pk)
+        candidates = sorted(every, key=lambda pair: pair[0].source != rule.prefer_source)
+    else:
+        candidates = _in_order(session, move.account_pk, move.now, rule.hold_pk)
     for grant, free in candidates:
         if need == 0:
             break
@@ -324,18 +394,32 @@ def _draw(session: Session, move: Movement, grant: CreditGrant | None, cents: in
     """One draw row; ``cents`` leave ``grant`` (negative: come back to it)."""
     if grant is not None:
         assert 0 <= grant.remaining_cents - cents <= grant.amount_cents, "grant overdrawn"
-        session.execute(
-            sa.update(CreditGrant)
-            .where(col(CreditGrant.id) == grant.id)
-            .values(remaining_cents=CreditGrant.remaining_cents - cents)
-        )
+        session.execute(_take_statement(), {"grant_pk": grant.id, "cents": cents})
         set_committed_value(grant, "remaining_cents", grant.remaining_cents - cents)
-    session.add(
-        GrantDraw(
-            entry_id=move.entry_id,
-            account_pk=move.account_pk,
-            grant_pk=grant.id if grant is not None else None,
-            amount_cents=cents,
-        )
+    values = {
+        "entry_id": move.entry_id,
+        "account_pk": move.account_pk,
+        "grant_pk": grant.id if grant is not None else None,
+        "amount_cents": cents,
+    }
+    session.execute(_draw_statement(), values)
+
+
+@functools.cache
+def _take_statement() -> Any:
+    return (
+        sa.update(CreditGrant)
+        .where(col(CreditGrant.id) == sa.bindparam("grant_pk"))
+        .values(remaining_cents=CreditGrant.remaining_cents - sa.bindparam("cents"))
     )
-    session.flush()
+
+
+@functools.cache
+def _draw_statement() -> Any:
+    table = GrantDraw.__table__  # type: ignore[attr-defined]
+    return sa.insert(table).values(
+        {
+            name: sa.bindparam(name)
+            for name in ("entry_id", "account_pk", "grant_pk", "amount_cents")
+        }
+    )
