@@ -322,6 +322,8 @@ def test_the_openapi_document_describes_the_endpoints_their_errors_and_auth(api:
         ("POST", "/api/v1/holds/{hold_id}/capture"),
         ("POST", "/api/v1/holds/{hold_id}/release"),
         ("GET", "/api/v1/holds/{hold_id}"),
+        ("POST", "/api/v1/accounts/{account_id}/grants"),
+        ("GET", "/api/v1/accounts/{account_id}/grants"),
     }
     for (method, path), operation in operations.items():
         assert operation["security"] == [{"ServiceKey": []}], path
