@@ -18,7 +18,7 @@ and only what open holds do not reserve. Per account this keeps, exactly:
 ``balance == sum(remaining of live grants) - deficit`` with ``deficit == sum(draws with no
 grant) >= 0`` (checked by :mod:`stripetopup.store.grant_checks`).
 Imports sqlalchemy/sqlmodel, ``stripetopup.ids``, ``stripetopup.models`` and the store's
-grant reservations and holds.
+grant draws, grant reservations and holds.
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from stripetopup.ids import new_grant_id
-from stripetopup.models import Account, CreditGrant, GrantCategory, GrantDraw, GrantStatus
-from stripetopup.store import grant_reservations, holds
+from stripetopup.models import Account, CreditGrant, GrantCategory, GrantStatus
+from stripetopup.store import grant_draws, grant_reservations, holds
 
 DEFAULT_PRIORITY = 50
 
@@ -185,7 +185,7 @@ def spendable(session: Session, account: Account, now: datetime) -> int:
     and never more than the balance less open holds (a hold from before grants reserved
     nothing)."""
     assert account.id is not None
-    by_grants = drawable_total(session, account.id, now) - deficit(session, account.id)
+    by_grants = drawable_total(session, account.id, now) - grant_draws.deficit(session, account.id)
     return min(account.balance_cents - holds.open_total(session, account, now), by_grants)
 
 
@@ -231,22 +231,10 @@ def summary(session: Session, account: Account, now: datetime) -> Summary:
     return Summary(
         by_kind[GrantCategory.PAID],
         by_kind[GrantCategory.PROMOTIONAL],
-        deficit(session, account.id),
+        grant_draws.deficit(session, account.id),
         spendable(session, account, now),
         expiring if soonest is not None else None,
         soonest,
-    )
-
-
-def deficit(session: Session, account_pk: int) -> int:
-    """The account's uncovered debits not yet settled by a credit (never negative)."""
-    return int(session.execute(_deficit_statement(), {"account_pk": account_pk}).scalar_one())
-
-
-@functools.cache
-def _deficit_statement() -> Any:
-    return sa.select(sa.func.coalesce(sa.func.sum(GrantDraw.amount_cents), 0)).where(
-        col(GrantDraw.account_pk) == sa.bindparam("account_pk"), col(GrantDraw.grant_pk).is_(None)
     )
 
 
@@ -302,7 +290,7 @@ def _credit(session: Session, move: Movement, rule: GrantRule) -> None:
     rest = move.amount_cents
     target = _restorable(session, move, rule)
     effective = target is not None or rule.effective_at is None or rule.effective_at <= move.now
-    settled = min(rest, deficit(session, move.account_pk)) if effective else 0
+    settled = min(rest, grant_draws.deficit(session, move.account_pk)) if effective else 0
     if settled:
         _draw(session, move, None, -settled)
     if target is not None:
@@ -396,13 +384,8 @@ def _draw(session: Session, move: Movement, grant: CreditGrant | None, cents: in
         assert 0 <= grant.remaining_cents - cents <= grant.amount_cents, "grant overdrawn"
         session.execute(_take_statement(), {"grant_pk": grant.id, "cents": cents})
         set_committed_value(grant, "remaining_cents", grant.remaining_cents - cents)
-    values = {
-        "entry_id": move.entry_id,
-        "account_pk": move.account_pk,
-        "grant_pk": grant.id if grant is not None else None,
-        "amount_cents": cents,
-    }
-    session.execute(_draw_statement(), values)
+    grant_pk = grant.id if grant is not None else None
+    grant_draws.add(session, move.entry_id, move.account_pk, grant_pk, cents)
 
 
 @functools.cache
@@ -411,15 +394,4 @@ def _take_statement() -> Any:
         sa.update(CreditGrant)
         .where(col(CreditGrant.id) == sa.bindparam("grant_pk"))
         .values(remaining_cents=CreditGrant.remaining_cents - sa.bindparam("cents"))
-    )
-
-
-@functools.cache
-def _draw_statement() -> Any:
-    table = GrantDraw.__table__  # type: ignore[attr-defined]
-    return sa.insert(table).values(
-        {
-            name: sa.bindparam(name)
-            for name in ("entry_id", "account_pk", "grant_pk", "amount_cents")
-        }
     )
