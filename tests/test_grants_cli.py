@@ -60,3 +60,14 @@ def test_bad_grant_terms_exit_2_and_write_nothing(
     assert result.exit_code == 2
     assert message in result.stderr
     assert grants(service, ACCOUNT) == []
+
+
+def test_a_credit_with_a_relative_expiry_retried_later_is_the_same_credit(
+    cli: Invoke, service: TopUpService
+) -> None:
+    args = ["credit", ACCOUNT, "--amount", "5", "--reason", "w", "--promotional"]
+    first = cli(*args, "--expires", "30d", "--idempotency-key", "once")
+    again = cli(*args, "--expires", "30d", "--idempotency-key", "once")
+    assert (first.exit_code, again.exit_code) == (0, 0), again.stderr
+    assert again.stdout.startswith("Already applied (idempotency key once)")
+    assert len(grants(service, ACCOUNT)) == 1

@@ -146,8 +146,11 @@ def adjust(
 
 
 def _terms(grant: GrantRule | None) -> tuple[object, ...]:
-    """A credit's grant terms, in its fingerprint (none: the fingerprint stays as before)."""
+    """A credit's grant terms, in its fingerprint (none: the fingerprint stays as before).
+
+    Not its times: an operator's ``--expires 30d`` retried a minute later means the same
+    credit (the first call's expiry stands), not another request under the same key.
+    """
     if grant is None:
         return ()
-    when = (grant.effective_at, grant.expires_at)
-    return (grant.category, grant.priority, *(w.isoformat() if w else "" for w in when))
+    return (grant.category, grant.priority)
