@@ -6,7 +6,7 @@ A paid top-up's grant expires after STRIPETOPUP_PAID_CREDIT_EXPIRES.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 
@@ -88,3 +88,18 @@ def test_a_paid_top_up_s_grant_expires_after_the_configured_span(
         assert service.balance(ACCOUNT).next_expiry is not None
     finally:
         service.close()
+
+
+def test_reconcile_fix_and_payments_assign_credit_as_paid_grants(
+    service: TopUpService, control: EmulatorControl
+) -> None:
+    week = timedelta(days=7)
+    missed = str(control.seed(count=1, amount=700, client_reference_id=ACCOUNT)["ids"][0])
+    stray = str(control.seed(count=1, amount=300, client_reference_id="acct-nobody")["ids"][0])
+    assert service.reconcile(datetime.now(UTC) - week, fix=True).fixed == 1
+    service.assign_payment(stray, ACCOUNT, reason="the customer's other account")
+    assert sorted(grants(service, ACCOUNT)) == [
+        (f"checkout_session:{missed}", "paid", 700, 700, "live"),
+        (f"checkout_session:{stray}", "paid", 300, 300, "live"),
+    ]
+    assert verified(service)
