@@ -15,6 +15,7 @@ BENCHMARKS = [
     ["reconcile.py", "--counts", "1000", "10000", "20000"],
     ["emulator_seed_and_page.py"],
     ["hooks_delivery.py", "1000", "--endpoints", "1", "2"],
+    ["grant_debits.py"],
 ]
 
 

@@ -3,7 +3,7 @@
 Built at the edge (CLI callback, ``serve``, the host application) and passed down; nothing
 here runs at import time. Secrets are ``SecretStr`` and validation errors never echo input.
 A leaf module: imports pydantic, ``limits`` (to check rate limit strings),
-``stripetopup.dates`` (to read lengths of time) and ``stripetopup.errors`` only.
+``stripetopup.errors`` and ``stripetopup.dates`` (to check spans such as ``365d``) only.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import ipaddress
 import os
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -381,7 +382,32 @@ class Settings(BaseSettings):
             raise ValueError("must be at least three times STRIPETOPUP_HOOKS_TIMEOUT_SECONDS")
         return value
 
+    # Credit grants: how long a paid top-up's grant lasts ("never", or a span such as 365d),
+    # and how often serve's job writes off expired grants.
+    paid_credit_expires: str = "never"
+    grant_expiry_interval_seconds: int = Field(60, ge=1, le=86400)
+
+    @field_validator("paid_credit_expires")
+    @classmethod
+    def _paid_credit_expires(cls, value: str) -> str:
+        text = value.strip().lower()
+        if text != "never":
+            try:
+                span = parse_duration(text, param="STRIPETOPUP_PAID_CREDIT_EXPIRES")
+            except InvalidDate:
+                span = timedelta(0)
+            if span <= timedelta(0):
+                raise ValueError("use never or a span such as 365d, 12w or 720h")
+        return text
+
     # What the settings mean, and the checks of the commands that need one of them.
+    @property
+    def paid_credit_ttl(self) -> timedelta | None:
+        """How long a paid top-up's grant lasts; None: it never expires."""
+        if self.paid_credit_expires == "never":
+            return None
+        return parse_duration(self.paid_credit_expires, param="STRIPETOPUP_PAID_CREDIT_EXPIRES")
+
     @property
     def livemode(self) -> bool:
         """True for ``sk_live_``/``rk_live_`` keys: events of the other mode are not credited."""

@@ -74,5 +74,35 @@ def parse_duration(text: str, *, param: str, maximum: timedelta | None = None) -
     return length
 
 
+def parse_future(text: str, *, now: datetime, param: str) -> datetime:
+    """A moment after ``now``: ``30d`` from ``now``, or an ISO date/time (UTC unless an
+    offset is given) that is still ahead. InvalidDate otherwise."""
+    raw = text.strip()
+    if _RELATIVE.match(raw.lower()):
+        try:
+            moment = now + parse_duration(raw, param=param)
+        except OverflowError:
+            raise _out_of_range(raw, param) from None
+        if moment <= now:
+            raise InvalidDate(f"{param}: {raw!r} is not in the future", param=param)
+        return moment
+    try:
+        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidDate(
+            f"{param}: {raw!r} is not a date; use ISO 8601 (2027-01-31, 2027-01-31T12:00Z) "
+            "or a span from now (30d, 12h)",
+            param=param,
+        ) from None
+    parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
+    try:
+        parsed = parsed.astimezone(UTC)
+    except OverflowError:
+        raise _out_of_range(raw, param) from None
+    if parsed <= now:
+        raise InvalidDate(f"{param}: {raw!r} is not in the future", param=param)
+    return parsed
+
+
 def _out_of_range(raw: str, param: str) -> InvalidDate:
     return InvalidDate(f"{param}: {raw!r} is outside the years 1 to 9999", param=param)

@@ -109,6 +109,19 @@ def is_message_id(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and _MESSAGE_ID.fullmatch(value) is not None
 
 
+GRANT_ID_PREFIX = "grant_"
+_GRANT_ID = re.compile(r"grant_[0-9a-f]{24}")
+
+
+def new_grant_id() -> str:
+    """A fresh credit grant id: ``grant_`` and 96 random bits in hex."""
+    return GRANT_ID_PREFIX + secrets.token_hex(12)
+
+
+def is_grant_id(value: object) -> bool:
+    return isinstance(value, str) and _GRANT_ID.fullmatch(value) is not None
+
+
 def check_hold_id(hold_id: object) -> str:
     """``hold_id`` if it has the shape of the ids we generate, else InvalidHoldId."""
     if not isinstance(hold_id, str) or _HOLD_ID.fullmatch(hold_id) is None:

@@ -80,6 +80,21 @@ class LedgerKind(StrEnum):
     REFUND_REVERSED = "refund_reversed"
     DISPUTE = "dispute"
     DISPUTE_REINSTATED = "dispute_reinstated"
+    GRANT_EXPIRY = "grant_expiry"
+
+
+class GrantCategory(StrEnum):
+    """What kind of credit a grant is (``credit_grants.category``): bought, or given."""
+
+    PAID = "paid"
+    PROMOTIONAL = "promotional"
+
+
+class GrantStatus(StrEnum):
+    """A grant's ``status``: ``live`` until its expiry is written off, then ``expired``."""
+
+    LIVE = "live"
+    EXPIRED = "expired"
 
 
 class HoldStatus(StrEnum):
@@ -89,6 +104,10 @@ class HoldStatus(StrEnum):
     CAPTURED = "captured"
     RELEASED = "released"
     EXPIRED = "expired"
+
+
+# Grant, draw and reservation cents are BIGINT on PostgreSQL (wider than any balance).
+_BIGINT = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 class UTCDateTime(sa.TypeDecorator[datetime]):
@@ -358,3 +377,62 @@ class WebhookDelivery(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=MAX_REASON_LENGTH)
     delivered_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class CreditGrant(SQLModel, table=True):
+    """One credit as something to spend: what is left of it, its order and its expiry.
+
+    Every credit entry creates one (``source`` is the entry's source, unique);
+    ``remaining_cents`` is ``amount_cents`` minus every draw on it (:class:`GrantDraw`).
+    """
+
+    __tablename__ = "credit_grants"
+
+    id: int | None = Field(default=None, primary_key=True)
+    grant_id: str = Field(max_length=40, unique=True)
+    account_pk: int = Field(foreign_key="accounts.id", index=True)
+    # The credit entry that made it; NULL only for an opening balance migration 0007 carried over.
+    entry_id: int | None = Field(default=None, foreign_key="ledger_entries.id", index=True)
+    amount_cents: int = Field(sa_column=sa.Column(_BIGINT, nullable=False))
+    remaining_cents: int = Field(sa_column=sa.Column(_BIGINT, nullable=False))
+    currency: str = Field(max_length=3)
+    category: str = Field(max_length=20)
+    priority: int = 50
+    effective_at: datetime = Field(sa_column=_ts(nullable=False))
+    expires_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True, index=True))
+    source: str = Field(max_length=255, unique=True)
+    status: str = Field(default="live", max_length=20, index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    expired_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class GrantDraw(SQLModel, table=True):
+    """Cents one ledger entry took from one grant (negative: given back to it).
+
+    ``grant_pk`` NULL is the uncovered part of a debit (the account's deficit, positive) or
+    a later credit settling it (negative): the deficit is the sum of those rows.
+    """
+
+    __tablename__ = "grant_draws"
+
+    id: int | None = Field(default=None, primary_key=True)
+    # NULL only for an opening deficit migration 0007 carried over (a negative balance).
+    entry_id: int | None = Field(default=None, foreign_key="ledger_entries.id", index=True)
+    account_pk: int = Field(foreign_key="accounts.id", index=True)
+    grant_pk: int | None = Field(default=None, foreign_key="credit_grants.id", index=True)
+    amount_cents: int = Field(sa_column=sa.Column(_BIGINT, nullable=False))
+
+
+class GrantReservation(SQLModel, table=True):
+    """Cents an open hold keeps on one grant; it counts while its hold is open and unexpired.
+
+    Released with the hold (nothing to undo: the hold's status ends it); a capture turns
+    what it takes into draws on the same grants.
+    """
+
+    __tablename__ = "grant_reservations"
+
+    id: int | None = Field(default=None, primary_key=True)
+    hold_pk: int = Field(foreign_key="holds.id", index=True)
+    grant_pk: int = Field(foreign_key="credit_grants.id", index=True)
+    amount_cents: int = Field(sa_column=sa.Column(_BIGINT, nullable=False))

@@ -292,6 +292,7 @@ ROOM_MAY_IMPORT = {
     "payments": {"events", "ledger"},
     "reconcile": {"events", "ledger"},
     "doctor": {"events", "ledger"},
+    "grants": {"ledger", "outbound", "spending"},
 }
 SHARED = {"context", "answers"}
 FLAT = {"service": set(ROOM_MAY_IMPORT)}

@@ -37,10 +37,11 @@ def test_a_clean_ledger_verifies_and_exits_0(cli, service: TopUpService) -> None
     result = cli("ledger", "verify")
     assert result.exit_code == 0, result.stderr
     assert result.stdout == (
-        "Ledger verified: 2 accounts, every balance equals the sum of its entries.\n"
+        "Ledger verified: 2 accounts, every balance equals the sum of its entries and of its "
+        "credit grants.\n"
     )
     data = json.loads(cli("ledger", "verify", "--json").stdout)
-    assert data == {"ok": True, "accounts": 2, "differences": []}
+    assert data == {"ok": True, "accounts": 2, "differences": [], "grant_problems": []}
 
 
 def test_a_balance_changed_behind_the_ledgers_back_is_reported_and_exits_1(

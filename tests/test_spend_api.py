@@ -69,9 +69,13 @@ def test_the_balance_shows_the_balance_open_holds_and_what_is_available(api: Api
         "account_id": ACCOUNT,
         "balance_cents": 5000,
         "balance": "50.00",
+        "paid_cents": 5000,
+        "promotional_cents": 0,
+        "deficit_cents": 0,
         "held_cents": 1250,
         "available_cents": 3750,
         "available": "37.50",
+        "next_expiry": None,
         "currency": "usd",
         "low_balance_threshold_cents": None,
         "below_threshold": False,
@@ -345,6 +349,8 @@ def test_the_openapi_document_describes_the_endpoints_their_errors_and_auth(api:
         ("GET", "/api/v1/events"),
         ("POST", "/api/v1/accounts/{account_id}/topup-links"),
         *WEBHOOK_ENDPOINT_OPERATIONS,
+        ("POST", "/api/v1/accounts/{account_id}/grants"),
+        ("GET", "/api/v1/accounts/{account_id}/grants"),
     }
     for (method, path), operation in operations.items():
         assert operation["security"] == [{"ServiceKey": []}], path

@@ -15,6 +15,7 @@ from stripetopup.cli.commands import db as db_cmd
 from stripetopup.cli.commands import doctor as doctor_cmd
 from stripetopup.cli.commands import emulator as emulator_cmd
 from stripetopup.cli.commands import events as events_cmd
+from stripetopup.cli.commands import grants as grants_cmd
 from stripetopup.cli.commands import hooks as hooks_cmd
 from stripetopup.cli.commands import ledger as ledger_cmd
 from stripetopup.cli.commands import money as money_cmd
@@ -74,6 +75,7 @@ def root(
 serve_cmd.register(app)
 money_cmd.register(app)
 ledger_cmd.register(app)
+grants_cmd.register(app)
 payments_cmd.register(app)
 accounts_cmd.register(app)
 tokens_cmd.register(app)

@@ -37,6 +37,9 @@ from stripetopup.core.events import intake as webhook
 from stripetopup.core.events import log as event_log
 from stripetopup.core.events import process as events
 from stripetopup.core.events.types import EventOutcome, EventRecord, ReplayBatch
+from stripetopup.core.grants import credit as grant_credit
+from stripetopup.core.grants import terms as grant_terms
+from stripetopup.core.grants.types import ExpiryRun, Granted, GrantList
 from stripetopup.core.ledger import accounts
 from stripetopup.core.ledger.types import Balance, Entry, LedgerVerification, OpenedAccount, Posted
 from stripetopup.core.outbound import feed
@@ -57,6 +60,8 @@ from stripetopup.core.spending.types import HoldChange, HoldView, Spent
 from stripetopup.dates import utcnow
 from stripetopup.db import create_db_engine
 from stripetopup.metrics import Snapshot
+from stripetopup.models import GrantCategory
+from stripetopup.store.grants import DEFAULT_PRIORITY
 from stripetopup.stripe_gateway import StripeGateway
 
 if TYPE_CHECKING:
@@ -150,7 +155,18 @@ class TopUpService:
         reason: str,
         idempotency_key: str | None = None,
         actor: str = "operator",
+        category: str = GrantCategory.PAID,
+        priority: int = DEFAULT_PRIORITY,
+        expires_at: datetime | None = None,
     ) -> Posted:
+        """A manual credit: a grant of ``category`` (paid or promotional), ``priority``
+        (0-100, lower spent first) that expires at ``expires_at`` (None: never)."""
+        plain = (category, priority, expires_at) == (GrantCategory.PAID, DEFAULT_PRIORITY, None)
+        rule = None
+        if not plain:
+            rule = grant_terms.rule(
+                self.ctx, category=category, priority=priority, expires_at=expires_at
+            )
         return accounts.adjust(
             self.ctx,
             account_id,
@@ -158,6 +174,7 @@ class TopUpService:
             reason=reason,
             idempotency_key=idempotency_key,
             actor=actor,
+            grant=rule,
         )
 
     def debit(
@@ -177,6 +194,48 @@ class TopUpService:
             idempotency_key=idempotency_key,
             actor=actor,
         )
+
+    # Credit grants -----------------------------------------------------------------------
+    def grant(
+        self,
+        account_id: str,
+        amount_cents: int,
+        *,
+        idempotency_key: str,
+        reason: str | None = None,
+        category: str = GrantCategory.PAID,
+        priority: int = DEFAULT_PRIORITY,
+        expires_at: datetime | None = None,
+        effective_at: datetime | None = None,
+        actor: str = "app",
+    ) -> Granted:
+        """Credit ``amount_cents`` as a grant with these terms (the spend API's grants)."""
+        return grant_credit.give(
+            self.ctx,
+            account_id,
+            amount_cents,
+            idempotency_key=idempotency_key,
+            reason=reason,
+            category=category,
+            priority=priority,
+            expires_at=expires_at,
+            effective_at=effective_at,
+            actor=actor,
+        )
+
+    def grant_expiry(self, text: str | None) -> datetime | None:
+        """An expiry as operators type it (``30d`` from now, or an ISO date/time ahead)."""
+        return grant_terms.parse_expiry(text, now=self.ctx.clock())
+
+    def grants(self, account_id: str, *, include_closed: bool = False) -> GrantList:
+        """An account's grants in burn-down order (live with cents left, or all)."""
+        return grant_credit.list_grants(self.ctx, account_id, include_closed=include_closed)
+
+    def expire_grants(self, *, limit: int = 500) -> ExpiryRun:
+        """Write off every grant past its expiry (exactly once; see ``core/grants/expiry``)."""
+        from stripetopup.core.grants import expiry  # deferred: start-up cost
+
+        return expiry.expire_due(self.ctx, limit=limit)
 
     # Spending ----------------------------------------------------------------------------
     # For the host application: debits that refuse to overdraw, and holds. Every write

@@ -34,6 +34,14 @@ def find(session: Session, account_id: str, *, lock: bool = False) -> Account | 
     return session.exec(statement).first()
 
 
+def get_by_pk(session: Session, account_pk: int, *, lock: bool = False) -> Account:
+    """The account with primary key ``account_pk`` (it must exist), locked if asked."""
+    statement = select(Account).where(Account.id == account_pk)
+    if lock:
+        statement = statement.with_for_update().execution_options(populate_existing=True)
+    return session.exec(statement).one()
+
+
 def get(session: Session, account_id: str, *, lock: bool = False) -> Account:
     account = find(session, account_id, lock=lock)
     if account is None:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,6 +21,7 @@ from sqlmodel import Session, col, func, select
 from stripetopup.dates import utcnow
 from stripetopup.errors import Conflict, InvalidAmount, NotFound
 from stripetopup.models import MAX_INTEGER, Account, LedgerEntry, LedgerKind
+from stripetopup.store import grants
 from stripetopup.store.upsert import bound_values, dialect_of, insert_for
 
 
@@ -38,6 +40,9 @@ class Posting:
     payment_intent_id: str | None = None
     event_id: str | None = None
     request_fingerprint: str | None = None
+    # How the entry meets the account's credit grants, judged at ``at`` (the core's clock).
+    grants: grants.GrantRule = field(default_factory=grants.GrantRule)
+    at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -60,7 +65,8 @@ def post(session: Session, posting: Posting) -> PostResult:
     Raises NotFound for an unknown account and Conflict when the source exists with a
     different request fingerprint (an idempotency key reused for other input). Runs as
     three Core statements on the new-entry path: lock the account, insert the entry if its
-    source is new, move the cached balance.
+    source is new, move the cached balance; then the entry's draws on the account's credit
+    grants (:func:`stripetopup.store.grants.settle_posting`, the one place they are written).
     """
     account_pk, balance = _lock_account(session, posting.account_id)
     balance_after = balance + posting.amount_cents
@@ -92,6 +98,15 @@ def post(session: Session, posting: Posting) -> PostResult:
         .where(_ACCOUNTS.c.id == account_pk)
         .values(balance_cents=balance_after, updated_at=values["created_at"])
     )
+    move = grants.Movement(
+        account_pk,
+        inserted,
+        posting.amount_cents,
+        posting.currency,
+        posting.source,
+        posting.at or values["created_at"],
+    )
+    grants.settle_posting(session, move, posting.grants)
     return PostResult(LedgerEntry(id=inserted, **values), created=True)
 
 

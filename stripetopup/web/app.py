@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
@@ -17,18 +14,19 @@ from stripetopup.core import TopUpService
 from stripetopup.db import check_connection
 from stripetopup.errors import DatabaseError
 from stripetopup.web import errors, ratelimit, request_ids
+from stripetopup.web import jobs as background
 from stripetopup.web.deps import Service
 from stripetopup.web.limits import BodyLimitMiddleware
-from stripetopup.web.routes import billing, hooks, metrics, outbound, spend, topup
+from stripetopup.web.routes import billing, grants, hooks, metrics, outbound, spend, topup
 from stripetopup.web.schemas import Health, Version, error
 
 
-def create_app(service: TopUpService, *, demo: bool = False) -> FastAPI:
+def create_app(service: TopUpService, *, demo: bool = False, jobs: bool = True) -> FastAPI:
     """An app serving ``service``; the caller owns the service's lifetime.
 
-    ``demo`` adds stand-in success/cancel pages for the offline demo. Under a server that
-    runs the lifespan (``serve``), the outbound webhook worker runs beside the app, one per
-    process, unless ``STRIPETOPUP_HOOKS_WORKER`` is off.
+    ``demo`` adds stand-in success/cancel pages for the offline demo; ``jobs`` runs the
+    background jobs while the app is up under a server that runs the lifespan (``serve``):
+    grant and hold expiry, and the outbound webhook worker (:mod:`stripetopup.web.jobs`).
     """
     # /docs and /redoc from assets installed with fastapi-offline: no CDN, so they work
     # offline and behind a strict egress policy.
@@ -39,7 +37,7 @@ def create_app(service: TopUpService, *, demo: bool = False) -> FastAPI:
         redirect_slashes=False,
         # Any route may fail unexpectedly; a route that can fail so by design says how.
         responses={500: error("An unexpected failure (internal_error); see the server log.")},
-        lifespan=_hooks_worker(service),
+        lifespan=background.lifespan(service) if jobs else None,
     )
     app.state.service = service
     errors.install(app)
@@ -66,6 +64,7 @@ def create_app(service: TopUpService, *, demo: bool = False) -> FastAPI:
         app.include_router(topup.router)
     app.include_router(outbound.router)
     app.include_router(hooks.router)
+    app.include_router(grants.router)
     if demo:
         from stripetopup.web.routes import demo_pages
 
@@ -74,25 +73,6 @@ def create_app(service: TopUpService, *, demo: bool = False) -> FastAPI:
     ratelimit.install(app, service.settings)
     _document_only_what_is_answered(app)
     return app
-
-
-def _hooks_worker(service: TopUpService) -> Any:
-    """The lifespan that starts the delivery worker's thread and stops it on shutdown."""
-
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        worker = service.hooks_worker() if service.settings.hooks_worker else None
-        if worker is not None:
-            worker.start()
-        try:
-            yield
-        finally:
-            if worker is not None:
-                # An attempt under way ends within its timeout; a lease covers the rest.
-                timeout = service.settings.hooks_timeout_seconds + 5
-                await asyncio.to_thread(worker.stop, timeout)
-
-    return lifespan
 
 
 def create_app_from_env(*, demo: bool = False) -> FastAPI:

@@ -21,13 +21,14 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @contextmanager
-def serve_in_thread(app: Any) -> Iterator[str]:
+def serve_in_thread(app: Any, *, lifespan: str = "off") -> Iterator[str]:
     """Serve ``app`` on 127.0.0.1 (free port) until the block ends; yields its base URL.
 
-    Waits on ``server.started`` as encode/httpx's tests do.
+    Waits on ``server.started`` as encode/httpx's tests do. ``lifespan="on"`` runs the
+    app's background jobs too, as ``serve`` does.
     """
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_level="warning", lifespan="off", proxy_headers=False
+        app, host="127.0.0.1", port=0, log_level="warning", lifespan=lifespan, proxy_headers=False
     )  # like `serve`: X-Forwarded-For is believed only from STRIPETOPUP_TRUSTED_PROXIES
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -4,7 +4,8 @@
 ``ledger show acct-1``, while ``ledger verify`` runs the check (an account literally named
 ``verify`` or ``show`` is listed with ``ledger show verify``). ``ledger --help`` lists
 ``show``'s options too, since ``ledger ACCOUNT`` is how most people call it. ``verify``
-exits 1 when any balance differs from the sum of its entries, 0 otherwise.
+exits 1 when any balance differs from the sum of its entries or a credit grant invariant
+is broken, 0 otherwise.
 """
 
 from __future__ import annotations
@@ -114,16 +115,21 @@ def verify(json_output: JsonOutput = False) -> None:
     elif report.ok:
         typer.echo(
             f"Ledger verified: {_accounts(report.accounts)}, every balance equals the sum of "
-            "its entries."
+            "its entries and of its credit grants."
         )
     else:
+        for problem in report.grant_problems:
+            typer.echo(f"{problem.account_id}: grants: {problem.subject}: {problem.detail}")
         for d in report.differences:
             typer.echo(
                 f"{d.account_id}: balance {format_cents(d.balance_cents)} but its entries sum to "
                 f"{format_cents(d.entries_cents)} (difference {format_cents(d.difference_cents)})"
             )
-        differ = "differs" if len(report.differences) == 1 else "differ"
-        typer.echo(f"{len(report.differences)} of {_accounts(report.accounts)} {differ}.")
+        if report.differences or not report.grant_problems:
+            differ = "differs" if len(report.differences) == 1 else "differ"
+            typer.echo(f"{len(report.differences)} of {_accounts(report.accounts)} {differ}.")
+        if report.grant_problems:
+            typer.echo(f"{len(report.grant_problems)} credit grant invariant(s) broken.")
     if not report.ok:
         raise typer.Exit(code=EXIT_FAILURE)
 

@@ -7,6 +7,7 @@ debit.
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Annotated
 
@@ -98,24 +99,64 @@ def balance(account: Account, json_output: JsonOutput = False) -> None:
         shown = format_money(result.balance_cents, result.currency)
         color = "red" if result.balance_cents < 0 else "green"
         say(f"{result.account_id}: [{color}]{shown}[/{color}]")
-        if result.held_cents:
+        money = result.currency
+        if result.promotional_cents:
+            parts = [
+                f"paid: {format_money(result.paid_cents, money)}",
+                f"promotional: {format_money(result.promotional_cents, money)}",
+            ]
+            if result.deficit_cents:
+                parts.append(f"deficit: {format_money(result.deficit_cents, money)}")
+            say(", ".join(parts))
+        if result.held_cents or result.available_cents != result.balance_cents:
             say(
-                f"held: {format_money(result.held_cents, result.currency)}, "
-                f"available: {format_money(result.available_cents, result.currency)}"
+                f"held: {format_money(result.held_cents, money)}, "
+                f"available: {format_money(result.available_cents, money)}"
+            )
+        if result.next_expiry is not None:
+            soon = result.next_expiry
+            say(
+                f"next expiry: {format_money(soon.amount_cents, money)} on "
+                f"{soon.expires_at.strftime('%Y-%m-%d %H:%M UTC')}"
             )
 
     run_with(json_output, lambda: context.service().balance(account), human)
 
 
+@dataclass(frozen=True)
+class _Terms:
+    """A manual credit's grant terms, as typed (``--promotional --priority --expires``)."""
+
+    promotional: bool = False
+    priority: int = 50
+    expires: str | None = None
+
+
 def _adjust(
-    direction: int, account: str, amount: str, reason: str, key: str | None, json_output: bool
+    direction: int,
+    account: str,
+    amount: str,
+    reason: str,
+    key: str | None,
+    json_output: bool,
+    terms: _Terms | None = None,
 ) -> None:
     cents = _dollars(amount)
 
     def produce() -> Posted:
         service = context.service()
-        move = service.credit if direction > 0 else service.debit
-        return move(account, cents, reason=reason, idempotency_key=key)
+        if direction < 0 or terms is None:
+            move = service.credit if direction > 0 else service.debit
+            return move(account, cents, reason=reason, idempotency_key=key)
+        return service.credit(
+            account,
+            cents,
+            reason=reason,
+            idempotency_key=key,
+            category="promotional" if terms.promotional else "paid",
+            priority=terms.priority,
+            expires_at=service.grant_expiry(terms.expires),
+        )
 
     def human(posted: Posted) -> None:
         verb = "Credited" if direction > 0 else "Debited"
@@ -137,10 +178,24 @@ def credit(
     amount: Amount,
     reason: Reason,
     idempotency_key: IdempotencyKey = None,
+    promotional: Annotated[
+        bool, typer.Option("--promotional", help="A promotional grant (default: paid).")
+    ] = False,
+    priority: Annotated[
+        int,
+        typer.Option("--priority", min=0, max=100, help="0-100; lower is spent first."),
+    ] = 50,
+    expires: Annotated[
+        str | None,
+        typer.Option(
+            "--expires", metavar="WHEN", help="When it expires: 30d, 12h or a date (default never)."
+        ),
+    ] = None,
     json_output: JsonOutput = False,
 ) -> None:
-    """Credit an account by hand."""
-    _adjust(1, account, amount, reason, idempotency_key, json_output)
+    """Credit an account by hand, as a credit grant (paid, never expiring, unless told)."""
+    terms = _Terms(promotional, priority, expires)
+    _adjust(1, account, amount, reason, idempotency_key, json_output, terms)
 
 
 def debit(

@@ -71,9 +71,11 @@ def print_summary(report: ReconcileReport) -> None:
     window = f"{report.since:%Y-%m-%d %H:%M} to {report.until:%Y-%m-%d %H:%M} UTC"
     columns = [Column("Check", keep=True), Column("Count", keep=True, numeric=True)]
     table(f"Reconcile {window}", columns, rows)
+    if report.grant_problems:
+        say(f"{report.grant_problems} credit grant invariant(s) broken: see ledger verify.")
     if report.clean:
         say(f"Nothing to fix{f' (fixed {report.fixed})' if report.fixed else ''}.")
-    else:
+    elif report.remaining:
         hint = "" if report.fix else "; run with --fix to apply what can be fixed"
         say(f"{report.remaining} difference(s) remain{hint}.")
 

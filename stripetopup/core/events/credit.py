@@ -22,6 +22,7 @@ from stripetopup.core.outbound.emit import advance_payment
 from stripetopup.errors import NotFound
 from stripetopup.models import EventResult, LedgerKind, PaymentState, StripePayment
 from stripetopup.store import ledger, payments
+from stripetopup.store.grants import GrantRule
 from stripetopup.stripe_objects import CheckoutSession
 
 
@@ -133,6 +134,8 @@ def credit_session(
     amount = credited_cents(ctx, checkout)
     if amount is None or amount <= 0:  # an operator's assignment skips attention_reason
         return _attention(session, ctx, payment, "the session has no positive amount to credit")
+    now = ctx.clock()
+    ttl = ctx.settings.paid_credit_ttl
     posting = ledger.Posting(
         account_id=account_id,
         amount_cents=amount,
@@ -144,6 +147,8 @@ def credit_session(
         checkout_session_id=checkout.id,
         payment_intent_id=payment.payment_intent_id,
         event_id=event_id,
+        grants=GrantRule(expires_at=None if ttl is None else now + ttl),  # a paid grant
+        at=now,
     )
     try:
         posted = outbound.post(session, ctx, posting)

@@ -15,13 +15,14 @@ from sqlmodel import Session
 
 from stripetopup.core.context import Context
 from stripetopup.core.ledger import sources
-from stripetopup.core.ledger.types import Balance, Entry, OpenedAccount, Posted
+from stripetopup.core.ledger.types import Balance, Entry, NextExpiry, OpenedAccount, Posted
 from stripetopup.core.outbound import posting as outbound
 from stripetopup.core.outbound import thresholds
 from stripetopup.db import run_in_transaction, transaction
 from stripetopup.errors import InvalidAmount, UsageError
 from stripetopup.models import MAX_INTEGER, MAX_REASON_LENGTH, Account, LedgerKind
-from stripetopup.store import accounts, holds, ledger
+from stripetopup.store import accounts, grants, holds, ledger
+from stripetopup.store.grants import GrantRule
 
 MAX_MANUAL_CENTS = 100_000_000_00  # one hundred million dollars: beyond this is a typo
 
@@ -66,15 +67,30 @@ def list_accounts(ctx: Context, *, limit: int = 1000) -> list[Balance]:
 
 
 def balance(ctx: Context, account_id: str) -> Balance:
+    """The balance, by kind of credit, with holds, what may be spent and the next expiry."""
     with transaction(ctx.engine) as session:
         return _balance(session, ctx, accounts.get(session, account_id))
 
 
 def _balance(session: Session, ctx: Context, account: Account) -> Balance:
-    held = holds.open_total(session, account, ctx.clock())
+    now = ctx.clock()
+    held = holds.open_total(session, account, now)
+    credit = grants.summary(session, account, now)
+    soonest = credit.next_expiry_at
     threshold = thresholds.threshold_of(ctx, account.low_balance_threshold_cents)
-    below = account.below_threshold and threshold is not None
-    return Balance(account.account_id, account.balance_cents, held, ctx.currency, threshold, below)
+    return Balance(
+        account.account_id,
+        account.balance_cents,
+        held,
+        ctx.currency,
+        low_balance_threshold_cents=threshold,
+        below_threshold=account.below_threshold and threshold is not None,
+        paid_cents=credit.paid_cents,
+        promotional_cents=credit.promotional_cents,
+        deficit_cents=credit.deficit_cents,
+        spendable_cents=credit.spendable_cents,
+        next_expiry=None if soonest is None else NextExpiry(credit.next_expiry_cents or 0, soonest),
+    )
 
 
 def set_low_balance_threshold(
@@ -116,8 +132,10 @@ def adjust(
     reason: str,
     idempotency_key: str | None,
     actor: str,
+    grant: GrantRule | None = None,
 ) -> Posted:
-    """A manual credit (positive) or debit (negative) with a mandatory reason."""
+    """A manual credit (positive) or debit (negative) with a mandatory reason; a credit's
+    ``grant`` says what kind of credit it is (default: paid, never expiring)."""
     reason = reason.strip()
     if not reason:
         raise UsageError("a reason is required for a manual credit or debit", param="reason")
@@ -137,7 +155,8 @@ def adjust(
         source=sources.MANUAL + key,
         actor=actor,
         reason=reason,
-        request_fingerprint=fingerprint(account_id, amount_cents, reason),
+        request_fingerprint=fingerprint(account_id, amount_cents, reason, *_terms(grant)),
+        grants=grant or GrantRule(),
     )
 
     def work(session: Session) -> Posted:
@@ -146,3 +165,14 @@ def adjust(
         return Posted(Entry.of(result.entry, account_id), result.created)
 
     return run_in_transaction(ctx.engine, work)
+
+
+def _terms(grant: GrantRule | None) -> tuple[object, ...]:
+    """A credit's grant terms, in its fingerprint (none: the fingerprint stays as before).
+
+    Not its times: an operator's ``--expires 30d`` retried a minute later means the same
+    credit (the first call's expiry stands), not another request under the same key.
+    """
+    if grant is None:
+        return ()
+    return (grant.category, grant.priority)

@@ -32,6 +32,7 @@ from stripetopup.core.ledger import sources
 from stripetopup.core.outbound import posting as outbound
 from stripetopup.models import LedgerKind
 from stripetopup.store import ledger
+from stripetopup.store.grants import GrantRule
 from stripetopup.stripe_objects import Dispute, Refund, Reversible
 
 # Dispute statuses whose money is back (target 0) and whose money is gone or frozen
@@ -179,7 +180,13 @@ def post(
     event_id: str | None = None,
     reason: str | None = None,
 ) -> ledger.PostResult:
-    """Write ``reversal`` to the account's ledger once (a second call finds the entry)."""
+    """Write ``reversal`` to the account's ledger once (a second call finds the entry).
+
+    Its grants (judged at the context's clock): a debit takes from the grant the payment's
+    credit made first, then in burn-down order; a credit back returns to that grant as far
+    as it is live and was drawn, the rest a new paid, never-expiring grant.
+    """
+    paid_by = sources.checkout_credit(checkout_session_id) if checkout_session_id else None
     return outbound.post(
         session,
         ctx,
@@ -194,5 +201,6 @@ def post(
             checkout_session_id=checkout_session_id,
             payment_intent_id=reversal.payment_intent_id,
             event_id=event_id,
+            grants=GrantRule(prefer_source=paid_by),
         ),
     )

@@ -16,6 +16,9 @@ REFUND_REVERSED = "refund_reversed:"  # a debited refund that later failed or wa
 DISPUTE = "dispute:"  # funds withdrawn for a dispute
 DISPUTE_REINSTATED = "dispute_reinstated:"  # a won dispute's funds, credited back
 MANUAL = "manual:"  # an operator's credit or debit, by idempotency key
+GRANT = "grant:"  # a host application's grant (spend API), grant:<actor>:<key>
+EXPIRY = "expiry:"  # an expired grant's remainder written off, expiry:<grant id>
+OPENING_BALANCE = "opening_balance:"  # migration 0007: a balance from before grants (no entry)
 
 
 def checkout_credit(checkout_session_id: str) -> str:

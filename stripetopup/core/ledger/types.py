@@ -16,13 +16,42 @@ from stripetopup.models import (
 Applied = Literal["applied", "already_applied"]
 
 
+class NextExpiryAnswer(Answer):
+    amount_cents: int = Field(description="What is left of the grants expiring then.")
+    amount: str = Field(examples=["5.00"])
+    expires_at: IsoTime
+
+
+@dataclass(frozen=True)
+class NextExpiry(Answered):
+    """The soonest moment some of an account's credit expires, and how much."""
+
+    answer_model = NextExpiryAnswer
+
+    amount_cents: int
+    expires_at: datetime
+
+    amount = Dollars("amount_cents")
+
+
 class BalanceAnswer(Answer):
     account_id: str
-    balance_cents: int
+    balance_cents: int = Field(description="paid_cents + promotional_cents - deficit_cents.")
     balance: str = Field(description="balance_cents in dollars.", examples=["5.00"])
+    paid_cents: int = Field(description="What is left of paid credit grants.")
+    promotional_cents: int = Field(description="What is left of promotional credit grants.")
+    deficit_cents: int = Field(
+        description="Debits no grant covered (a negative balance), settled by the next credit."
+    )
     held_cents: int = Field(description="Taken by open holds.")
-    available_cents: int = Field(description="balance_cents minus held_cents.")
+    available_cents: int = Field(
+        description="What may be spent now: grants in effect and not expired, less holds "
+        "and the deficit (never more than balance_cents minus held_cents)."
+    )
     available: str = Field(examples=["5.00"])
+    next_expiry: NextExpiryAnswer | None = Field(
+        description="The soonest expiry of some credit (None: none expires)."
+    )
     currency: str
     low_balance_threshold_cents: int | None = Field(
         None,
@@ -41,9 +70,16 @@ class Balance(Answered):
     currency: str
     low_balance_threshold_cents: int | None = None
     below_threshold: bool = False
+    paid_cents: int = 0
+    promotional_cents: int = 0
+    deficit_cents: int = 0
+    spendable_cents: int | None = None  # None: not asked (a listing): balance less holds
+    next_expiry: NextExpiry | None = None
 
     @property
     def available_cents(self) -> int:
+        if self.spendable_cents is not None:
+            return self.spendable_cents
         return self.balance_cents - self.held_cents
 
     balance = Dollars("balance_cents")
@@ -185,10 +221,31 @@ class BalanceDifference(Answered):
     difference = Dollars("difference_cents")
 
 
+class GrantProblemAnswer(Answer):
+    account_id: str
+    subject: str = Field(description="The grant id, the entry's source or the account id.")
+    detail: str = Field(description="Which invariant is broken, in cents.")
+
+
+@dataclass(frozen=True)
+class GrantProblem(Answered):
+    """A broken credit grant invariant (see docs/architecture.md, "Credit grants")."""
+
+    answer_model = GrantProblemAnswer
+
+    account_id: str
+    subject: str
+    detail: str
+
+
 class LedgerVerificationAnswer(Answer):
-    ok: bool = Field(description="True when every cached balance is the sum of its entries.")
+    ok: bool = Field(
+        description="True when every cached balance is the sum of its entries and every "
+        "credit grant invariant holds."
+    )
     accounts: int
     differences: list[BalanceDifferenceAnswer]
+    grant_problems: list[GrantProblemAnswer]
 
 
 @dataclass(frozen=True)
@@ -199,7 +256,8 @@ class LedgerVerification(Answered):
 
     accounts: int
     differences: tuple[BalanceDifference, ...]
+    grant_problems: tuple[GrantProblem, ...] = ()
 
     @property
     def ok(self) -> bool:
-        return not self.differences
+        return not self.differences and not self.grant_problems

@@ -10,6 +10,8 @@ Imports ``core.context``, the room's emit and thresholds, and ``store.ledger``.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sqlmodel import Session
 
 from stripetopup.core.context import Context
@@ -19,7 +21,10 @@ from stripetopup.store import ledger
 
 
 def post(session: Session, ctx: Context, posting: ledger.Posting) -> ledger.PostResult:
-    """``store.ledger.post``, and for a new entry its event and the threshold check."""
+    """``store.ledger.post`` (its grants judged at the context's clock unless the posting
+    names a time), and for a new entry its event and the threshold check."""
+    if posting.at is None:
+        posting = replace(posting, at=ctx.clock())
     result = ledger.post(session, posting)
     if result.created:
         entry_posted(session, ctx, result.entry, posting.account_id)

@@ -38,7 +38,7 @@ from stripetopup.db import run_in_transaction, transaction
 from stripetopup.errors import NotFound, StripeTopupError, UsageError
 from stripetopup.models import EventResult, PaymentState
 from stripetopup.money import format_cents
-from stripetopup.store import payments
+from stripetopup.store import grant_checks, payments
 from stripetopup.store import reconcile as store
 from stripetopup.stripe_objects import CheckoutSession
 
@@ -122,10 +122,17 @@ def run(
         fixed=tally.fixed,
         remaining=tally.remaining,
         items=tuple(tally.items),
+        grant_problems=_grant_problems(ctx),
     )
     every_kind = {kind.value: tally.by_kind.get(kind, 0) for kind in KINDS}
     metrics.reconcile_finished(every_kind, tally.remaining, ctx.settings.reconcile_metrics_file)
     return report
+
+
+def _grant_problems(ctx: Context) -> int:
+    """How many credit grant invariants are broken (``ledger verify`` lists them)."""
+    with transaction(ctx.engine) as session:
+        return len(grant_checks.problems(session, ctx.clock()))
 
 
 def _digest(session_id: str) -> int:

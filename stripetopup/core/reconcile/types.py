@@ -74,6 +74,10 @@ class ReconcileSummaryAnswer(Answer):
     differences: int
     fixed: int
     remaining: int = Field(description="Differences left: the exit code is 1 unless 0.")
+    grant_problems: int = Field(
+        description="Broken credit grant invariants (see ledger verify); the exit code is 1 "
+        "unless 0."
+    )
     by_kind: dict[str, int] = Field(description="Every kind, in report order, with its count.")
 
     @field_validator("by_kind", mode="before")
@@ -106,6 +110,7 @@ class ReconcileReport(Answered):
     fixed: int
     remaining: int
     items: tuple[Difference, ...] = field(default=())
+    grant_problems: int = 0
 
     @property
     def differences(self) -> int:
@@ -113,8 +118,8 @@ class ReconcileReport(Answered):
 
     @property
     def clean(self) -> bool:
-        """True when nothing remains to fix (exit code 0)."""
-        return self.remaining == 0
+        """True when nothing remains to fix and the grants hold (exit code 0)."""
+        return self.remaining == 0 and self.grant_problems == 0
 
     def summary_json(self) -> dict[str, Any]:
         """The summary alone, for a report whose items were streamed as they were found."""

@@ -46,7 +46,8 @@ from stripetopup.errors import Conflict, HoldNotOpen, InvalidAmount, NotFound, U
 from stripetopup.ids import check_hold_id
 from stripetopup.models import Account, Hold, HoldStatus, LedgerKind
 from stripetopup.money import format_cents
-from stripetopup.store import accounts, holds, ledger
+from stripetopup.store import accounts, grants, holds, ledger
+from stripetopup.store.grants import GrantRule
 
 MAX_TTL_SECONDS = 30 * 24 * 3600
 
@@ -100,6 +101,9 @@ def place(
             created_at=now,
             expires_at=now + timedelta(seconds=ttl),
         )
+        assert account.id is not None
+        assert row.id is not None
+        grants.reserve(session, account.id, row.id, amount, now)
         evaluate(session, ctx, account.account_id)  # the hold lowered the available balance
         return HoldChange(_view(session, row, now, account.account_id), created=True)
 
@@ -175,6 +179,8 @@ def capture(
             actor=actor[:MAX_ACTOR_LENGTH],
             reason=row.reason,
             request_fingerprint=request,
+            grants=GrantRule(hold_pk=row.id),  # what the hold reserved, then burn-down
+            at=now,
         )
         entry = Entry.of(outbound.post(session, ctx, posting).entry, account.account_id)
         holds.close(session, row, status=HoldStatus.CAPTURED, now=now, captured_cents=taken)

@@ -15,6 +15,7 @@ May import core.accounts/context/results, store, db, errors and money.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from datetime import datetime
 from typing import Literal
 
@@ -29,7 +30,7 @@ from stripetopup.db import run_in_transaction
 from stripetopup.errors import Conflict, InsufficientFunds, InvalidAmount, UsageError
 from stripetopup.models import MAX_INTEGER, MAX_REASON_LENGTH, Account, LedgerKind
 from stripetopup.money import check_cents, format_cents
-from stripetopup.store import accounts, holds, ledger, write_keys
+from stripetopup.store import accounts, grants, holds, ledger, write_keys
 
 MAX_KEY_LENGTH = 200
 MAX_ACTOR_LENGTH = 100  # the width of the ``actor`` columns
@@ -109,11 +110,13 @@ def check_reason(reason: str | None) -> str | None:
 
 
 def require_available(session: Session, account: Account, amount_cents: int, now: datetime) -> None:
-    """InsufficientFunds unless ``amount_cents`` fits in balance minus holds open at ``now``.
+    """InsufficientFunds unless ``amount_cents`` fits in what the account may spend at
+    ``now``: its drawable credit grants less holds and any deficit
+    (:func:`stripetopup.store.grants.spendable`).
 
     Call it under the account's lock, in the transaction that then writes.
     """
-    available = account.balance_cents - holds.open_total(session, account, now)
+    available = grants.spendable(session, account, now)
     if amount_cents > available:
         raise InsufficientFunds(
             f"insufficient funds: {format_cents(max(available, 0))} available, "
@@ -154,10 +157,13 @@ def spend(
     def work(session: Session) -> Spent:
         claim_key(session, actor, idempotency_key, "spend")
         account = accounts.get(session, account_id, lock=True)
+        now = ctx.clock()  # read under the lock: what is drawable is judged at this moment
         is_retry = ledger.find_by_source(session, posting.source) is not None
         if not is_retry and not allow_negative:
-            require_available(session, account, amount, ctx.clock())
-        result = outbound.post(session, ctx, posting)  # a retry: the entry, or Conflict
+            require_available(session, account, amount, now)
+        result = outbound.post(
+            session, ctx, replace(posting, at=now)
+        )  # a retry: the entry, or Conflict
         return Spent(Entry.of(result.entry, account_id), result.created)
 
     return run_in_transaction(ctx.engine, work)
