@@ -200,7 +200,8 @@ class GrantMachine(RuleBasedStateMachine):
         self, cents: int, kind: LedgerKind, source: str, rule_: GrantRule | None, cs: str
     ) -> None:
         """Post as the webhook's handlers do: a top-up through ``ledger.post``, a refund or
-        dispute through ``core.ledger.reversals.post`` (its payment's grant first)."""
+        dispute through ``core.ledger.reversals.post`` (its payment's grant first), judged at
+        the service's clock."""
         now = self.clock.now
         if rule_ is not None:
             posting = ledger.Posting(
@@ -213,7 +214,12 @@ class GrantMachine(RuleBasedStateMachine):
         run_in_transaction(
             self.service.engine,
             lambda s: reversals.post(
-                s, move, account_id=self.account, checkout_session_id=cs, actor="stripe", at=now
+                s,
+                self.service.ctx,
+                move,
+                account_id=self.account,
+                checkout_session_id=cs,
+                actor="stripe",
             ),
         )
 

@@ -48,11 +48,15 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_outbound_events_account_id"), ["account_id"], unique=False
         )
-    with op.batch_alter_table("accounts", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("low_balance_threshold_cents", sa.Integer(), nullable=True))
-        batch_op.add_column(
-            sa.Column("below_threshold", sa.Boolean(), server_default=sa.false(), nullable=False)
-        )
+    # Plain ADD COLUMN, not a batch: on SQLite a batch may rebuild ``accounts``, and dropping
+    # the old table fails while ledger entries and holds reference it (foreign keys are on).
+    op.add_column(
+        "accounts", sa.Column("low_balance_threshold_cents", sa.Integer(), nullable=True)
+    )
+    op.add_column(
+        "accounts",
+        sa.Column("below_threshold", sa.Boolean(), server_default=sa.false(), nullable=False),
+    )
 
 
 def downgrade() -> None:
