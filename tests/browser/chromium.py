@@ -1,0 +1,218 @@
+"""Headless Chromium for the browser tests: where it is, how it starts, and a buyer driving it.
+
+Chromium and ChromeDriver are Debian's packages (``chromium``, ``chromium-driver``);
+``STRIPETOPUP_CHROMIUM`` and ``STRIPETOPUP_CHROMEDRIVER`` name other binaries. Every wait is
+on a condition (``WebDriverWait``), never a sleep, with generous timeouts: the machine is
+shared and slow. Every page the buyer lands on is screenshotted under
+``$STRIPETOPUP_ARTIFACTS_DIR/screenshots/<test>/<NN>-<step>.png`` (default
+``test-artifacts/`` in the repository), for a human to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.wait import WebDriverWait
+
+from tests.support.servers import REPO
+
+WAIT_SECONDS = 60  # a loaded machine; a passing test never waits this long
+WINDOW = (1280, 1000)
+_CANDIDATES = {
+    "STRIPETOPUP_CHROMIUM": ("/usr/bin/chromium", "chromium", "chromium-browser"),
+    "STRIPETOPUP_CHROMEDRIVER": ("/usr/bin/chromedriver", "chromedriver"),
+}
+
+
+def find_binaries() -> tuple[str, str] | str:
+    """(chromium, chromedriver), or the reason they cannot be found."""
+    found: list[str] = []
+    for variable, candidates in _CANDIDATES.items():
+        chosen = os.environ.get(variable)
+        named = (chosen,) if chosen else candidates
+        path = next(filter(None, map(_executable, named)), None)
+        if path is None:
+            what = f"{variable}={chosen}" if chosen else " or ".join(candidates)
+            return f"{what} not found (apt-get install chromium chromium-driver)"
+        found.append(path)
+    return found[0], found[1]
+
+
+def _executable(name: str) -> str | None:
+    path = shutil.which(name)
+    return path if path and os.access(path, os.X_OK) else None
+
+
+def artifacts_dir() -> Path:
+    return Path(os.environ.get("STRIPETOPUP_ARTIFACTS_DIR") or REPO / "test-artifacts")
+
+
+def launch(
+    binaries: tuple[str, str], profile: Path, *, javascript: bool = True
+) -> webdriver.Chrome:
+    """A fresh headless Chromium on its own profile; the caller quits it."""
+    chromium, chromedriver = binaries
+    options = Options()
+    options.binary_location = chromium
+    for argument in (
+        "--headless=new",
+        f"--window-size={WINDOW[0]},{WINDOW[1]}",
+        f"--user-data-dir={profile}",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--no-first-run",
+        "--no-default-browser-check",
+        "--disable-extensions",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--lang=en-US",
+        # Only loopback resolves: a page that needs a CDN or an external font shows it.
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+    ):
+        options.add_argument(argument)
+    if os.geteuid() == 0:
+        options.add_argument("--no-sandbox")  # Chromium's sandbox refuses to run as root
+    if not javascript:
+        options.add_experimental_option(
+            "prefs", {"profile.managed_default_content_settings.javascript": 2}
+        )
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=chromedriver))
+    driver.set_page_load_timeout(WAIT_SECONDS)
+    return driver
+
+
+@dataclass
+class Buyer:
+    """The person in front of the browser: opens pages, clicks, types, and keeps screenshots."""
+
+    driver: webdriver.Chrome
+    shots: Path
+    taken: list[Path] = field(default_factory=list)
+
+    # Navigation -----------------------------------------------------------------------
+
+    def open(self, url: str, step: str) -> None:
+        self.driver.get(url)
+        self._landed(step)
+
+    def reload(self, step: str) -> None:
+        self.driver.refresh()
+        self._landed(step)
+
+    def click(self, element: WebElement, step: str) -> None:
+        """Click something that loads another page; returns once that page is there."""
+        self._leaving(lambda: element.click(), step)
+
+    def press(self, key: str, step: str) -> None:
+        """Press ``key`` on the focused element, which loads another page."""
+        self._leaving(lambda: self.focused().send_keys(key), step)
+
+    def click_button(self, text: str, step: str) -> None:
+        self.click(self.button(text), step)
+
+    def _leaving(self, action: Callable[[], None], step: str) -> None:
+        old = self.driver.find_element(By.TAG_NAME, "html")
+        action()
+        self.wait(expected_conditions.staleness_of(old))
+        self._landed(step)
+
+    def _landed(self, step: str) -> None:
+        self.wait(expected_conditions.presence_of_element_located((By.TAG_NAME, "body")))
+        self.screenshot(step)
+
+    def screenshot(self, step: str) -> Path:
+        path = self.shots / f"{len(self.taken) + 1:02d}-{step}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        assert self.driver.save_screenshot(str(path)), path
+        self.taken.append(path)
+        return path
+
+    # Reading the page -------------------------------------------------------------------
+
+    def wait(self, condition: Callable[[webdriver.Chrome], object]) -> object:
+        return WebDriverWait(self.driver, WAIT_SECONDS).until(condition)
+
+    @property
+    def url(self) -> str:
+        return self.driver.current_url
+
+    def by_id(self, element_id: str) -> WebElement:
+        return self.driver.find_element(By.ID, element_id)
+
+    def all(self, css: str) -> list[WebElement]:
+        return self.driver.find_elements(By.CSS_SELECTOR, css)
+
+    def text(self, element_id: str) -> str:
+        return " ".join(self.by_id(element_id).text.split())
+
+    def page_text(self) -> str:
+        return " ".join(self.driver.find_element(By.TAG_NAME, "body").text.split())
+
+    def button(self, text: str) -> WebElement:
+        (button,) = [b for b in self.all("button") if b.text.strip() == text]
+        return button
+
+    def focused(self) -> WebElement:
+        return self.driver.switch_to.active_element
+
+    def tab_until(self, wanted: Callable[[WebElement], bool], limit: int = 30) -> WebElement:
+        """Press Tab until the focused element is ``wanted``; fails after ``limit`` presses."""
+        for _ in range(limit):
+            self.focused().send_keys(Keys.TAB)
+            element = self.focused()
+            if wanted(element):
+                return element
+        raise AssertionError(f"Tab never reached the element ({limit} presses)")
+
+
+def shots_dir(test_name: str) -> Path:
+    """This test's screenshot folder, emptied (a rerun leaves no stale pictures)."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", test_name).strip("_")
+    path = artifacts_dir() / "screenshots" / safe
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return path
+
+
+def accessibility_problems(buyer: Buyer) -> list[str]:
+    """The basics a screen reader needs: ``lang``, one ``h1``, a label for every input."""
+    driver = buyer.driver
+    problems = []
+    if not (driver.find_element(By.TAG_NAME, "html").get_attribute("lang") or "").strip():
+        problems.append("<html> has no lang")
+    if not [h for h in buyer.all("h1") if h.text.strip()]:
+        problems.append("no <h1> with text")
+    for element in buyer.all("input, select, textarea"):
+        if element.get_attribute("type") in ("hidden", "submit", "button"):
+            continue
+        if not _labelled(buyer, element):
+            problems.append(f"input name={element.get_attribute('name')!r} has no label")
+    for button in buyer.all("button"):
+        if not (button.text.strip() or button.get_attribute("aria-label")):
+            problems.append("a button has no text")
+    return problems
+
+
+def _labelled(buyer: Buyer, element: WebElement) -> bool:
+    if (element.get_attribute("aria-label") or "").strip():
+        return True
+    element_id = element.get_attribute("id")
+    if element_id and [
+        label for label in buyer.all("label") if label.get_attribute("for") == element_id
+    ]:
+        return True
+    wrapping = element.find_elements(By.XPATH, "ancestor::label")
+    return bool(wrapping)
