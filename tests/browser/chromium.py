@@ -30,6 +30,7 @@ from tests.support.servers import REPO
 
 WAIT_SECONDS = 60  # a loaded machine; a passing test never waits this long
 WINDOW = (1280, 1000)
+Launch = Callable[..., "Buyer"]  # the launch_buyer fixture: launch_buyer(javascript=False)
 _CANDIDATES = {
     "STRIPETOPUP_CHROMIUM": ("/usr/bin/chromium", "chromium", "chromium-browser"),
     "STRIPETOPUP_CHROMEDRIVER": ("/usr/bin/chromedriver", "chromedriver"),

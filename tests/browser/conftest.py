@@ -8,15 +8,13 @@ the browser tests skip with a loud reason when they are missing, like the Postgr
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.browser.chromium import Buyer, find_binaries, launch, shots_dir
+from tests.browser.chromium import Buyer, Launch, find_binaries, launch, shots_dir
 from tests.browser.host import Host, running_host
-
-Launch = Callable[..., Buyer]
 
 
 @pytest.fixture(scope="session")

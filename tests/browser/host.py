@@ -10,9 +10,11 @@ operator would with ``accounts create``).
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -22,9 +24,11 @@ import httpx
 from stripetopup.config import Settings
 from stripetopup.core import TopUpService
 from stripetopup.emulator import EmulatorControl
+from tests.support.clock import ManualClock
 from tests.support.servers import cli_env, free_port, run_cli, serve_process
 
 DEMO_ENV = "stripetopup-demo.env"
+LINK_SECRET = "browser-tests-" + secrets.token_hex(16)
 
 
 @dataclass
@@ -48,6 +52,27 @@ class Host:
         answer = self.http.post(f"/api/v1/accounts/{account_id}/topup-links", json=body)
         assert answer.status_code == 201, answer.text
         return dict(answer.json())
+
+    def expired_link(self, account_id: str) -> str:
+        """A link signed with the app's secret whose shortest lifetime ended an hour ago:
+        minted by a service whose clock stands two hours back (serve keeps the real one)."""
+        clock = ManualClock()
+        clock.advance(-2 * 60 * 60)
+        past = TopUpService(self.service.settings, self.service.engine, clock=clock)
+        return past.create_topup_link(account_id, ttl=timedelta(minutes=1)).url
+
+    def stripe_session_count(self) -> int:
+        """How many Checkout Sessions the emulator holds (a refusal must add none)."""
+        key = demo_env(self.env_file)["STRIPE_SECRET_KEY"]
+        answer = httpx.get(
+            self.emulator_url + "/v1/checkout/sessions",
+            params={"limit": 100},
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=60,
+        )
+        assert answer.status_code == 200, answer.text
+        assert not answer.json()["has_more"]
+        return len(answer.json()["data"])
 
     def balance_cents(self, account_id: str) -> int:
         answer = self.http.get(f"/api/v1/accounts/{account_id}/balance")
@@ -78,7 +103,12 @@ def session_id_in(url: str) -> str:
 
 @contextmanager
 def running_host(directory: Path) -> Iterator[Host]:
-    env = cli_env({"DATABASE_URL": f"sqlite:///{directory / 'stripetopup.db'}"})
+    env = cli_env(
+        {
+            "DATABASE_URL": f"sqlite:///{directory / 'stripetopup.db'}",
+            "STRIPETOPUP_TOPUP_LINK_SECRET": LINK_SECRET,
+        }
+    )
     args = ["--emulator", "--emulator-port", "0"]
     with serve_process(args, env, free_port(), cwd=directory) as server:
         env_file = directory / DEMO_ENV
@@ -90,7 +120,8 @@ def running_host(directory: Path) -> Iterator[Host]:
         assert created.returncode == 0, created.stderr
         key = re.search(r'"secret":\s*"(stk_[^"]+)"', created.stdout)
         assert key, created.stdout
-        service = TopUpService.from_settings(Settings(_env_file=env_file))  # type: ignore[call-arg]
+        page = {"topup_page": True, "topup_link_secret": LINK_SECRET, "public_url": server.url}
+        service = TopUpService.from_settings(Settings(_env_file=env_file, **page))  # type: ignore[arg-type]
         headers = {"Authorization": f"Bearer {key.group(1)}"}
         with (
             httpx.Client(base_url=server.url, headers=headers, timeout=60) as http,
