@@ -166,6 +166,14 @@ class Buyer:
         (button,) = [b for b in self.all("button") if b.text.strip() == text]
         return button
 
+    def javascript_runs(self) -> bool:
+        """Whether this browser runs a page's scripts (not screenshotted: not our page)."""
+        self.driver.get(
+            "data:text/html,<p id='probe'>off</p>"
+            "<script>document.getElementById('probe').textContent='on'</script>"
+        )
+        return self.by_id("probe").text == "on"
+
     def focused(self) -> WebElement:
         return self.driver.switch_to.active_element
 

@@ -1,5 +1,5 @@
 """Browser fixtures: headless Chromium (one per test, fresh profile) against one running
-``serve --emulator`` per module.
+``serve --emulator`` for the package (its tests share an xdist group, so one worker).
 
 Chromium and ChromeDriver are required when CI=true (``.ci/run`` installs them); elsewhere
 the browser tests skip with a loud reason when they are missing, like the PostgreSQL ones.
@@ -27,11 +27,11 @@ def chromium_binaries() -> tuple[str, str]:
     return found
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def host(
     chromium_binaries: tuple[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Host]:
-    """One app (and emulator) for the module's tests; each test uses its own account."""
+    """One app (and emulator) for the browser tests; each test uses its own account."""
     with running_host(tmp_path_factory.mktemp("host")) as running:
         yield running
 

@@ -1,5 +1,5 @@
 """The buyer's flow in a real browser: the hosted top-up page, the emulator's Checkout page,
-and the landing pages, against ``serve --emulator`` (one per module, one account per test).
+and the landing pages, against ``serve --emulator`` (one for all, one account per test).
 
 Each test is one flow as a buyer would click it; the host application's side (minting the
 link, reading the balance and the ledger) goes through the spend API with a service key.
@@ -192,6 +192,7 @@ def test_the_keyboard_alone_tops_up_a_preset(host: Host, buyer: Buyer) -> None:
 
 def test_the_basic_flow_works_with_javascript_off(host: Host, launch_buyer: Launch) -> None:
     buyer = launch_buyer(javascript=False)
+    assert not buyer.javascript_runs()
     open_topup_page(host, buyer, "browser-no-js")
     choose_and_submit(buyer, "5.00")
     buyer.click_button("Pay", "success")
