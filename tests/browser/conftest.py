@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from selenium import webdriver
 
 from tests.browser.chromium import Buyer, Launch, find_binaries, launch, shots_dir
 from tests.browser.host import Host, running_host
@@ -41,7 +42,7 @@ def launch_buyer(
     chromium_binaries: tuple[str, str], tmp_path: Path, request: pytest.FixtureRequest
 ) -> Iterator[Launch]:
     """``launch_buyer(javascript=False)``: a browser for this test, quit when it ends."""
-    drivers = []
+    drivers: list[webdriver.Chrome] = []
 
     def start(*, javascript: bool = True) -> Buyer:
         profile = tmp_path / f"profile-{len(drivers)}"
