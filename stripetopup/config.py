@@ -33,6 +33,11 @@ _KEY_PATTERN = re.compile(r"^(sk|rk)_(test|live)_[A-Za-z0-9]{8,}$")
 _LABEL_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
 ENV_FILE_VARIABLE = "STRIPETOPUP_ENV_FILE"
 DEFAULT_PRESETS = (50, 500, 1000, 2000, 5000, 10000)
+MIN_LINK_TTL_SECONDS = 60
+MAX_LINK_TTL_SECONDS = 60 * 60
+MIN_LINK_SECRET_LENGTH = 32
+_SECONDS = re.compile(r"^\s*(\d{1,7})\s*([smh]?)\s*$")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600}
 # Rate limit storage schemes we support -> the driver package each needs ("" = none).
 _RATE_LIMIT_STORAGES = {
     "memory": "",
@@ -57,6 +62,14 @@ def _split_csv(value: Any) -> Any:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
     return value
+
+
+def parse_seconds(text: str) -> int:
+    """``900``, ``900s``, ``15m`` or ``1h`` as seconds; ValueError for anything else."""
+    match = _SECONDS.match(text)
+    if match is None:
+        raise ValueError("must be a duration such as 900, 900s, 15m or 1h")
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
 
 
 def normalize_database_url(url: str) -> str:
@@ -287,6 +300,45 @@ class Settings(BaseSettings):
     allow_promotion_codes: bool = False
     discount_credit: Literal["paid", "undiscounted"] = "paid"
 
+    # The hosted top-up page (web/routes/topup.py): off unless asked for; when on, the
+    # links are signed with the secret and every URL is built on PUBLIC_URL, never on the
+    # request's Host header.
+    topup_page: bool = False
+    topup_link_secret: SecretStr | None = None
+    topup_link_ttl: int = Field(15 * 60, ge=MIN_LINK_TTL_SECONDS, le=MAX_LINK_TTL_SECONDS)
+    public_url: str | None = None
+
+    @field_validator("topup_link_secret", mode="before")
+    @classmethod
+    def _blank_secret_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("topup_link_secret")
+    @classmethod
+    def _link_secret_is_long(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_LINK_SECRET_LENGTH:
+            raise ValueError(
+                f"must be at least {MIN_LINK_SECRET_LENGTH} characters (a long random string)"
+            )
+        return value
+
+    @field_validator("topup_link_ttl", mode="before")
+    @classmethod
+    def _ttl_with_unit(cls, value: Any) -> Any:
+        return parse_seconds(value) if isinstance(value, str) else value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url_is_an_origin(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be the app's public origin, like https://pay.example.com")
+        if parts.path not in ("", "/") or parts.query or parts.fragment:
+            raise ValueError("an origin has no path, query or fragment")
+        return f"{parts.scheme}://{parts.netloc}".lower()
+
     # What the settings mean, and the checks of the commands that need one of them.
     @property
     def livemode(self) -> bool:
@@ -332,6 +384,25 @@ class Settings(BaseSettings):
                 "(set the endpoint's whsec_ signing secret in .env or the environment)"
             )
         return secrets
+
+    def require_topup_page(self) -> tuple[SecretStr, str]:
+        """The link secret and PUBLIC_URL, or a ConfigError saying what the page needs."""
+        if not self.topup_page:
+            raise ConfigError(
+                "the hosted top-up page is off (set STRIPETOPUP_TOPUP_PAGE=true, "
+                "STRIPETOPUP_TOPUP_LINK_SECRET and STRIPETOPUP_PUBLIC_URL)"
+            )
+        if self.topup_link_secret is None:
+            raise ConfigError(
+                "STRIPETOPUP_TOPUP_LINK_SECRET is not set: the top-up page signs its links "
+                f"with it (at least {MIN_LINK_SECRET_LENGTH} random characters)"
+            )
+        if self.public_url is None:
+            raise ConfigError(
+                "STRIPETOPUP_PUBLIC_URL is not set: the top-up links and the return URLs "
+                "are built on it (e.g. https://pay.example.com)"
+            )
+        return self.topup_link_secret, self.public_url
 
     def _raise_if_refused(self, variable: str) -> None:
         if variable in self._problems:

@@ -11,7 +11,12 @@ Every door (CLI, web, Python API) catches these and translates them exactly once
     │   ├── InvalidHoldId             a hold id that is not hold_ and 24 hex digits
     │   └── OriginNotAllowed          a request's Origin is not in ALLOWED_FRONTEND_ORIGINS
     ├── AuthError                     no credential, or one that is invalid/revoked (HTTP 401)
-    │   └── Forbidden                 a valid credential of the wrong kind (HTTP 403)
+    │   ├── Forbidden                 a valid credential of the wrong kind (HTTP 403)
+    │   └── LinkRefused               a signed top-up link we refuse (HTTP 403, nothing created)
+    │       ├── LinkMissing           no link at all
+    │       ├── LinkTampered          not signed by us, malformed, or for another purpose
+    │       ├── LinkWrongAccount      signed for another account than the one it is used on
+    │       └── LinkExpired           past its expiry (HTTP 410)
     ├── NotFound                      an account, event, token or payment does not exist
     ├── Conflict                      an idempotency key was reused with different input (409)
     │   ├── HoldNotOpen               a hold is captured, released or expired, so it cannot do that
@@ -97,6 +102,36 @@ class Forbidden(AuthError):
     """Raised when a valid credential is presented at a door it does not open."""
 
     code = "forbidden"
+
+
+class LinkRefused(AuthError):
+    """Raised when a signed top-up or landing link cannot be honoured; nothing is created."""
+
+    code = "link_refused"
+
+
+class LinkMissing(LinkRefused):
+    """Raised when a page that needs a signed link was opened without one."""
+
+    code = "link_missing"
+
+
+class LinkTampered(LinkRefused):
+    """Raised when a link is malformed, not signed with our secret, or for another use."""
+
+    code = "link_invalid"
+
+
+class LinkWrongAccount(LinkRefused):
+    """Raised when a valid link is used for another account than the one it was signed for."""
+
+    code = "link_wrong_account"
+
+
+class LinkExpired(LinkRefused):
+    """Raised when a correctly signed link is past its expiry."""
+
+    code = "link_expired"
 
 
 class NotFound(StripeTopupError):

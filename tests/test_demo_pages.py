@@ -13,10 +13,12 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
+from stripetopup.config import Settings
 from stripetopup.core import TopUpService
 from stripetopup.emulator import EmulatorControl
+from stripetopup.emulator.server import EmulatorServer
 from stripetopup.web.app import create_app
-from tests.conftest import ACCOUNT, NEW_SECRET
+from tests.conftest import ACCOUNT, NEW_SECRET, make_settings
 from tests.support.ledger import paid_session
 from tests.support.servers import serve_in_thread
 
@@ -49,6 +51,14 @@ class DemoApp:
 
 
 @pytest.fixture
+def settings(
+    request: pytest.FixtureRequest, database_url: str, emulator: EmulatorServer
+) -> Settings:
+    """The defaults, or those a test names with indirect params."""
+    return make_settings(database_url, emulator.url, **getattr(request, "param", {}))
+
+
+@pytest.fixture
 def demo(service: TopUpService, control: EmulatorControl) -> Iterator[DemoApp]:
     with (
         serve_in_thread(create_app(service, demo=True)) as url,
@@ -58,16 +68,30 @@ def demo(service: TopUpService, control: EmulatorControl) -> Iterator[DemoApp]:
         control.wait_idle(timeout=30)
 
 
-def test_the_success_page_says_crediting_while_the_webhook_has_not_arrived(demo: DemoApp) -> None:
+def test_the_success_page_credits_a_paid_session_before_the_webhook_arrives(
+    demo: DemoApp,
+) -> None:
     session_id = demo.checkout()
     demo.control.pay(session_id)  # paid at Stripe; no endpoint, so no webhook yet
+    page = (
+        "Payment received",
+        f"5.00 USD was paid and credited to account <code>{ACCOUNT}</code>; its balance is "
+        "5.00 USD.",
+    )
+    assert demo.success_page(session_id) == page  # fulfilled on landing
+    assert demo.success_page(session_id) == page  # and only once
+    assert demo.balance_cents() == 500
+
+
+@pytest.mark.parametrize("settings", [{"automatic_tax": True}], indirect=True)
+def test_the_success_page_shows_the_credit_not_the_amount_paid_with_tax(demo: DemoApp) -> None:
+    session_id = demo.checkout()
+    demo.control.pay(session_id)
     assert demo.success_page(session_id) == (
         "Payment received",
-        f"5.00 USD was paid. Crediting account <code>{ACCOUNT}</code> is in progress: the "
-        "balance goes up when Stripe's signed webhook arrives, usually within seconds. "
-        "Reload to check.",
+        f"5.50 USD was paid; 5.00 USD was credited to account <code>{ACCOUNT}</code>; its "
+        "balance is 5.00 USD.",
     )
-    assert demo.balance_cents() == 0  # the page moves no money
 
 
 def test_the_success_page_names_the_sessions_own_account_once_credited(demo: DemoApp) -> None:

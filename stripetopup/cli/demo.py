@@ -2,9 +2,10 @@
 
 It starts the emulator on the socket ``serve`` claimed for it, points the Stripe settings at
 it (through the environment, so uvicorn workers see the same), registers the webhook
-endpoint with a fresh secret, writes ``stripetopup-demo.env`` for the operator's other
-terminal, creates a demo account and token, and prints how to top up. Every path and URL
-it prints is absolute, so the commands work from any directory.
+endpoint with a fresh secret, turns the hosted top-up page on (a fresh link secret, the
+app's loopback URL as its public URL), writes ``stripetopup-demo.env`` for the operator's
+other terminal, creates a demo account and token, and prints a top-up link and how to top
+up. Every path and URL it prints is absolute, so the commands work from any directory.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import shlex
 import shutil
 import sys
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,7 +35,11 @@ _STRIPE_VARIABLES = (
     "STRIPE_WEBHOOK_SECRET",
     "STRIPE_API_BASE",
     "ALLOWED_FRONTEND_ORIGINS",
+    "STRIPETOPUP_TOPUP_PAGE",
+    "STRIPETOPUP_TOPUP_LINK_SECRET",
+    "STRIPETOPUP_PUBLIC_URL",
 )
+DEMO_LINK_MINUTES = 60
 
 
 @dataclass
@@ -58,6 +64,10 @@ class Demo:
                 "STRIPE_WEBHOOK_SECRET": f"demo:{secret}",
                 "STRIPE_API_BASE": server.url,
                 "ALLOWED_FRONTEND_ORIGINS": os.environ.get("ALLOWED_FRONTEND_ORIGINS", app_url),
+                # The hosted top-up page, on this app's own loopback URL.
+                "STRIPETOPUP_TOPUP_PAGE": "true",
+                "STRIPETOPUP_TOPUP_LINK_SECRET": secrets.token_urlsafe(32),
+                "STRIPETOPUP_PUBLIC_URL": app_url,
             }
         )
         with EmulatorControl(server.url) as control:
@@ -69,11 +79,12 @@ class Demo:
     def prepare(self, service: TopUpService) -> None:
         service.open_account(DEMO_ACCOUNT)
         _, token = service.create_token(DEMO_ACCOUNT)
+        link = service.create_topup_link(DEMO_ACCOUNT, timedelta(minutes=DEMO_LINK_MINUTES))
         env_file = _write_env_file(service.settings.database_url)
         cli = f"{_how_we_were_run()} --env-file {shlex.quote(str(env_file))}"
-        typer.echo(self._banner(service, token, cli))
+        typer.echo(self._banner(service, token, cli, link.url))
 
-    def _banner(self, service: TopUpService, token: str, cli: str) -> str:
+    def _banner(self, service: TopUpService, token: str, cli: str, link: str) -> str:
         from stripetopup.emulator.page import PAY, PAY_DELAYED  # the emulator: slow to import
 
         origin = service.settings.allowed_frontend_origins[0]
@@ -86,7 +97,13 @@ stripetopup offline demo (Stripe emulator at {emulator}: not Stripe, no real mon
   Demo account:  {DEMO_ACCOUNT}
   Demo token:    {token}
 
-Top up from another terminal (these commands work from any directory):
+Top up in a browser: the hosted top-up page, for the next {DEMO_LINK_MINUTES} minutes
+
+  {link}
+
+  (a new link: {cli} topup-link {DEMO_ACCOUNT})
+
+Or top up from another terminal (these commands work from any directory):
 
   {cli} checkout --amount 5 --user {DEMO_ACCOUNT}
   curl -s -X POST {url}/billing/checkout-session \\

@@ -14,7 +14,7 @@ use them, so a quick command such as ``stripetopup balance`` loads none of them.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy.engine import Engine
@@ -24,8 +24,13 @@ from stripetopup.config import Settings, load_settings
 from stripetopup.core.auth import credentials as auth
 from stripetopup.core.auth.types import Credential
 from stripetopup.core.checkout import links as checkout
-from stripetopup.core.checkout.landing import Landing
-from stripetopup.core.checkout.types import CheckoutLink
+from stripetopup.core.checkout.types import (
+    CheckoutLink,
+    Landing,
+    LandingLink,
+    TopUpLink,
+    TopUpPage,
+)
 from stripetopup.core.context import Context
 from stripetopup.core.doctor.types import DoctorReport
 from stripetopup.core.events import intake as webhook
@@ -237,12 +242,42 @@ class TopUpService:
             self.ctx, account_id, amount_cents, origin=origin, request_key=request_key
         )
 
-    def landing(self, checkout_session_id: str) -> Landing:
-        """What a customer returning from Checkout may be told: credited, crediting (paid,
-        the webhook not yet in), pending (a delayed method), not paid, or unknown."""
+    def landing(self, checkout_session_id: str, *, account_id: str | None = None) -> Landing:
+        """Fulfil a session on the buyer's return (credit it now if Stripe says it is paid,
+        through the webhook's exactly-once credit), then say where it stands: credited,
+        pending (a delayed method), held for an operator, dismissed, not paid or unknown.
+
+        With ``account_id`` a session of another account is NotFound (Stripe not asked)."""
         from stripetopup.core.checkout import landing  # deferred: start-up cost
 
-        return landing.status(self.ctx, checkout_session_id)
+        return landing.land(self.ctx, checkout_session_id, account_id=account_id)
+
+    # The hosted top-up page --------------------------------------------------------------
+    def create_topup_link(self, account_id: str, ttl: timedelta | None = None) -> TopUpLink:
+        """A signed link to the hosted top-up page for ``account_id`` (default lifetime
+        STRIPETOPUP_TOPUP_LINK_TTL; 1 to 60 minutes). ConfigError while the page is off."""
+        from stripetopup.core.checkout import page  # deferred: start-up cost
+
+        return page.create_link(self.ctx, account_id, ttl)
+
+    def topup_page(self, token: str | None) -> TopUpPage:
+        """What the page shows for a page link; LinkRefused (nothing read) for another."""
+        from stripetopup.core.checkout import page  # deferred: start-up cost
+
+        return page.open_page(self.ctx, token)
+
+    def checkout_from_page(self, token: str | None, amount_cents: int) -> CheckoutLink:
+        """A Checkout Session for a page link's account, returning to the landing pages;
+        the link is verified and the amount bounded before Stripe is asked."""
+        from stripetopup.core.checkout import page  # deferred: start-up cost
+
+        return page.checkout(self.ctx, token, amount_cents)
+
+    def verify_landing(self, token: str | None) -> LandingLink:
+        """A landing link's account (and a page link to try again with, while it lasts)."""
+        from stripetopup.core.checkout import page  # deferred: start-up cost
+
+        return page.verify_landing(self.ctx, token)
 
     def handle_webhook(self, payload: bytes, signature_header: str | None) -> EventOutcome:
         return webhook.handle(self.ctx, payload, signature_header)

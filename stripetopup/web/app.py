@@ -16,7 +16,7 @@ from stripetopup.errors import DatabaseError
 from stripetopup.web import errors, ratelimit, request_ids
 from stripetopup.web.deps import Service
 from stripetopup.web.limits import BodyLimitMiddleware
-from stripetopup.web.routes import billing, metrics, spend
+from stripetopup.web.routes import billing, metrics, spend, topup
 from stripetopup.web.schemas import Health, Version, error
 
 
@@ -54,6 +54,10 @@ def create_app(service: TopUpService, *, demo: bool = False) -> FastAPI:
     app.add_middleware(request_ids.RequestIdMiddleware)  # outermost: stamps every answer
     app.include_router(billing.router)
     app.include_router(spend.router)
+    app.include_router(topup.status_router)
+    if service.settings.topup_page:
+        service.settings.require_topup_page()  # refused at start, not on the first buyer
+        app.include_router(topup.router)
     if demo:
         from stripetopup.web.routes import demo_pages
 

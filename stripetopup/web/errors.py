@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 STATUS_BY_ERROR: tuple[tuple[type[errors.StripeTopupError], int], ...] = (
     (errors.OriginNotAllowed, 403),
     (errors.UsageError, 400),
+    (errors.LinkExpired, 410),
+    (errors.LinkRefused, 403),
     (errors.Forbidden, 403),
     (errors.AuthError, 401),
     (errors.NotFound, 404),

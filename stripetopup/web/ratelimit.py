@@ -82,8 +82,8 @@ def address_of(request: Request) -> str:
 
 
 def authenticated(
-    request: Request, authenticate: Callable[[str | None], str], authorization: str | None
-) -> str:
+    request: Request, authenticate: Callable[[str | None], T], authorization: str | None
+) -> T:
     """``authenticate(authorization)`` under the failed-authentication limit (sync: run it
     in the threadpool). A missing credential is 401 but not counted: it guesses nothing."""
     limits = _of(request)

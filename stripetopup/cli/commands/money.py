@@ -1,4 +1,5 @@
-"""Commands that read or move an account's money: checkout, balance, credit, debit.
+"""Commands that read or move an account's money: checkout, topup-link, balance, credit,
+debit.
 
 (``ledger`` lives in :mod:`stripetopup.cli.commands.ledger`.)
 """
@@ -6,6 +7,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -16,15 +18,48 @@ from stripetopup.cli.output import EXIT_USAGE, guard, run_with, say
 from stripetopup.money import format_cents, format_money, parse_dollars
 
 if TYPE_CHECKING:
-    from stripetopup.core.checkout.types import CheckoutLink
+    from stripetopup.core.checkout.types import CheckoutLink, TopUpLink
     from stripetopup.core.ledger.types import Balance, Posted
 
 
 def register(app: typer.Typer) -> None:
     app.command()(checkout)
+    app.command("topup-link")(topup_link)
     app.command()(balance)
     app.command()(credit)
     app.command()(debit)
+
+
+def topup_link(
+    account: Annotated[str, typer.Argument(help="The account the link tops up.")],
+    ttl: Annotated[
+        str | None,
+        typer.Option(
+            "--ttl", help="How long the link opens the page: 60s to 60m (default: the setting)."
+        ),
+    ] = None,
+    json_output: JsonOutput = False,
+) -> None:
+    """Print a signed link to the hosted top-up page for ACCOUNT (send the user there)."""
+    lifetime = _lifetime(ttl)
+
+    def human(link: TopUpLink) -> None:
+        say(f"Top-up link for {link.account_id}, valid until {link.expires_at.isoformat()}")
+        typer.echo(link.url)
+
+    run_with(json_output, lambda: context.service().create_topup_link(account, lifetime), human)
+
+
+def _lifetime(text: str | None) -> timedelta | None:
+    from stripetopup.config import parse_seconds
+
+    if text is None:
+        return None
+    try:
+        return timedelta(seconds=parse_seconds(text))
+    except ValueError:
+        typer.echo("Error: --ttl must be a duration such as 900, 900s or 15m", err=True)
+        raise typer.Exit(code=EXIT_USAGE) from None
 
 
 def _dollars(text: str) -> int:

@@ -10,6 +10,7 @@ session instead of a second one.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,6 +24,14 @@ from stripetopup.money import check_bounds
 from stripetopup.store import accounts, payments
 
 DOUBLE_CLICK_WINDOW_SECONDS = 10
+
+
+@dataclass(frozen=True)
+class ReturnUrls:
+    """Where Checkout sends the buyer back to (``{CHECKOUT_SESSION_ID}`` filled by Stripe)."""
+
+    success_url: str
+    cancel_url: str
 
 
 def resolve_origin(ctx: Context, origin: str | None) -> str:
@@ -52,6 +61,24 @@ def create(
 ) -> CheckoutLink:
     settings = ctx.settings
     base = resolve_origin(ctx, origin)
+    returns = ReturnUrls(base + settings.success_path, base + settings.cancel_path)
+    return create_returning(
+        ctx, account_id, amount_cents, base=base, returns=returns, request_key=request_key
+    )
+
+
+def create_returning(
+    ctx: Context,
+    account_id: str,
+    amount_cents: int,
+    *,
+    base: str,
+    returns: ReturnUrls,
+    request_key: str | None = None,
+) -> CheckoutLink:
+    """A session returning to ``returns``, built on ``base``: an origin :func:`resolve_origin`
+    allowed, or (the hosted top-up page) ``STRIPETOPUP_PUBLIC_URL``."""
+    settings = ctx.settings
     if request_key is not None:
         check_key(request_key)
     check_bounds(amount_cents, minimum=settings.min_amount_cents, maximum=settings.max_amount_cents)
@@ -63,7 +90,7 @@ def create(
         account_id, amount_cents, ctx.currency, base, window
     )
     created = stripe.create_checkout_session(
-        _session_params(ctx, account_id, amount_cents, base), idempotency_key=key
+        _session_params(ctx, account_id, amount_cents, returns), idempotency_key=key
     )
     link = CheckoutLink(
         checkout_session_id=str(created["id"]),
@@ -87,7 +114,9 @@ def create(
     return link
 
 
-def _session_params(ctx: Context, account_id: str, amount_cents: int, base: str) -> dict[str, Any]:
+def _session_params(
+    ctx: Context, account_id: str, amount_cents: int, returns: ReturnUrls
+) -> dict[str, Any]:
     settings = ctx.settings
     metadata = {"account_id": account_id, "source": "stripetopup"}
     params: dict[str, Any] = {
@@ -105,8 +134,8 @@ def _session_params(ctx: Context, account_id: str, amount_cents: int, base: str)
         "client_reference_id": account_id,
         "metadata": metadata,
         "payment_intent_data": {"metadata": metadata},
-        "success_url": base + settings.success_path,
-        "cancel_url": base + settings.cancel_path,
+        "success_url": returns.success_url,
+        "cancel_url": returns.cancel_url,
         # No expires_at: every parameter must be identical on an idempotent retry, and a
         # clock-derived one is not. Stripe's default (24 hours) applies.
     }

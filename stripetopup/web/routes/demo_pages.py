@@ -1,9 +1,12 @@
 """The two pages the offline demo returns to after the hosted checkout (success, cancel).
 
 A real deployment's frontend owns these URLs; the demo has no frontend, so the app serves
-plain stand-ins. Only mounted by ``serve --emulator``. The success page says only what is
-true right now (:meth:`TopUpService.landing`): credited, crediting, pending, held for an
-operator, dismissed, not paid or unknown, for the session's own account.
+plain stand-ins. Only mounted by ``serve --emulator``. The success page fulfils the session
+as the hosted page's does (:meth:`TopUpService.landing`: a paid session is credited there and
+then, through the webhook's exactly-once credit) and says only what is true right now:
+credited (the amount the ledger credited, by the credit rule, never ``amount_total``),
+crediting, pending, held for an operator, dismissed, not paid or unknown, for the session's
+own account.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import html
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
-from stripetopup.core.checkout.landing import Landing, LandingState
+from stripetopup.core.checkout.types import Landing, LandingState
 from stripetopup.money import format_money
 from stripetopup.web.deps import Service
 
@@ -53,12 +56,16 @@ def _describe(landing: Landing, *, emulator_url: str | None) -> str:
     amount = format_money(landing.amount_cents, landing.currency, unknown="the amount")
     state = landing.state
     if state is LandingState.CREDITED:
+        credited = format_money(landing.credited_cents, landing.currency, unknown="the amount")
         balance = format_money(landing.balance_cents, landing.currency, unknown="the amount")
-        return f"{amount} was paid and credited to account {account}; its balance is {balance}."
+        # With tax or a discount, what was paid is not what was credited: say both.
+        paid = amount if landing.credited_cents != landing.amount_cents else None
+        was = f"{paid} was paid; {credited} was" if paid else f"{credited} was paid and"
+        return f"{was} credited to account {account}; its balance is {balance}."
     if state is LandingState.CREDITING:
         return (
-            f"{amount} was paid. Crediting account {account} is in progress: the balance goes "
-            "up when Stripe's signed webhook arrives, usually within seconds. Reload to check."
+            f"{amount} was paid. Crediting account {account} could not be done just now: the "
+            "balance goes up when Stripe's signed webhook arrives. Reload to check."
         )
     if state is LandingState.PENDING:
         settle = ""

@@ -7,16 +7,19 @@ the same key and body answers the first answer again (same status and body, plus
 of write (a debit's key for a hold, or the reverse), is 409. Keys are scoped per service
 key name. Only translates: HTTP -> :class:`TopUpService` calls -> JSON.
 May import fastapi, pydantic, stripetopup.core, stripetopup.errors, web.deps, web.body,
-web.schemas and web.ratelimit.
+web.schemas and web.ratelimit (and config, for the link lifetime's bounds).
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
+from stripetopup.config import MAX_LINK_TTL_SECONDS, MIN_LINK_TTL_SECONDS
+from stripetopup.core.checkout.types import TopUpLinkAnswer
 from stripetopup.core.ledger.types import BalanceAnswer, EntryAnswer
 from stripetopup.core.spending.types import HoldAnswer, HoldChangeAnswer, SpentAnswer
 from stripetopup.errors import UsageError
@@ -75,6 +78,16 @@ class HoldRequest(BaseModel):
         None, ge=1, description="Expiry; default STRIPETOPUP_HOLD_TTL_SECONDS."
     )
     reason: str | None = Field(None, max_length=MAX_REASON_LENGTH)
+
+
+class TopUpLinkRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ttl_seconds: StrictInt | None = Field(
+        None,
+        ge=MIN_LINK_TTL_SECONDS,
+        le=MAX_LINK_TTL_SECONDS,
+        description="The link's lifetime; default STRIPETOPUP_TOPUP_LINK_TTL.",
+    )
 
 
 class CaptureRequest(BaseModel):
@@ -252,3 +265,29 @@ def release_hold(
 @router.get("/holds/{hold_id}", summary="A hold and its status", responses=READ_ERRORS)
 def get_hold(service: Service, hold_id: HoldId, _caller: Caller) -> HoldAnswer:
     return HoldAnswer.of(service.get_hold(hold_id))
+
+
+@router.post(
+    "/accounts/{account_id}/topup-links",
+    status_code=201,
+    summary="A short-lived signed link to the hosted top-up page for an account",
+    description="Redirect the user to `url`; it opens the page until `expires_at` (it may "
+    "be opened again until then). Nothing is written, so no Idempotency-Key is needed: "
+    "each call mints a fresh link. Needs STRIPETOPUP_TOPUP_PAGE on.",
+    responses={
+        **READ_ERRORS,
+        400: _error("Invalid account id or body (ttl_seconds outside 60..3600)."),
+        500: _error("The top-up page is off or not configured (configuration_error)."),
+    },
+)
+def create_topup_link(
+    service: Service,
+    account_id: AccountId,
+    _caller: Caller,
+    body: TopUpLinkRequest | None = None,
+) -> TopUpLinkAnswer:
+    ttl = body.ttl_seconds if body is not None else None
+    link = service.create_topup_link(
+        account_id, timedelta(seconds=ttl) if ttl is not None else None
+    )
+    return TopUpLinkAnswer.of(link)
