@@ -36,13 +36,17 @@ def assert_accessible(buyer: Buyer) -> None:
     assert accessibility_problems(buyer) == []
 
 
-def amount_radio(buyer: Buyer, value: str) -> WebElement:
+def choose(buyer: Buyer, value: str) -> WebElement:
+    """Click the amount's label, as a buyer does (the radio itself is drawn by its label)."""
     (radio,) = buyer.all(f"input[type=radio][name=amount][value='{value}']")
+    (label,) = buyer.all(f"label[for='{radio.get_attribute('id')}']")
+    label.click()
+    assert radio.is_selected()
     return radio
 
 
 def choose_and_submit(buyer: Buyer, value: str) -> None:
-    amount_radio(buyer, value).click()
+    choose(buyer, value)
     buyer.click(buyer.by_id("topup-submit"), "checkout")
     assert CHECKOUT_PAGE.search(buyer.url), buyer.url
 
@@ -54,8 +58,8 @@ def assert_credited(host: Host, buyer: Buyer, account_id: str, cents: int, shown
     assert shown in buyer.text("balance")
     assert_accessible(buyer)
     host.control.wait_idle(timeout=60)  # the webhook lands too, and changes nothing
-    credits = [e for e in host.entries(account_id) if e["kind"] == "credit"]
-    assert [e["amount_cents"] for e in credits] == [cents]
+    topups = [e for e in host.entries(account_id) if e["kind"] == "topup"]
+    assert [e["amount_cents"] for e in topups] == [cents]
     assert host.balance_cents(account_id) == cents
 
 
@@ -78,7 +82,7 @@ def test_a_preset_paid_on_checkout_lands_credited_with_the_new_balance(
 
 def test_a_custom_amount_is_paid_and_credited(host: Host, buyer: Buyer) -> None:
     open_topup_page(host, buyer, "browser-custom")
-    amount_radio(buyer, "custom").click()
+    choose(buyer, "custom")
     buyer.by_id("custom-amount").send_keys("12.34")
     buyer.click(buyer.by_id("topup-submit"), "checkout")
     assert "$12.34" in buyer.page_text()
@@ -160,7 +164,7 @@ def test_a_custom_amount_below_the_minimum_is_shown_as_an_error_on_our_page(
 ) -> None:
     open_topup_page(host, buyer, "browser-too-small")
     before = host.stripe_session_count()
-    amount_radio(buyer, "custom").click()
+    choose(buyer, "custom")
     buyer.by_id("custom-amount").send_keys("0.49")
     buyer.click(buyer.by_id("topup-submit"), "too-small")
 
