@@ -20,6 +20,7 @@ from pathlib import Path
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
@@ -119,7 +120,11 @@ class Buyer:
 
     def press(self, key: str, step: str) -> None:
         """Press ``key`` on the focused element, which loads another page."""
-        self._leaving(lambda: self.focused().send_keys(key), step)
+        self._leaving(lambda: self.type_keys(key), step)
+
+    def type_keys(self, *keys: str) -> None:
+        """Keys to whatever has the focus, as a keyboard sends them (no element targeted)."""
+        ActionChains(self.driver).send_keys(*keys).perform()
 
     def click_button(self, text: str, step: str) -> None:
         self.click(self.button(text), step)
@@ -180,7 +185,7 @@ class Buyer:
     def tab_until(self, wanted: Callable[[WebElement], bool], limit: int = 30) -> WebElement:
         """Press Tab until the focused element is ``wanted``; fails after ``limit`` presses."""
         for _ in range(limit):
-            self.focused().send_keys(Keys.TAB)
+            self.type_keys(Keys.TAB)
             element = self.focused()
             if wanted(element):
                 return element

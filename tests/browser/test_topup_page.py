@@ -71,7 +71,9 @@ def test_a_preset_paid_on_checkout_lands_credited_with_the_new_balance(
     assert buyer.driver.find_element("tag name", "h1").text == "Top up"
     assert buyer.by_id("topup-submit").text == "Top up"
     assert buyer.all("fieldset legend")
-    choose_and_submit(buyer, "10.00")
+    choose(buyer, "10.00")
+    buyer.screenshot("preset-chosen")
+    buyer.click(buyer.by_id("topup-submit"), "checkout")
     assert "$10.00" in buyer.page_text()
 
     buyer.click_button("Pay", "success")
@@ -179,11 +181,12 @@ def test_a_custom_amount_below_the_minimum_is_shown_as_an_error_on_our_page(
 
 def test_the_keyboard_alone_tops_up_a_preset(host: Host, buyer: Buyer) -> None:
     open_topup_page(host, buyer, "browser-keyboard")
-    radio = buyer.tab_until(lambda e: e.get_attribute("name") == "amount")
-    radio.send_keys(Keys.SPACE)
+    buyer.tab_until(lambda e: e.get_attribute("name") == "amount")
+    buyer.type_keys(Keys.SPACE)
     chosen = buyer.focused().get_attribute("value")
     assert chosen != "custom"
     assert buyer.focused().is_selected()
+    buyer.screenshot("preset-focused-and-chosen")  # the focus ring must be visible
     buyer.tab_until(lambda e: e.get_attribute("id") == "topup-submit")
     buyer.press(Keys.ENTER, "checkout")
     assert CHECKOUT_PAGE.search(buyer.url), buyer.url
