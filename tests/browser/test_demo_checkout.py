@@ -1,18 +1,40 @@
-"""The offline demo's own flow in a real browser: a session the app's checkout API created,
-paid on the emulator's hosted page, back on the demo's success page with the balance.
+"""The offline demo in a real browser: the top-up links it prints (and the CLI mints) open
+the hosted page, and a session from the app's checkout API, paid on the emulator's page,
+lands on the demo's success page credited, with the balance.
 """
 
 from __future__ import annotations
 
+import json
 import re
 
 import httpx
 import pytest
 
+from stripetopup.money import format_money
 from tests.browser.chromium import Buyer, accessibility_problems
 from tests.browser.host import Host
+from tests.support.servers import cli_env, run_cli
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
+
+
+def test_the_banner_link_and_the_cli_link_open_the_demo_accounts_top_up_page(
+    host: Host, buyer: Buyer
+) -> None:
+    printed = re.search(r"^\s+(http://\S+/billing/topup\?t=\S+)$", host.banner, re.MULTILINE)
+    assert printed, host.banner
+    buyer.open(printed.group(1), "banner-link")
+    assert buyer.driver.find_element("tag name", "h1").text == "Top up"
+    assert buyer.text("balance").endswith("USD")
+
+    minted = run_cli(
+        ["--env-file", str(host.env_file), "topup-link", "demo", "--json"], cli_env({})
+    )
+    assert minted.returncode == 0, minted.stderr
+    buyer.open(json.loads(minted.stdout)["url"], "cli-link")
+    assert buyer.by_id("topup-submit").text == "Top up"
+    assert accessibility_problems(buyer) == []
 
 
 def test_a_checkout_from_the_api_is_paid_in_the_browser_and_lands_credited(
@@ -36,6 +58,10 @@ def test_a_checkout_from_the_api_is_paid_in_the_browser_and_lands_credited(
 
     assert "/billing/success?session_id=cs_" in buyer.url
     assert buyer.driver.find_element("tag name", "h1").text == "Payment received"
-    assert "7.00 USD was paid" in buyer.page_text()
-    host.control.wait_idle(timeout=60)  # this page may answer before the webhook lands
+    # Credited on landing, before or after the webhook: the page says so at once.
+    balance = format_money(before + 700, "usd")
+    assert f"7.00 USD was paid and credited to account demo; its balance is {balance}." in (
+        buyer.page_text()
+    )
+    host.control.wait_idle(timeout=60)  # the webhook lands too, and changes nothing
     assert host.balance_cents("demo") == before + 700
