@@ -7,7 +7,9 @@
 #   DATABASE_URL              default sqlite:////data/stripetopup.db (the /data volume);
 #                             postgresql://user:password@host/db for several instances
 # Optional: STRIPETOPUP_WORKERS (worker processes, default 1), STRIPETOPUP_LOG_FORMAT=json,
-# STRIPETOPUP_METRICS_TOKEN (turns on /metrics for that bearer token).
+# STRIPETOPUP_METRICS_TOKEN (turns on /metrics for that bearer token);
+# STRIPETOPUP_TOPUP_PAGE=true with STRIPETOPUP_TOPUP_LINK_SECRET and STRIPETOPUP_PUBLIC_URL
+# (the hosted top-up page; its templates ship in the package).
 # Run `stripetopup db upgrade` on every deploy (docker-compose.yml does it before serving).
 FROM python:3.11-slim
 

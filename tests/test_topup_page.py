@@ -433,6 +433,8 @@ def test_a_missing_or_oversized_link_is_403(page: Page) -> None:
     assert_refused(page.http.get("/billing/topup"), 403, "This link is not valid")
     assert_refused(page.post(None, amount="5.00"), 403, "This link is not valid")
     assert_refused(page.post("x" * 600, amount="5.00"), 403, "This link is not valid")
+    oversized = page.http.get("/billing/topup", params={"t": "x" * 5000})
+    assert_refused(oversized, 403, "This link is not valid")
     assert page.sessions_at_stripe() == 0
 
 
@@ -523,7 +525,10 @@ def test_an_oversized_or_odd_form_is_refused_and_creates_nothing(page: Page) -> 
         ).status_code
         == 400
     )
-    assert page.post(token, amount="5.00", account="acct-bob").status_code == 400
+    # A field the form does not have (an account, say) is refused, not ignored.
+    assert_refused(
+        page.post(token, amount="5.00", account="acct-bob"), 400, "This request is not valid"
+    )
     twice = page.http.post(
         "/billing/topup",
         content=f"t={token}&amount=5.00&amount=10.00",
@@ -675,3 +680,35 @@ def test_with_the_page_off_no_page_is_served_and_no_link_minted(
             assert http.get("/billing/topup").status_code == 404
     finally:
         service.close()
+
+
+def test_the_pages_origin_opens_no_door_of_the_checkout_endpoint(page: Page) -> None:
+    """Sessions built on PUBLIC_URL by the page do not make it an allowed frontend origin."""
+    token = page.service.create_token(ACCOUNT)[1]
+    answer = page.http.post(
+        "/billing/checkout-session",
+        json={"amount_cents": 500},
+        headers={"Authorization": f"Bearer {token}", "Origin": PUBLIC},
+    )
+    assert answer.status_code == 403
+    assert answer.json()["error"]["code"] == "origin_not_allowed"
+    assert page.sessions_at_stripe() == 0
+
+
+def test_stripe_failing_is_a_page_saying_so_and_the_landing_answers_later(page: Page) -> None:
+    token = page.link()
+    page.control.fault("/v1/checkout/sessions", "500", count=1, method="POST")
+    failed = page.post(token, amount="5.00")
+    assert failed.status_code == 502
+    assert "<h1>Something went wrong</h1>" in failed.text
+    assert "try again" in element(failed.text, "error")
+    assert "stripe" not in element(failed.text, "error").lower()  # nothing of the cause shown
+    session_id = page.start(token, "5.00")  # tried again: the next click works
+    page.control.pay(session_id)
+    success = str(page.session(session_id).success_url).replace("{CHECKOUT_SESSION_ID}", session_id)
+    page.control.fault(f"/v1/checkout/sessions/{session_id}", "500", count=1, method="GET")
+    unsure = page.get(success)  # Stripe cannot say: nothing claimed, nothing credited
+    assert unsure.status_code == 200
+    assert state_of(unsure.text) == "unknown"
+    assert entries(page.service) == []
+    assert state_of(page.land(session_id).text) == "credited"

@@ -32,7 +32,6 @@ from stripetopup.errors import (
     LinkExpired,
     LinkMissing,
     LinkTampered,
-    LinkWrongAccount,
     UsageError,
 )
 
@@ -125,10 +124,9 @@ def landing_claims(page: LinkClaims) -> LinkClaims:
     )
 
 
-def verify(
-    ctx: Context, token: str | None, purpose: Purpose, *, account_id: str | None = None
-) -> LinkClaims:
-    """The claims of a link we signed for ``purpose`` (and ``account_id``), else LinkRefused."""
+def verify(ctx: Context, token: str | None, purpose: Purpose) -> LinkClaims:
+    """The claims of a link we signed for ``purpose``, else LinkRefused (the account a
+    link names is checked by its user: the landing against the session's account)."""
     if not token:
         raise LinkMissing("this page needs a top-up link from the application")
     if len(token) > MAX_TOKEN_LENGTH or not _TOKEN.fullmatch(token):
@@ -139,10 +137,6 @@ def verify(
     claims = _decode(body)
     if claims.purpose is not purpose:
         raise LinkTampered("this link is not meant for this page")
-    if account_id is not None and not hmac.compare_digest(
-        claims.account_id.encode(), account_id.encode()
-    ):
-        raise LinkWrongAccount("this link belongs to another account")
     if _now(ctx) >= claims.expires_at:
         raise LinkExpired("this link has expired: top-up links work for a few minutes only")
     return claims

@@ -2,19 +2,21 @@
 
 Server-rendered HTML (Jinja2, autoescaped, no script, one stylesheet served from here),
 mounted when ``STRIPETOPUP_TOPUP_PAGE`` is on. Every page is opened by a signed link
-(core.checkout.topup_links), verified before anything else and counted under the
+(core.checkout.topup_links), verified before anything else (its length first, so an
+oversized link gets the same refusal page as any other) and counted under the
 failed-authentication limit when refused; the form's POST carries the page link, which is
 its CSRF protection (a forger cannot sign one). The form body is read within
 ``STRIPETOPUP_API_MAX_BODY_BYTES`` and parsed as ``application/x-www-form-urlencoded``
-with bounded fields. The status endpoint (``GET /billing/checkout-sessions/{id}``, JSON)
-takes a landing link or a user credential and is always mounted. Plain ``def`` routes: the
-core blocks. May import fastapi, jinja2, stripetopup.core, errors, money and web's deps,
-body, errors, ratelimit and schemas.
+with a bounded number of fields, each bounded in length. The status endpoint
+(``GET /billing/checkout-sessions/{id}``, JSON) takes a landing link or a user credential
+and is always mounted. Plain ``def`` routes: the core blocks. May import fastapi, jinja2,
+stripetopup.core, config, errors, money, redact and web's deps, body, errors, ratelimit and schemas.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -25,6 +27,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from stripetopup.config import Settings
 from stripetopup.core.checkout.types import Landing, LandingAnswer, LandingState, TopUpPage
 from stripetopup.errors import (
     AuthError,
@@ -33,16 +36,19 @@ from stripetopup.errors import (
     LinkTampered,
     LinkWrongAccount,
     NotFound,
+    RateLimited,
     StripeTopupError,
     UsageError,
 )
 from stripetopup.money import format_cents, format_money, parse_dollars
+from stripetopup.redact import redact
 from stripetopup.web import ratelimit
 from stripetopup.web.body import read_limited
 from stripetopup.web.deps import Service, get_service, user_credential
 from stripetopup.web.errors import status_for
 from stripetopup.web.schemas import error
 
+log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parents[1]
 FORM_TYPE = "application/x-www-form-urlencoded"
 MAX_FORM_FIELDS = 8
@@ -61,7 +67,7 @@ def templates() -> Environment:
     )
 
 
-def security_headers(service_settings: Any) -> dict[str, str]:
+def security_headers(service_settings: Settings) -> dict[str, str]:
     """No external source at all; the form may post here and be redirected to Checkout
     (Chrome applies form-action to the redirect after the POST)."""
     base = service_settings.stripe_api_base
@@ -95,21 +101,33 @@ _REFUSED_HEADINGS: tuple[tuple[type[StripeTopupError], str], ...] = (
 
 
 def refused(service: Service, exc: StripeTopupError) -> HTMLResponse:
-    """A page saying plainly why, with the status the JSON door would answer."""
+    """A page saying plainly why, with the status the JSON door would answer (our side's
+    failures logged as that door logs them, and never shown to the buyer)."""
     heading = next(text for cls, text in _REFUSED_HEADINGS if isinstance(exc, cls))
     status = status_for(exc)
-    reason = exc.message if status < 500 else "The payment service could not be reached."
-    return render(service, "refused.html", status, heading=heading, reason=sentence(reason))
+    reason = exc.message
+    if status >= 500:
+        log.warning("%d on the top-up page (%s): %s", status, exc.code, redact(exc.message))
+        reason = "this page could not be served just now; please try again in a moment"
+    page = render(service, "refused.html", status, heading=heading, reason=sentence(reason))
+    if isinstance(exc, RateLimited):
+        page.headers["Retry-After"] = str(exc.retry_after_seconds)
+    return page
 
 
 def sentence(message: str) -> str:
     return message[:1].upper() + message[1:]
 
 
+@functools.cache
+def _stylesheet() -> str:
+    return (HERE / "static" / "topup.css").read_text(encoding="utf-8")
+
+
 @router.get("/static/topup.css")
 def stylesheet() -> Response:
-    css = (HERE / "static" / "topup.css").read_text(encoding="utf-8")
-    return Response(css, media_type="text/css", headers={"Cache-Control": "public, max-age=3600"})
+    headers = {"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"}
+    return Response(_stylesheet(), media_type="text/css", headers=headers)
 
 
 @dataclass(frozen=True)
@@ -117,10 +135,18 @@ class TopUpForm:
     t: str | None
     amount: str | None
     custom_amount: str
+    problem: UsageError | None = None  # a form we cannot read: answered with a page
 
 
 async def topup_form(request: Request) -> TopUpForm:
-    """The form's fields, within bounds; a UsageError for anything else."""
+    """The form's fields within bounds, or what is wrong with it (413 stays the limit's)."""
+    try:
+        return await _read_form(request)
+    except UsageError as exc:
+        return TopUpForm(None, None, "", problem=exc)
+
+
+async def _read_form(request: Request) -> TopUpForm:
     service = get_service(request)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != FORM_TYPE:
@@ -162,9 +188,7 @@ def _show(service: Service, page: TopUpPage, status: int = 200, **values: Any) -
 
 
 @router.get("", response_class=HTMLResponse)
-def topup_page(
-    request: Request, service: Service, t: Annotated[str | None, Query(max_length=600)] = None
-) -> HTMLResponse:
+def topup_page(request: Request, service: Service, t: str | None = None) -> HTMLResponse:
     try:
         page = ratelimit.authenticated(request, service.topup_page, t)
     except StripeTopupError as exc:
@@ -176,6 +200,8 @@ def topup_page(
 def start_topup(
     request: Request, service: Service, form: Annotated[TopUpForm, Depends(topup_form)]
 ) -> Response:
+    if form.problem is not None:
+        return refused(service, form.problem)
     try:
         page = ratelimit.authenticated(request, service.topup_page, form.t)
     except StripeTopupError as exc:
@@ -241,14 +267,15 @@ def describe(landing: Landing) -> str:
 def success(
     request: Request,
     service: Service,
-    session_id: Annotated[str, Query(max_length=255)] = "",
-    t: Annotated[str | None, Query(max_length=600)] = None,
+    session_id: str = "",
+    t: str | None = None,
 ) -> HTMLResponse:
     try:
         link = ratelimit.authenticated(request, service.verify_landing, t)
         landing = service.landing(session_id, account_id=link.account_id)
-    except NotFound:
-        return refused(service, LinkWrongAccount("this link does not belong to that payment"))
+    except NotFound:  # not a session of the link's account (or not one at all)
+        wrong = LinkWrongAccount("this link belongs to another account than that payment")
+        return refused(service, wrong)
     except StripeTopupError as exc:
         return refused(service, exc)
     credited = landing.state is LandingState.CREDITED
@@ -265,14 +292,13 @@ def success(
             else None
         ),
         receipt_url=landing.receipt_url,
-        reload=landing.state in (LandingState.CREDITING, LandingState.UNKNOWN),
+        reload=landing.state
+        in (LandingState.CREDITING, LandingState.PENDING, LandingState.UNKNOWN),
     )
 
 
 @router.get("/cancel", response_class=HTMLResponse)
-def cancel(
-    request: Request, service: Service, t: Annotated[str | None, Query(max_length=600)] = None
-) -> HTMLResponse:
+def cancel(request: Request, service: Service, t: str | None = None) -> HTMLResponse:
     try:
         link = ratelimit.authenticated(request, service.verify_landing, t)
     except StripeTopupError as exc:
