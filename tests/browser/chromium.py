@@ -179,6 +179,10 @@ class Buyer:
         )
         return self.by_id("probe").text == "on"
 
+    def link(self, text: str) -> WebElement:
+        (link,) = [a for a in self.all("a") if a.text.strip() == text]
+        return link
+
     def focused(self) -> WebElement:
         return self.driver.switch_to.active_element
 

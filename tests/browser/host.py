@@ -1,10 +1,10 @@
 """The app under test, as an operator runs it: ``stripetopup serve --emulator`` in a process.
 
-It runs on its own SQLite file in its own directory, with the real clock. The tests then act
-as the host application would: a service key from ``stripetopup keys create`` against the
-demo's env file, links minted through the spend API, balances and entries read through it.
-Accounts are opened with the core service on the same database (input for the test, as an
-operator would with ``accounts create``).
+It runs on its own SQLite file in its own directory, with the real clock and receipts on.
+The tests then act as the host application would: a service key from ``stripetopup keys
+create`` against the demo's env file, links minted through the spend API, balances and
+entries read through it. Accounts are opened with the core service on the same database
+(input for the test, as an operator would with ``accounts create``).
 """
 
 from __future__ import annotations
@@ -103,7 +103,9 @@ def session_id_in(url: str) -> str:
 
 @contextmanager
 def running_host(directory: Path) -> Iterator[Host]:
-    env = cli_env({"DATABASE_URL": f"sqlite:///{directory / 'stripetopup.db'}"})
+    database = f"sqlite:///{directory / 'stripetopup.db'}"
+    # Receipts on, as an operator selling for real would have them: the success page links one.
+    env = cli_env({"DATABASE_URL": database, "STRIPETOPUP_INVOICE_CREATION": "true"})
     args = ["--emulator", "--emulator-port", "0"]
     with serve_process(args, env, free_port(), cwd=directory) as server:
         env_file = directory / DEMO_ENV

@@ -81,6 +81,10 @@ def test_a_preset_paid_on_checkout_lands_credited_with_the_new_balance(
     buyer.reload("success-reloaded")  # landing again credits nothing twice
     assert_credited(host, buyer, "browser-preset", 1000, "10.00")
 
+    buyer.click(buyer.by_id("receipt-link"), "receipt")
+    assert buyer.url.startswith(host.emulator_url + "/i/")
+    assert "10.00" in buyer.page_text()
+
 
 def test_a_custom_amount_is_paid_and_credited(host: Host, buyer: Buyer) -> None:
     open_topup_page(host, buyer, "browser-custom")
@@ -128,7 +132,7 @@ def test_a_delayed_payment_is_pending_until_it_succeeds_then_credited_once(
     assert host.balance_cents("browser-delayed") == 0
 
     host.control.async_succeed(session_id_in(buyer.url))
-    buyer.reload("credited")
+    buyer.click(buyer.link("Check again"), "credited")
     assert_credited(host, buyer, "browser-delayed", 2000, "20.00")
 
 
