@@ -16,6 +16,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
@@ -91,6 +92,7 @@ def launch(
         options.add_experimental_option(
             "prefs", {"profile.managed_default_content_settings.javascript": 2}
         )
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(options=options, service=Service(executable_path=chromedriver))
     driver.set_page_load_timeout(WAIT_SECONDS)
     return driver
@@ -138,6 +140,8 @@ class Buyer:
     def _landed(self, step: str) -> None:
         self.wait(expected_conditions.presence_of_element_located((By.TAG_NAME, "body")))
         self.screenshot(step)
+        problems = console_problems(self.driver.get_log("browser"), self.url)
+        assert problems == [], f"{step}: the browser console reports {problems}"
 
     def screenshot(self, step: str) -> Path:
         path = self.shots / f"{len(self.taken) + 1:02d}-{step}.png"
@@ -194,6 +198,23 @@ class Buyer:
             if wanted(element):
                 return element
         raise AssertionError(f"Tab never reached the element ({limit} presses)")
+
+
+def console_problems(entries: list[dict[str, object]], page_url: str) -> list[str]:
+    """What the console says went wrong besides the page's own status and the favicon:
+    a script error, a Content-Security-Policy refusal, a stylesheet or image not loaded."""
+    problems = []
+    for entry in entries:
+        message = str(entry.get("message", ""))
+        if entry.get("level") != "SEVERE" and "Content Security Policy" not in message:
+            continue
+        failed = message.split(" - Failed to load resource", 1)
+        if entry.get("source") == "network" and len(failed) == 2:
+            resource = failed[0]
+            if resource == page_url or urlsplit(resource).path == "/favicon.ico":
+                continue
+        problems.append(message)
+    return problems
 
 
 def shots_dir(test_name: str) -> Path:
