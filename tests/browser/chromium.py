@@ -242,7 +242,39 @@ def accessibility_problems(buyer: Buyer) -> list[str]:
     for button in buyer.all("button"):
         if not (button.text.strip() or button.get_attribute("aria-label")):
             problems.append("a button has no text")
+    low = driver.execute_script(_LOW_CONTRAST)
+    problems.extend(f"contrast {ratio:.2f} < {needed}: {text!r}" for text, ratio, needed in low)
     return problems
+
+
+# WCAG 2 contrast of every element with its own text, against the first opaque background
+# behind it: 4.5:1, or 3:1 for large text (24px, or 18.66px bold). Runs as the driver's
+# script, so also in a browser with the page's JavaScript off.
+_LOW_CONTRAST = """
+const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+const lum = ([r, g, b]) => [r, g, b].map((v) => {
+  v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+}).reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+const background = (el) => {
+  for (; el; el = el.parentElement) {
+    const c = rgb(getComputedStyle(el).backgroundColor);
+    if (c.length === 3 || c[3] > 0) return c.slice(0, 3);
+  }
+  return [255, 255, 255];
+};
+const low = [];
+for (const el of document.body.querySelectorAll("*")) {
+  const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+  const style = getComputedStyle(el);
+  if (!own || style.visibility === "hidden" || el.getClientRects().length === 0) continue;
+  const [a, b] = [lum(rgb(style.color)), lum(background(el))];
+  const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+  const size = parseFloat(style.fontSize), bold = Number(style.fontWeight) >= 700;
+  const needed = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
+  if (ratio < needed) low.push([el.textContent.trim().slice(0, 40), ratio, needed]);
+}
+return low;
+"""
 
 
 def _labelled(buyer: Buyer, element: WebElement) -> bool:
