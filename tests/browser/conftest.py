@@ -1,5 +1,7 @@
 """Browser fixtures: headless Chromium (one per test, fresh profile) against one running
-``serve --emulator`` for the package (its tests share an xdist group, so one worker).
+``serve --emulator`` per test process. The tests share an xdist group, so ``--dist
+loadgroup`` keeps them on one worker; pytest 9.2 with xdist 3.8 ignores groups
+(pytest-xdist#1386), and then each worker starts its own serve, which is correct too.
 
 Chromium and ChromeDriver are required when CI=true (``.ci/run`` installs them); elsewhere
 the browser tests skip with a loud reason when they are missing, like the PostgreSQL ones.
