@@ -116,6 +116,10 @@ class Buyer:
         self.driver.refresh()
         self._landed(step)
 
+    def back(self, step: str) -> None:
+        """The browser's Back button."""
+        self._leaving(self.driver.back, step)
+
     def click(self, element: WebElement, step: str) -> None:
         """Click something that loads another page; returns once that page is there."""
         self._leaving(lambda: element.click(), step)

@@ -86,10 +86,18 @@ def test_a_preset_paid_on_checkout_lands_credited_with_the_new_balance(
     assert "10.00" in buyer.page_text()
 
 
-def test_a_custom_amount_is_paid_and_credited(host: Host, buyer: Buyer) -> None:
+def test_a_custom_amount_is_paid_and_credited_after_going_back_once(
+    host: Host, buyer: Buyer
+) -> None:
     open_topup_page(host, buyer, "browser-custom")
+    choose_and_submit(buyer, "5.00")
+    buyer.back("back-from-checkout")  # the link still opens the page: it is not single-use
+    assert "/billing/topup?t=" in buyer.url
+
     choose(buyer, "custom")
-    buyer.by_id("custom-amount").send_keys("12.34")
+    custom = buyer.by_id("custom-amount")
+    custom.clear()
+    custom.send_keys("12.34")
     buyer.click(buyer.by_id("topup-submit"), "checkout")
     assert "$12.34" in buyer.page_text()
 
