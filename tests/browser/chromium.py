@@ -19,6 +19,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
@@ -136,9 +137,9 @@ class Buyer:
         self.click(self.button(text), step)
 
     def _leaving(self, action: Callable[[], None], step: str) -> None:
-        old = self.driver.find_element(By.TAG_NAME, "html")
+        old = self.driver.find_element(By.TAG_NAME, "html").id
         action()
-        self.wait(expected_conditions.staleness_of(old))
+        self.wait(lambda driver: _document_changed(driver, old))
         self._landed(step)
 
     def _landed(self, step: str) -> None:
@@ -202,6 +203,15 @@ class Buyer:
             if wanted(element):
                 return element
         raise AssertionError(f"Tab never reached the element ({limit} presses)")
+
+
+def _document_changed(driver: webdriver.Chrome, old_html: str) -> bool:
+    """Another document is there. Only the new one is asked: the old node, once gone, may
+    answer an inspector error rather than "stale" (seen after Back, with the bfcache)."""
+    try:
+        return driver.find_element(By.TAG_NAME, "html").id != old_html
+    except WebDriverException:  # between documents
+        return False
 
 
 def console_problems(entries: list[dict[str, object]], page_url: str) -> list[str]:
