@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck check bench clean postgres redis
+.PHONY: demo test test-browser lint typecheck check bench clean postgres redis
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ demo: $(STAMP)
 test: $(STAMP) postgres redis
 	$(BIN)/pytest -n 2 --dist loadgroup --cov --cov-report=term
 
+## Only the browser tests (headless Chromium through the buyer's pages); screenshots of every
+## page they visit land in test-artifacts/screenshots/ (STRIPETOPUP_ARTIFACTS_DIR elsewhere).
+test-browser: $(STAMP)
+	$(BIN)/pytest -n 2 --dist loadgroup tests/browser
+
 postgres:
 	@pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null || \
 	  (command -v pg_ctlcluster >/dev/null && \
@@ -58,4 +63,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
 
 clean:
-	rm -rf $(VENV) demo *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) demo test-artifacts *.egg-info .pytest_cache .mypy_cache .ruff_cache
