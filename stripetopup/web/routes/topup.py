@@ -116,7 +116,9 @@ def refused(service: Service, exc: StripeTopupError) -> HTMLResponse:
 
 
 def sentence(message: str) -> str:
-    return message[:1].upper() + message[1:]
+    """A message as a sentence for the buyer: a capital first, a full stop last."""
+    text = message[:1].upper() + message[1:]
+    return text if text.endswith((".", "!", "?", ")")) else text + "."
 
 
 @functools.cache
