@@ -50,9 +50,7 @@ def upgrade() -> None:
         )
     # Plain ADD COLUMN, not a batch: on SQLite a batch may rebuild ``accounts``, and dropping
     # the old table fails while ledger entries and holds reference it (foreign keys are on).
-    op.add_column(
-        "accounts", sa.Column("low_balance_threshold_cents", sa.Integer(), nullable=True)
-    )
+    op.add_column("accounts", sa.Column("low_balance_threshold_cents", sa.Integer(), nullable=True))
     op.add_column(
         "accounts",
         sa.Column("below_threshold", sa.Boolean(), server_default=sa.false(), nullable=False),
