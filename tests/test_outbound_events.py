@@ -22,12 +22,11 @@ from stripetopup.errors import InsufficientFunds
 from stripetopup.ids import is_message_id
 from stripetopup.web.app import create_app
 from tests.conftest import ACCOUNT, NEW_SECRET, Running, make_settings
+from tests.support import outbound as feed
 from tests.support.clock import ManualClock
 from tests.support.ledger import paid_session
-from tests.support import outbound as feed
 from tests.support.servers import serve_in_thread
 from tests.support.stripe_events import body, checkout_session, event, sign
-
 
 # This module's events; grant.created / grant.expired have their own (test_grant_events.py).
 TYPES = ("balance.*", "payment.*", "hold.*")

@@ -15,9 +15,7 @@ def outbound(
     found: list[dict[str, Any]] = []
     after = None
     while True:
-        page = service.outbound_events(
-            after=after, limit=100, account_id=account_id, types=types
-        )
+        page = service.outbound_events(after=after, limit=100, account_id=account_id, types=types)
         found.extend(event.model_dump(mode="json") for event in page.data)
         if not page.has_more:
             return found
