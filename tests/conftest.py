@@ -23,6 +23,7 @@ from stripetopup.core import TopUpService
 from stripetopup.db import create_db_engine
 from stripetopup.emulator import EmulatorControl, EmulatorServer
 from stripetopup.web.app import create_app
+from tests.support.clock import ManualClock
 from tests.support.servers import serve_in_thread
 
 PG_ADMIN_URL = os.environ.get(
@@ -175,6 +176,21 @@ class Running:
 
     def user_token(self, account_id: str = ACCOUNT) -> str:
         return self.service.create_token(account_id)[1]
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """A clock the test moves by hand; a module may override it (another start)."""
+    return ManualClock()
+
+
+@pytest.fixture
+def clocked(settings: Settings, clock: ManualClock) -> Iterator[TopUpService]:
+    """A service on ``clock`` with ACCOUNT open (a module may override it, e.g. funded)."""
+    service = TopUpService.from_settings(settings, clock=clock)
+    service.open_account(ACCOUNT)
+    yield service
+    service.close()
 
 
 @pytest.fixture

@@ -8,14 +8,11 @@ emulator as tests/test_grant_reversals.py drives them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import httpx
-import pytest
 
-from stripetopup.config import Settings
 from stripetopup.core import TopUpService
 from stripetopup.web.app import create_app
 from tests.conftest import ACCOUNT, NEW_SECRET, Running
@@ -27,19 +24,6 @@ from tests.support.servers import serve_in_thread
 from tests.support.stripe_events import body, checkout_session, event, sign
 
 GRANTS = ("grant.*",)
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def clocked(settings: Settings, clock: ManualClock) -> Iterator[TopUpService]:
-    service = TopUpService.from_settings(settings, clock=clock)
-    service.open_account(ACCOUNT)
-    yield service
-    service.close()
 
 
 def grant_events(service: TopUpService) -> list[dict[str, Any]]:

@@ -7,10 +7,7 @@ capture and expires the rest when the hold ends. Time is a ManualClock.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import timedelta
-
-import pytest
 
 from stripetopup.config import Settings
 from stripetopup.core import TopUpService
@@ -21,19 +18,6 @@ from tests.support.clock import ManualClock
 from tests.support.grants import draws, grants, verified
 from tests.support.ledger import entries
 from tests.support.servers import serve_in_thread
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def clocked(settings: Settings, clock: ManualClock) -> Iterator[TopUpService]:
-    service = TopUpService.from_settings(settings, clock=clock)
-    service.open_account(ACCOUNT)
-    yield service
-    service.close()
 
 
 def _welcome(service: TopUpService, clock: ManualClock, cents: int, hours: int, key: str) -> str:

@@ -6,30 +6,15 @@ checks every invariant. The clock is a ManualClock, so time edges are exact.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 
-from stripetopup.config import Settings
 from stripetopup.core import TopUpService
 from stripetopup.errors import InsufficientFunds, InvalidDate, UsageError
 from tests.conftest import ACCOUNT
 from tests.support.clock import ManualClock
 from tests.support.grants import draws, grants, verified
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def clocked(settings: Settings, clock: ManualClock) -> Iterator[TopUpService]:
-    service = TopUpService.from_settings(settings, clock=clock)
-    service.open_account(ACCOUNT)
-    yield service
-    service.close()
 
 
 def test_every_manual_credit_makes_a_paid_never_expiring_grant_by_default(

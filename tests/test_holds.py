@@ -14,7 +14,6 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from stripetopup.config import Settings
 from stripetopup.core import TopUpService
 from stripetopup.errors import Conflict, HoldNotOpen, InsufficientFunds, InvalidAmount, NotFound
 from stripetopup.web.app import create_app
@@ -109,18 +108,10 @@ def test_a_released_hold_cannot_be_captured(funded: TopUpService) -> None:
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def clocked(settings: Settings, clock: ManualClock) -> Iterator[TopUpService]:
-    """A funded service whose clock stands still until the test moves it."""
-    service = TopUpService.from_settings(settings, clock=clock)
-    service.open_account(ACCOUNT)
-    service.credit(ACCOUNT, 5000, reason="test funds", idempotency_key="fund")
-    yield service
-    service.close()
+def clocked(clocked: TopUpService) -> TopUpService:
+    """The shared clocked service (tests/conftest.py), funded."""
+    clocked.credit(ACCOUNT, 5000, reason="test funds", idempotency_key="fund")
+    return clocked
 
 
 def test_a_hold_counts_until_the_second_it_expires(

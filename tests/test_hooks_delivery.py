@@ -45,11 +45,6 @@ def hooks_settings(database_url: str, **overrides: object) -> Settings:
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
 def hooks(database_url: str, clock: ManualClock) -> Iterator[TopUpService]:
     service = TopUpService.from_settings(hooks_settings(database_url), clock=clock)
     service.open_account(ACCOUNT)

@@ -6,7 +6,6 @@ or applied already, and balance.low / balance.recovered once per crossing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
@@ -14,7 +13,6 @@ from typing import Any
 import httpx
 import pytest
 
-from stripetopup.config import Settings
 from stripetopup.core import TopUpService
 from stripetopup.dates import utcnow
 from stripetopup.emulator import EmulatorControl, EmulatorServer
@@ -110,17 +108,10 @@ def test_a_spend_api_debit_emits_and_an_insufficient_one_emits_nothing(
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def clocked(settings: Settings, clock: ManualClock) -> Iterator[TopUpService]:
-    service = TopUpService.from_settings(settings, clock=clock)
-    service.open_account(ACCOUNT)
-    service.credit(ACCOUNT, 5000, reason="test funds", idempotency_key="fund")
-    yield service
-    service.close()
+def clocked(clocked: TopUpService) -> TopUpService:
+    """The shared clocked service (tests/conftest.py), funded."""
+    clocked.credit(ACCOUNT, 5000, reason="test funds", idempotency_key="fund")
+    return clocked
 
 
 def test_a_captured_hold_emits_its_debit_and_an_expired_one_hold_expired_once(

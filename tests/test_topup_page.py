@@ -59,11 +59,6 @@ def settings(
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
 def service(settings: Settings, clock: ManualClock) -> Iterator[TopUpService]:
     service = TopUpService.from_settings(settings, clock=clock)
     service.open_account(ACCOUNT)
