@@ -71,7 +71,7 @@ def give(
         result = outbound.post(session, ctx, posting)  # judged at the context's clock
         made = grants.find_by_source(session, result.entry.source)
         view = GrantView.of(made, account_id) if made is not None else None
-        return Granted(Entry.of(result.entry, account_id), view, result.created)
+        return Granted(Entry.of(result.entry, account_id), result.created, grant=view)
 
     return run_in_transaction(ctx.engine, work)
 

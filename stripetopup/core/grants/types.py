@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import Field
 
 from stripetopup.core.answers import Answer, Answered, Dollars, IsoTime
-from stripetopup.core.ledger.types import Entry, EntryAnswer
+from stripetopup.core.ledger.types import Posted, PostedAnswer
 from stripetopup.models import CreditGrant, GrantStatus
 
 Applied = Literal["applied", "already_applied"]
@@ -97,36 +97,21 @@ class GrantList(Answered):
     grants: tuple[GrantView, ...]
 
 
-class GrantedAnswer(Answer):
-    status: Applied = Field(description="already_applied: the key was used before.")
+class GrantedAnswer(PostedAnswer):
     grant: GrantAnswer | None = Field(
         description="The grant the credit made (None: it all went back to an earlier grant "
         "or settled a negative balance)."
     )
-    entry: EntryAnswer
-    balance_cents: int = Field(description="The balance right after this credit.")
-    balance: str = Field(examples=["5.00"])
 
 
 @dataclass(frozen=True)
-class Granted(Answered):
-    """A credit given as a grant: its entry, the grant it made, whether this call wrote it."""
+class Granted(Posted):
+    """A credit given as a grant: a posting (its entry, whether this call wrote it) and the
+    grant it made."""
 
     answer_model = GrantedAnswer
 
-    entry: Entry
-    grant: GrantView | None
-    created: bool
-
-    @property
-    def status(self) -> Applied:
-        return "applied" if self.created else "already_applied"
-
-    @property
-    def balance_cents(self) -> int:
-        return self.entry.balance_after_cents
-
-    balance = Dollars("balance_cents")
+    grant: GrantView | None = None
 
 
 class ExpiryRunAnswer(Answer):

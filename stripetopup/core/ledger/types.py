@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, Self
+from typing import Any, ClassVar, Literal, Self
 
 from pydantic import Field
 
@@ -180,7 +180,7 @@ class PostedAnswer(Answer):
 class Posted(Answered):
     """The answer to a credit or debit: the entry, and whether this call wrote it."""
 
-    answer_model = PostedAnswer
+    answer_model: ClassVar[type[Answer]] = PostedAnswer  # Granted (core.grants) extends it
 
     entry: Entry
     created: bool
