@@ -21,7 +21,7 @@ from stripetopup.store import deliveries, outbox, webhook_attempts
 from stripetopup.store import webhook_endpoints as endpoints
 
 FAILED_STATES = (DeliveryState.FAILED, DeliveryState.DEAD)
-MAX_LIMIT = 1000
+MAX_LIMIT = 10000
 
 
 def check_event_id(event_id: str) -> str:
