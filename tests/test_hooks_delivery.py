@@ -21,6 +21,7 @@ from stripetopup.config import Settings
 from stripetopup.core import TopUpService
 from stripetopup.core.doctor import hooks as doctor_hooks
 from stripetopup.core.outbound import delivery, fanout, signing, worker
+from stripetopup.core.outbound.hook_types import EndpointSecret
 from stripetopup.db import transaction
 from stripetopup.models import WebhookDelivery
 from stripetopup.store import deliveries, outbox
@@ -69,6 +70,18 @@ def credit(service: TopUpService, times: int = 1, cents: int = 100) -> None:
         service.credit(ACCOUNT, cents, reason="outbound test", idempotency_key=key)
 
 
+# These tests are about delivery, so their endpoints take the balance events only: one
+# credit is one delivery (its grant.created goes to the filter test's "*" endpoint).
+BALANCE = ["balance.*"]
+
+
+def balance_hook(
+    service: TopUpService, url: str, *, description: str | None = None
+) -> EndpointSecret:
+    """An endpoint for the balance events only (a credit's ``balance.credited``)."""
+    return service.add_hook(url, events=BALANCE, description=description)
+
+
 def only(items: list[Received]) -> Received:
     assert len(items) == 1, items
     return items[0]
@@ -78,7 +91,7 @@ def test_an_event_is_delivered_once_signed_the_standard_webhooks_way(
     hooks: TopUpService, receiver: tuple[Receiver, str]
 ) -> None:
     app, url = receiver
-    created = hooks.add_hook(url + "/a", description="the host")
+    created = balance_hook(hooks, url + "/a", description="the host")
     credit(hooks)
     run = hooks.deliver_hooks_once()
     assert (run.queued, run.attempted, run.delivered) == (1, 1, 1)
@@ -109,7 +122,7 @@ def test_an_endpoint_gets_only_the_events_written_after_it_was_added(
 ) -> None:
     app, url = receiver
     credit(hooks)
-    hooks.add_hook(url + "/a")
+    balance_hook(hooks, url + "/a")
     assert hooks.deliver_hooks_once().attempted == 0
     credit(hooks)
     assert hooks.deliver_hooks_once().delivered == 1
@@ -121,7 +134,7 @@ def test_a_failing_endpoint_is_retried_on_the_schedule_with_the_same_webhook_id(
 ) -> None:
     app, url = receiver
     app.script("/a", 500, 200)
-    hooks.add_hook(url + "/a")
+    balance_hook(hooks, url + "/a")
     credit(hooks)
     assert hooks.deliver_hooks_once().failed == 1
     [failed] = hooks.hook_deliveries(failed_only=True)
@@ -142,7 +155,7 @@ def test_a_redirect_is_a_failure_and_is_never_followed(
 ) -> None:
     app, url = receiver
     app.script("/a", "redirect")
-    hooks.add_hook(url + "/a")
+    balance_hook(hooks, url + "/a")
     credit(hooks)
     assert hooks.deliver_hooks_once().failed == 1
     [failed] = hooks.hook_deliveries()
@@ -160,8 +173,8 @@ def test_a_receiver_that_hangs_times_out_without_holding_up_another_endpoint(
     service = TopUpService.from_settings(settings, clock=clock)
     try:
         service.open_account(ACCOUNT)
-        slow = service.add_hook(url + "/slow").endpoint.id
-        fast = service.add_hook(url + "/fast").endpoint.id
+        slow = balance_hook(service, url + "/slow").endpoint.id
+        fast = balance_hook(service, url + "/fast").endpoint.id
         credit(service)
         with delivery.client(0.5) as http, ThreadPoolExecutor(4) as pool:
             run = worker.run_once(service.ctx, http, owner="w1", pool=pool)
@@ -179,7 +192,7 @@ def test_a_delivery_is_dead_after_the_schedule_and_retry_sends_it_again(
 ) -> None:
     app, url = receiver
     app.script("/a", 500, 500, 500, 500, 200)
-    hooks.add_hook(url + "/a")
+    balance_hook(hooks, url + "/a")
     credit(hooks)
     assert hooks.deliver_hooks_once().failed == 1
     clock.advance(60)
@@ -203,7 +216,7 @@ def test_during_a_rotation_both_secrets_sign_and_after_the_grace_only_the_new_on
     hooks: TopUpService, receiver: tuple[Receiver, str], clock: ManualClock
 ) -> None:
     app, url = receiver
-    created = hooks.add_hook(url + "/a")
+    created = balance_hook(hooks, url + "/a")
     rotated = hooks.rotate_hook_secret(created.endpoint.id, grace=timedelta(hours=1))
     assert rotated.secret != created.secret
     assert rotated.endpoint.previous_secret_expires_at == clock.now + timedelta(hours=1)
@@ -230,8 +243,8 @@ def test_two_workers_deliver_200_events_to_two_endpoints_each_exactly_once(
     services = [TopUpService.from_settings(settings, clock=clock) for _ in range(2)]
     try:
         services[0].open_account(ACCOUNT)
-        services[0].add_hook(url + "/a")
-        services[0].add_hook(url + "/b")
+        balance_hook(services[0], url + "/a")
+        balance_hook(services[0], url + "/b")
         credit(services[0], times=200)
         runs = _race(services)
         assert sum(run.delivered for run in runs) == 400
@@ -275,7 +288,7 @@ def test_a_worker_that_dies_holding_a_lease_is_taken_over_once_the_lease_passes(
     hooks: TopUpService, receiver: tuple[Receiver, str], clock: ManualClock
 ) -> None:
     app, url = receiver
-    endpoint = hooks.add_hook(url + "/a").endpoint
+    endpoint = balance_hook(hooks, url + "/a").endpoint
     credit(hooks)
     fanout.fan_out(hooks.ctx)
     # A worker claims and dies before sending (kill -9): its lease is all that is left.
@@ -313,7 +326,7 @@ def test_an_endpoint_failing_for_disable_after_is_disabled_logged_and_flagged_by
     service = TopUpService.from_settings(settings, clock=clock)
     try:
         service.open_account(ACCOUNT)
-        endpoint = service.add_hook(url + "/a").endpoint
+        endpoint = balance_hook(service, url + "/a").endpoint
         credit(service)
         started = clock.now
         assert service.deliver_hooks_once().failed == 1
@@ -352,7 +365,7 @@ def test_a_success_stops_the_failure_clock(
 ) -> None:
     app, url = receiver
     app.script("/a", 500, 200)
-    endpoint = hooks.add_hook(url + "/a").endpoint
+    endpoint = balance_hook(hooks, url + "/a").endpoint
     credit(hooks)
     hooks.deliver_hooks_once()
     assert hooks.hook(endpoint.id).failing_since == clock.now
@@ -368,6 +381,7 @@ def test_each_endpoint_takes_only_the_events_its_filter_names(
     hooks.add_hook(url + "/debits", events=["balance.debited"])
     hooks.add_hook(url + "/balance", events=["balance.*"])
     hooks.add_hook(url + "/payments", events=["payment.*", "hold.expired"])
+    hooks.add_hook(url + "/grants", events=["grant.*"])
     hooks.add_hook(url + "/all", events=["*"])
     credit(hooks)
     hooks.debit(ACCOUNT, 50, reason="outbound test", idempotency_key=uuid.uuid4().hex)
@@ -379,4 +393,5 @@ def test_each_endpoint_takes_only_the_events_its_filter_names(
     assert types("/debits") == ["balance.debited"]
     assert types("/balance") == ["balance.credited", "balance.debited"]
     assert types("/payments") == []
-    assert types("/all") == ["balance.credited", "balance.debited"]
+    assert types("/grants") == ["grant.created"]  # the grant the credit made
+    assert types("/all") == ["balance.credited", "balance.debited", "grant.created"]

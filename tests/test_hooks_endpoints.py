@@ -162,7 +162,9 @@ def test_hooks_deliver_once_and_deliveries_show_what_was_sent(
     app.script("/in", 500)
     with serve_in_thread(app) as url:
         cli = invoker(settings)
-        endpoint_id = cli("hooks", "add", url + "/in").stdout.split()[2]
+        # One credit, one delivery: the endpoint takes balance events (not grant.created).
+        added = cli("hooks", "add", url + "/in", "--events", "balance.*")
+        endpoint_id = added.stdout.split()[2]
         service.credit(ACCOUNT, 100, reason="test", idempotency_key="k1")
         ran = cli("hooks", "deliver", "--once")
         assert ran.exit_code == 0
@@ -264,7 +266,7 @@ def test_serve_runs_the_worker_in_its_lifespan_and_stops_it_on_shutdown(
     try:
         service.open_account(ACCOUNT)
         with serve_in_thread(receiver) as receiver_url:
-            service.add_hook(receiver_url + "/in")
+            service.add_hook(receiver_url + "/in", events=["balance.*"])  # one per credit
             config = uvicorn.Config(
                 create_app(service), host="127.0.0.1", port=0, log_level="warning", lifespan="on"
             )
@@ -290,8 +292,9 @@ def test_retry_by_event_id_resends_that_events_deliveries_and_deliveries_filter_
     app = Receiver()
     with serve_in_thread(app) as url:
         cli = invoker(settings)
-        cli("hooks", "add", url + "/a")
-        cli("hooks", "add", url + "/b")
+        # Two credits, two events per endpoint: balance ones (not their grant.created).
+        cli("hooks", "add", url + "/a", "--events", "balance.*")
+        cli("hooks", "add", url + "/b", "--events", "balance.*")
         service.credit(ACCOUNT, 100, reason="test", idempotency_key="k1")
         service.credit(ACCOUNT, 100, reason="test", idempotency_key="k2")
         assert "delivered 4" in cli("hooks", "deliver", "--once").stdout

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -21,11 +22,22 @@ from stripetopup.errors import InsufficientFunds
 from stripetopup.ids import is_message_id
 from stripetopup.web.app import create_app
 from tests.conftest import ACCOUNT, NEW_SECRET, Running, make_settings
+from tests.support import outbound as feed
 from tests.support.clock import ManualClock
 from tests.support.ledger import paid_session
-from tests.support.outbound import outbound, types_of
 from tests.support.servers import serve_in_thread
 from tests.support.stripe_events import body, checkout_session, event, sign
+
+# This module's events; grant.created / grant.expired have their own (test_grant_events.py).
+TYPES = ("balance.*", "payment.*", "hold.*")
+
+
+def outbound(service: TopUpService, account_id: str | None = None) -> list[dict[str, Any]]:
+    return feed.outbound(service, account_id, types=TYPES)
+
+
+def types_of(service: TopUpService, account_id: str | None = None) -> list[str]:
+    return feed.types_of(service, account_id, types=TYPES)
 
 
 def deliver(running: Running, evt: dict[str, object]) -> httpx.Response:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -48,13 +50,22 @@ def moves(service: TopUpService, count: int) -> None:
         service.credit(ACCOUNT, 100 + number, reason="feed", idempotency_key=f"feed-{number}")
 
 
+def credits_and_grants(*amounts: int) -> list[tuple[str, int]]:
+    """What credits of ``amounts`` write to the feed: each its entry, then its grant."""
+    return [(t, cents) for cents in amounts for t in ("balance.credited", "grant.created")]
+
+
+def typed_amounts(events: list[dict[str, Any]]) -> list[tuple[str, int]]:
+    return [(e["type"], e["data"]["amount_cents"]) for e in events]
+
+
 def test_the_feed_pages_oldest_first_and_the_cursor_reads_on(api: Api) -> None:
     moves(api.service, 5)
-    first = api.http.get("/api/v1/events", params={"limit": 2}).json()
-    assert [e["data"]["amount_cents"] for e in first["data"]] == [100, 101]
+    first = api.http.get("/api/v1/events", params={"limit": 3}).json()
+    assert typed_amounts(first["data"]) == credits_and_grants(100, 101)[:3]
     assert first["has_more"] is True
     second = api.http.get("/api/v1/events", params={"after": first["next_after"]}).json()
-    assert [e["data"]["amount_cents"] for e in second["data"]] == [102, 103, 104]
+    assert typed_amounts(second["data"]) == credits_and_grants(101, 102, 103, 104)[1:]
     assert second["has_more"] is False
     empty = api.http.get("/api/v1/events", params={"after": second["next_after"]}).json()
     assert empty == {"data": [], "has_more": False, "next_after": second["next_after"]}
@@ -72,6 +83,7 @@ def test_the_feed_filters_by_type_and_family(api: Api) -> None:
     assert types("balance.debited") == ["balance.debited"]
     assert types("balance.low,balance.credited") == ["balance.credited", "balance.low"]
     assert types("balance.*") == ["balance.credited", "balance.debited", "balance.low"]
+    assert types("grant.*") == ["grant.created"]  # the credit's grant; the debit makes none
     assert types("payment.*", "hold.*") == []
 
 
@@ -128,8 +140,13 @@ def test_a_consumer_following_the_cursor_sees_every_event_once_while_eight_write
     done.set()
     consumer.join(timeout=300)
     assert not consumer.is_alive()
-    every = [event["id"] for event in outbound(api.service)]
-    assert len(every) == per_writer * writers
+    events = outbound(api.service)
+    every = [event["id"] for event in events]
+    assert len(every) == 2 * per_writer * writers  # each credit and the grant it made
+    assert Counter(event["type"] for event in events) == {
+        "balance.credited": per_writer * writers,
+        "grant.created": per_writer * writers,
+    }
     assert seen == every  # each once, in the feed's order
 
 
@@ -157,7 +174,7 @@ def test_put_threshold_sets_re_evaluates_and_refuses_bad_bodies(api: Api) -> Non
     assert unknown.status_code == 404
     cleared = api.http.put(path, json={"threshold_cents": None}, headers=keyed).json()
     assert (cleared["low_balance_threshold_cents"], cleared["below_threshold"]) == (None, False)
-    assert types_of(api.service, ACCOUNT) == ["balance.credited", "balance.low"]
+    assert types_of(api.service, ACCOUNT) == ["balance.credited", "grant.created", "balance.low"]
 
 
 # The CLI ----------------------------------------------------------------------------------
@@ -195,10 +212,13 @@ def test_outbox_list_prints_the_feed_and_reads_on_after_an_id(
     cli: Invoke, service: TopUpService
 ) -> None:
     moves(service, 3)
-    listed = cli("outbox", "list", "--json", "--limit", "2")
+    every = json.loads(cli("outbox", "list", "--json").stdout)["data"]
+    assert typed_amounts(every) == credits_and_grants(100, 101, 102)
+    balance = ("--type", "balance.*")
+    listed = cli("outbox", "list", "--json", "--limit", "2", *balance)
     page = json.loads(listed.stdout)
     assert [e["data"]["amount_cents"] for e in page["data"]] == [100, 101]
-    rest = cli("outbox", "list", "--json", "--after", page["next_after"])
+    rest = cli("outbox", "list", "--json", "--after", page["next_after"], *balance)
     assert [e["data"]["amount_cents"] for e in json.loads(rest.stdout)["data"]] == [102]
     human = cli("outbox", "list", "--limit", "2", "--type", "balance.*")
     assert human.exit_code == 0

@@ -26,6 +26,7 @@ from stripetopup.core.context import Context
 from stripetopup.core.grants.types import ExpiryRun
 from stripetopup.core.ledger import sources
 from stripetopup.core.outbound import posting as outbound
+from stripetopup.core.outbound.emit import grant_expired
 from stripetopup.db import run_in_transaction, transaction
 from stripetopup.models import Account, CreditGrant, GrantStatus, LedgerKind
 from stripetopup.store import accounts, grant_reservations, grants, ledger
@@ -73,11 +74,14 @@ def _expire_account(
         if grant_reservations.reserved_on(session, grant_pk, now):
             waiting += 1
             continue
-        if grant.remaining_cents:
-            cents += grant.remaining_cents
+        written_off = grant.remaining_cents
+        if written_off:
+            cents += written_off
             _write_off(session, ctx, account, grant, now)
+            session.refresh(grant)
         else:
             grants.mark_expired(session, grant, now)
+        grant_expired(session, ctx, grant, account.account_id, written_off=written_off)
         expired.append(grant.grant_id)
     return _AccountRun(expired, cents, waiting)
 

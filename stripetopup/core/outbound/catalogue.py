@@ -31,6 +31,8 @@ class EventType(StrEnum):
     PAYMENT_FAILED = "payment.failed"
     PAYMENT_ATTENTION = "payment.attention"
     HOLD_EXPIRED = "hold.expired"
+    GRANT_CREATED = "grant.created"
+    GRANT_EXPIRED = "grant.expired"
 
 
 class _Data(BaseModel):
@@ -88,6 +90,24 @@ class HoldData(_Data):
     expires_at: IsoTime
 
 
+class GrantData(_Data):
+    """``grant.created`` / ``grant.expired``: one credit grant, as it is after the change."""
+
+    grant_id: str
+    account_id: str
+    amount_cents: int = Field(description="What the grant gave.")
+    remaining_cents: int = Field(description="What is left of it (0 once expired).")
+    currency: str
+    category: str = Field(description="paid or promotional.")
+    priority: int = Field(description="0 to 100; lower is spent first.")
+    effective_at: IsoTime
+    expires_at: IsoTime | None = Field(description="None: it never expires.")
+    source: str = Field(description="The credit that made it, e.g. checkout_session:cs_...")
+    written_off_cents: int = Field(
+        0, description="grant.expired: what the expiry took (its unspent remainder)."
+    )
+
+
 class _Event(BaseModel):
     model_config = ConfigDict(frozen=True, json_schema_serialization_defaults_required=True)
 
@@ -136,6 +156,16 @@ class HoldExpired(_Event):
     data: HoldData
 
 
+class GrantCreated(_Event):
+    type: Literal["grant.created"] = "grant.created"
+    data: GrantData
+
+
+class GrantExpired(_Event):
+    type: Literal["grant.expired"] = "grant.expired"
+    data: GrantData
+
+
 OutboundEventModel = (
     BalanceCredited
     | BalanceDebited
@@ -145,6 +175,8 @@ OutboundEventModel = (
     | PaymentFailed
     | PaymentAttention
     | HoldExpired
+    | GrantCreated
+    | GrantExpired
 )
 MODELS: dict[EventType, type[OutboundEventModel]] = {
     EventType.BALANCE_CREDITED: BalanceCredited,
@@ -155,4 +187,6 @@ MODELS: dict[EventType, type[OutboundEventModel]] = {
     EventType.PAYMENT_FAILED: PaymentFailed,
     EventType.PAYMENT_ATTENTION: PaymentAttention,
     EventType.HOLD_EXPIRED: HoldExpired,
+    EventType.GRANT_CREATED: GrantCreated,
+    EventType.GRANT_EXPIRED: GrantExpired,
 }

@@ -14,11 +14,12 @@ from stripetopup.core.outbound.catalogue import (
     MODELS,
     EntryData,
     EventType,
+    GrantData,
     HoldData,
     PaymentData,
 )
 from stripetopup.ids import new_message_id
-from stripetopup.models import Hold, LedgerEntry, PaymentState, StripePayment
+from stripetopup.models import CreditGrant, Hold, LedgerEntry, PaymentState, StripePayment
 from stripetopup.store import outbox, payments
 
 _PAYMENT_EVENTS = {
@@ -105,6 +106,34 @@ def hold_expired(session: Session, ctx: Context, hold: Hold, account_id: str) ->
         expires_at=hold.expires_at,
     )
     emit(session, ctx, EventType.HOLD_EXPIRED, data, account_id=account_id)
+
+
+def grant_created(session: Session, ctx: Context, grant: CreditGrant, account_id: str) -> None:
+    emit(session, ctx, EventType.GRANT_CREATED, _grant(grant, account_id), account_id=account_id)
+
+
+def grant_expired(
+    session: Session, ctx: Context, grant: CreditGrant, account_id: str, *, written_off: int
+) -> None:
+    """``grant.expired`` for a grant whose expiry was just written (``written_off`` its
+    unspent remainder, 0 when nothing was left)."""
+    data = _grant(grant, account_id).model_copy(update={"written_off_cents": written_off})
+    emit(session, ctx, EventType.GRANT_EXPIRED, data, account_id=account_id)
+
+
+def _grant(grant: CreditGrant, account_id: str) -> GrantData:
+    return GrantData(
+        grant_id=grant.grant_id,
+        account_id=account_id,
+        amount_cents=grant.amount_cents,
+        remaining_cents=grant.remaining_cents,
+        currency=grant.currency,
+        category=grant.category,
+        priority=grant.priority,
+        effective_at=grant.effective_at,
+        expires_at=grant.expires_at,
+        source=grant.source,
+    )
 
 
 def advance_payment(

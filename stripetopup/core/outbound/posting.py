@@ -1,5 +1,6 @@
-"""The one hook into ledger posting: a new entry emits ``balance.credited``/``debited`` and
-re-evaluates the account's low-balance flag, in the posting's transaction.
+"""The one hook into ledger posting: a new entry emits ``balance.credited``/``debited`` (and
+``grant.created`` for the grant a credit made) and re-evaluates the account's low-balance
+flag, in the posting's transaction.
 
 Every core caller posts through :func:`post` instead of ``store.ledger.post`` directly, so
 no path that moves money can forget its event. An entry that existed already (a duplicate
@@ -15,9 +16,9 @@ from dataclasses import replace
 from sqlmodel import Session
 
 from stripetopup.core.context import Context
-from stripetopup.core.outbound.emit import entry_posted
+from stripetopup.core.outbound.emit import entry_posted, grant_created
 from stripetopup.core.outbound.thresholds import evaluate
-from stripetopup.store import ledger
+from stripetopup.store import grants, ledger
 
 
 def post(session: Session, ctx: Context, posting: ledger.Posting) -> ledger.PostResult:
@@ -28,5 +29,8 @@ def post(session: Session, ctx: Context, posting: ledger.Posting) -> ledger.Post
     result = ledger.post(session, posting)
     if result.created:
         entry_posted(session, ctx, result.entry, posting.account_id)
+        made = grants.find_by_source(session, posting.source) if posting.amount_cents > 0 else None
+        if made is not None:  # a credit back into its payment's own grant makes none
+            grant_created(session, ctx, made, posting.account_id)
         evaluate(session, ctx, posting.account_id)
     return result
