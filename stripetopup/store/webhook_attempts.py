@@ -46,12 +46,16 @@ def add_many(session: Session, attempts: Sequence[NewAttempt]) -> None:
     session.execute(sa.insert(_TABLE), rows)
 
 
-def of_event(session: Session, event_id: str) -> list[tuple[WebhookAttempt, WebhookDelivery]]:
-    """Every attempt of every delivery of ``event_id``, by delivery, then attempt order."""
+def of_event(
+    session: Session, event_id: str, *, limit: int = 10000
+) -> list[tuple[WebhookAttempt, WebhookDelivery]]:
+    """The attempts of every delivery of ``event_id`` (at most ``limit``), by delivery, then
+    in the order they were made."""
     statement = (
         select(WebhookAttempt, WebhookDelivery)
         .join(WebhookDelivery, col(WebhookDelivery.id) == col(WebhookAttempt.delivery_pk))
         .where(WebhookDelivery.event_id == event_id)
         .order_by(col(WebhookDelivery.id), col(WebhookAttempt.id))
+        .limit(limit)
     )
     return [(a, d) for a, d in session.exec(statement).all()]
