@@ -379,6 +379,31 @@ class WebhookDelivery(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
 
 
+class WebhookAttempt(SQLModel, table=True):
+    """One attempt of one delivery: when, what the endpoint answered, how long it took.
+
+    Written with the attempt's outcome, in the same transaction; ``error`` is the
+    delivery's redacted, bounded reason (never a secret, never the answer's body).
+    """
+
+    __tablename__ = "webhook_attempts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_pk: int = Field(
+        sa_column=sa.Column(
+            sa.Integer,
+            sa.ForeignKey("webhook_deliveries.id", ondelete="CASCADE"),
+            nullable=False,
+            index=True,
+        )
+    )
+    attempt: int
+    at: datetime = Field(sa_column=_ts(nullable=False))
+    status_code: int | None = None
+    error: str | None = Field(default=None, max_length=MAX_REASON_LENGTH)
+    duration_ms: int
+
+
 class CreditGrant(SQLModel, table=True):
     """One credit as something to spend: what is left of it, its order and its expiry.
 

@@ -45,9 +45,11 @@ from stripetopup.core.ledger.types import Balance, Entry, LedgerVerification, Op
 from stripetopup.core.outbound import feed
 from stripetopup.core.outbound.hook_types import (
     Delivery,
+    DeliveryAttempt,
     DeliveryRun,
     Endpoint,
     EndpointSecret,
+    EventDeliveries,
     RemovedEndpoint,
     Retried,
 )
@@ -585,6 +587,36 @@ class TopUpService:
         from stripetopup.core.outbound import history  # deferred: start-up cost
 
         return history.retry_endpoint(self.ctx, endpoint_id)
+
+    def replay_failed_hooks(
+        self, *, since: datetime | None = None, endpoint_id: str | None = None
+    ) -> Retried:
+        """Send every failed or dead delivery again now (of events since ``since``, of one
+        endpoint): ``hooks replay --failed``."""
+        from stripetopup.core.outbound import history  # deferred: start-up cost
+
+        return history.replay_failed(self.ctx, since=since, endpoint_id=endpoint_id)
+
+    def hook_events(
+        self,
+        *,
+        failed_only: bool = False,
+        endpoint_id: str | None = None,
+        since: datetime | None = None,
+        limit: int = 200,
+    ) -> list[EventDeliveries]:
+        """Outbound events newest first with each endpoint's delivery (``hooks events``)."""
+        from stripetopup.core.outbound import event_log  # deferred: start-up cost
+
+        return event_log.events(
+            self.ctx, failed_only=failed_only, endpoint_id=endpoint_id, since=since, limit=limit
+        )
+
+    def hook_attempts(self, event_id: str) -> list[DeliveryAttempt]:
+        """Every attempt of every delivery of one outbound event (``hooks attempts``)."""
+        from stripetopup.core.outbound import event_log  # deferred: start-up cost
+
+        return event_log.attempts(self.ctx, event_id)
 
     def deliver_hooks_once(self, *, owner: str | None = None) -> DeliveryRun:
         """One pass of the delivery worker in this thread (``hooks deliver --once``)."""

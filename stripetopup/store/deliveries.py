@@ -101,11 +101,11 @@ def finish(session: Session, pk: int, owner: str, values: dict[str, Any]) -> boo
 
 def finish_delivered(
     session: Session, pks: Sequence[int], owner: str, *, status_code: int, now: datetime
-) -> int:
+) -> list[int]:
     """Mark these deliveries delivered (answered ``status_code``) in one statement, those
-    ``owner`` still holds; returns how many."""
+    ``owner`` still holds; returns their pks (an attempt is recorded for each)."""
     if not pks:
-        return 0
+        return []
     result = session.execute(
         sa.update(WebhookDelivery)
         .where(col(WebhookDelivery.id).in_(list(pks)), col(WebhookDelivery.lease_owner) == owner)
@@ -120,8 +120,9 @@ def finish_delivered(
             lease_owner=None,
             lease_until=None,
         )
+        .returning(col(WebhookDelivery.id))
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return [int(pk) for pk in result.scalars().all()]
 
 
 def release(session: Session, pks: Sequence[int], owner: str) -> None:
@@ -169,19 +170,67 @@ def ids(session: Session, *, endpoint_pk: int, states: Sequence[str]) -> list[st
     return list(session.exec(statement.order_by(col(WebhookDelivery.id))).all())
 
 
+def event_seqs(
+    *, endpoint_pk: int | None = None, states: Sequence[str] = ()
+) -> sa.Select[tuple[int]]:
+    """The ``seq`` of every event with a delivery (of the endpoint, in ``states``): a
+    subquery for the outbox's reads."""
+    statement = sa.select(_TABLE.c.event_seq)
+    if endpoint_pk is not None:
+        statement = statement.where(_TABLE.c.endpoint_pk == endpoint_pk)
+    if states:
+        statement = statement.where(_TABLE.c.state.in_(list(states)))
+    return statement
+
+
+def of_events(
+    session: Session, seqs: Sequence[int], *, endpoint_pk: int | None = None
+) -> list[WebhookDelivery]:
+    """The deliveries of these events (of one endpoint), in the order they were made."""
+    if not seqs:
+        return []
+    statement = select(WebhookDelivery).where(col(WebhookDelivery.event_seq).in_(list(seqs)))
+    if endpoint_pk is not None:
+        statement = statement.where(WebhookDelivery.endpoint_pk == endpoint_pk)
+    return list(session.exec(statement.order_by(col(WebhookDelivery.id))).all())
+
+
+def matching(
+    session: Session,
+    *,
+    states: Sequence[str],
+    endpoint_pk: int | None = None,
+    among_seqs: sa.Select[tuple[int]] | None = None,
+) -> list[tuple[int, str]]:
+    """(pk, delivery id) of the deliveries in ``states``, of one endpoint or of the events
+    ``among_seqs`` selects, oldest first."""
+    statement = select(WebhookDelivery.id, WebhookDelivery.delivery_id).where(
+        col(WebhookDelivery.state).in_(list(states))
+    )
+    if endpoint_pk is not None:
+        statement = statement.where(WebhookDelivery.endpoint_pk == endpoint_pk)
+    if among_seqs is not None:
+        statement = statement.where(col(WebhookDelivery.event_seq).in_(among_seqs))
+    rows = session.exec(statement.order_by(col(WebhookDelivery.id))).all()
+    return [(int(pk), str(delivery_id)) for pk, delivery_id in rows if pk is not None]
+
+
 def reschedule(
     session: Session,
     now: datetime,
     *,
     pk: int | None = None,
+    pks: Sequence[int] | None = None,
     endpoint_pk: int | None = None,
     states: Sequence[str] = (),
 ) -> int:
-    """Send deliveries again now, on a fresh schedule (``hooks retry``): the one ``pk``, or
-    an endpoint's in ``states``."""
+    """Send deliveries again now, on a fresh schedule (``hooks replay``): the one ``pk``,
+    those ``pks``, or an endpoint's in ``states``."""
     statement = sa.update(WebhookDelivery)
     if pk is not None:
         statement = statement.where(col(WebhookDelivery.id) == pk)
+    if pks is not None:
+        statement = statement.where(col(WebhookDelivery.id).in_(list(pks)))
     if endpoint_pk is not None:
         statement = statement.where(col(WebhookDelivery.endpoint_pk) == endpoint_pk)
     if states:

@@ -92,6 +92,29 @@ def after(
     return list(session.exec(ordered).all())
 
 
+def newest(
+    session: Session,
+    *,
+    since: datetime | None = None,
+    among_seqs: sa.Select[tuple[int]] | None = None,
+    limit: int,
+) -> list[OutboundEvent]:
+    """Up to ``limit`` events newest first, created at or after ``since``, of those
+    ``among_seqs`` selects (an operator's listing: no ordering lock)."""
+    statement = select(OutboundEvent)
+    if since is not None:
+        statement = statement.where(col(OutboundEvent.created_at) >= since)
+    if among_seqs is not None:
+        statement = statement.where(col(OutboundEvent.seq).in_(among_seqs))
+    ordered = statement.order_by(col(OutboundEvent.seq).desc()).limit(limit)
+    return list(session.exec(ordered).all())
+
+
+def seqs_since(since: datetime) -> sa.Select[tuple[int]]:
+    """The ``seq`` of every event created at or after ``since``: a subquery."""
+    return sa.select(_TABLE.c.seq).where(_TABLE.c.created_at >= since)
+
+
 def last_seq(session: Session) -> int:
     """The newest event's ``seq`` (0 for an empty outbox): where a new reader starts."""
     newest = session.execute(sa.select(sa.func.max(_TABLE.c.seq))).scalar()

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from stripetopup.errors import NotFound
-from stripetopup.models import WebhookDelivery, WebhookEndpoint
+from stripetopup.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from stripetopup.store.upsert import dialect_of
 
 ENDPOINT_PREFIX = "ep_"
@@ -70,6 +70,8 @@ def lock_for_fanout(session: Session, pk: int) -> WebhookEndpoint | None:
 
 def remove(session: Session, endpoint: WebhookEndpoint) -> int:
     """Delete the endpoint and its deliveries; returns how many deliveries went with it."""
+    owned = select(WebhookDelivery.id).where(WebhookDelivery.endpoint_pk == endpoint.id)
+    session.execute(sa.delete(WebhookAttempt).where(col(WebhookAttempt.delivery_pk).in_(owned)))
     deleted = session.execute(
         sa.delete(WebhookDelivery).where(col(WebhookDelivery.endpoint_pk) == endpoint.id)
     )

@@ -1,7 +1,9 @@
 """``stripetopup hooks``: the host application's webhook endpoints and their deliveries.
 
 ``add`` and ``rotate-secret`` print a signing secret once; nothing else ever shows one.
-``deliver`` runs the delivery worker (``--once``: one pass, for cron).
+``deliver`` runs the delivery worker (``--once``: one pass, for cron). ``events``,
+``attempts`` and ``replay`` show what became of each event and send it again; ``retry`` is
+``replay``'s old name, kept as a hidden alias of the same implementation.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from stripetopup.cli import context
-from stripetopup.cli.options import JsonOutput, Limit
+from stripetopup.cli.options import DATES, JsonOutput, Limit, Since, parse_date
 from stripetopup.cli.output import EXIT_USAGE, guard, run_with, say, table
 from stripetopup.cli.tables import Column
 
@@ -21,9 +23,11 @@ if TYPE_CHECKING:
 
     from stripetopup.core.outbound.hook_types import (
         Delivery,
+        DeliveryAttempt,
         DeliveryRun,
         Endpoint,
         EndpointSecret,
+        EventDeliveries,
         RemovedEndpoint,
         Retried,
     )
@@ -198,9 +202,125 @@ def list_deliveries(
     )
 
 
-@hooks_app.command(
-    "retry", help="Send a delivery, an event's deliveries (msg_...) or --endpoint's failed again."
-)
+EVENT_COLUMNS = [
+    Column("Event", keep=True),
+    Column("Type", priority=4),
+    Column("Created", priority=3),
+    Column("Deliveries", keep=True, wrap=True),
+]
+
+
+@hooks_app.command("events", help="Outbound events, newest first, with each endpoint's state.")
+def list_events(
+    failed: Annotated[
+        bool,
+        typer.Option("--failed", help="Only events not delivered after an attempt, or dead."),
+    ] = False,
+    endpoint: Annotated[
+        str | None, typer.Option("--endpoint", metavar="ID", help="Only deliveries to ID.")
+    ] = None,
+    since: Since = None,
+    limit: Limit = 200,
+    json_output: JsonOutput = False,
+) -> None:
+    def produce() -> list[EventDeliveries]:
+        since_at = parse_date(since, "--since")
+        return context.service().hook_events(
+            failed_only=failed, endpoint_id=endpoint, since=since_at, limit=limit
+        )
+
+    def human(rows: list[EventDeliveries]) -> None:
+        table(
+            "Outbound events",
+            EVENT_COLUMNS,
+            [(e.id, e.type, _when(e.created_at), _states(e.deliveries)) for e in rows],
+        )
+
+    run_with(json_output, produce, human)
+
+
+def _states(rows: list[Delivery]) -> str:
+    if not rows:
+        return "(no endpoint)"
+    return ", ".join(f"{d.endpoint_id}: {d.state} ({d.attempts})" for d in rows)
+
+
+ATTEMPT_COLUMNS = [
+    Column("Delivery", keep=True),
+    Column("Endpoint", priority=3),
+    Column("#", numeric=True, keep=True),
+    Column("At", keep=True),
+    Column("Status", numeric=True, priority=5),
+    Column("ms", numeric=True, priority=4),
+    Column("Error", wrap=True, priority=2),
+]
+
+
+@hooks_app.command("attempts", help="Every attempt of an event's deliveries (msg_...).")
+def list_attempts(
+    event_id: Annotated[str, typer.Argument(metavar="MSG", help="The event's id (msg_...).")],
+    json_output: JsonOutput = False,
+) -> None:
+    def human(rows: list[DeliveryAttempt]) -> None:
+        table(
+            f"Attempts of {event_id}",
+            ATTEMPT_COLUMNS,
+            [
+                (
+                    a.delivery_id,
+                    a.endpoint_id,
+                    a.attempt,
+                    _when(a.at),
+                    "" if a.status_code is None else a.status_code,
+                    a.duration_ms,
+                    a.error or "",
+                )
+                for a in rows
+            ],
+        )
+
+    run_with(json_output, lambda: context.service().hook_attempts(event_id), human)
+
+
+REPLAY_HELP = "Send again: an event (msg_...), a delivery (dlv_...), or --failed ones."
+
+
+@hooks_app.command("replay", help=REPLAY_HELP)
+def replay(
+    target: Annotated[
+        str | None, typer.Argument(metavar="[MSG]", help="An event's msg_... or a dlv_...")
+    ] = None,
+    failed: Annotated[
+        bool, typer.Option("--failed", help="Every failed and dead delivery.")
+    ] = False,
+    since: Annotated[
+        str | None,
+        typer.Option("--since", metavar="DATE", help=f"With --failed: of events since {DATES}."),
+    ] = None,
+    endpoint: Annotated[
+        str | None, typer.Option("--endpoint", metavar="ID", help="Every failed delivery of ID.")
+    ] = None,
+    json_output: JsonOutput = False,
+) -> None:
+    _usage_unless(
+        (target is not None) != (failed or endpoint is not None),
+        "give an event id (msg_...) or --failed (one of them)",
+    )
+    _usage_unless(target is None or since is None, "--since goes with --failed, not an id")
+
+    def produce() -> Retried:
+        service = context.service()
+        if target is not None:
+            return service.retry_delivery(target)
+        since_at = parse_date(since, "--since")
+        return service.replay_failed_hooks(since=since_at, endpoint_id=endpoint)
+
+    run_with(
+        json_output, produce, lambda r: say(f"{r.retried} delivery(ies) will be sent again now.")
+    )
+
+
+@hooks_app.command("retry", help="The old name of replay (the same command).", hidden=True)
 def retry(
     delivery_id: Annotated[
         str | None, typer.Argument(metavar="[DELIVERY]", help="dlv_... or an event's msg_...")
@@ -210,20 +330,17 @@ def retry(
     ] = None,
     json_output: JsonOutput = False,
 ) -> None:
-    if (delivery_id is None) == (endpoint is None):
-        typer.echo("Error: give a DELIVERY id or --endpoint ID (one of them)", err=True)
-        raise typer.Exit(code=EXIT_USAGE)
-
-    def produce() -> Retried:
-        service = context.service()
-        if endpoint is not None:
-            return service.retry_hook_deliveries(endpoint)
-        assert delivery_id is not None
-        return service.retry_delivery(delivery_id)
-
-    run_with(
-        json_output, produce, lambda r: say(f"{r.retried} delivery(ies) will be sent again now.")
+    _usage_unless(
+        (delivery_id is None) != (endpoint is None),
+        "give a DELIVERY id or --endpoint ID (one of them)",
     )
+    replay(delivery_id, False, None, endpoint, json_output)
+
+
+def _usage_unless(ok: bool, message: str) -> None:
+    if not ok:
+        typer.echo(f"Error: {message}", err=True)
+        raise typer.Exit(code=EXIT_USAGE)
 
 
 @hooks_app.command("deliver", help="Run the delivery worker (--once: one pass, for cron).")

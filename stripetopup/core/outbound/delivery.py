@@ -9,8 +9,9 @@ query. Imports httpx, the room's signing and ``stripetopup.redact``.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from importlib.metadata import version
 
@@ -34,8 +35,11 @@ class Target:
 
 @dataclass(frozen=True)
 class Attempt:
+    """What one POST got: the status (None for no answer), the error, how long it took."""
+
     status_code: int | None
     error: str | None
+    duration_ms: int = 0
 
     @property
     def ok(self) -> bool:
@@ -57,6 +61,14 @@ def send(
     http: httpx.Client, target: Target, event_id: str, body: str, sent_at: datetime
 ) -> Attempt:
     """POST ``body`` to the target, signed; what happened (never raises for the network)."""
+    started = time.monotonic()
+    attempt = _post(http, target, event_id, body, sent_at)
+    return replace(attempt, duration_ms=int((time.monotonic() - started) * 1000))
+
+
+def _post(
+    http: httpx.Client, target: Target, event_id: str, body: str, sent_at: datetime
+) -> Attempt:
     headers = signing.headers(event_id, sent_at, body, target.keys)
     headers["content-type"] = "application/json"
     try:

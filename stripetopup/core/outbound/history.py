@@ -1,14 +1,16 @@
-"""What was sent where, and sending it again: ``hooks deliveries`` and ``hooks retry``.
+"""What was sent where, and sending it again: ``hooks deliveries`` and ``hooks replay``.
 
-A retry (one delivery, every delivery of one event, or an endpoint's failed and dead
-ones) puts deliveries back to pending, due now, on a fresh schedule (attempts from 0):
-a dead delivery, a failed one not to wait for, or a delivered one the host lost. The
-webhook id stays the event's, so a host that already has it can tell it is a repeat.
+A replay (one delivery, every delivery of one event, or every failed and dead one, of an
+endpoint or of events since a date; ``hooks retry`` is the same command's old name) puts
+deliveries back to pending, due now, on a fresh schedule (attempts from 0): a dead
+delivery, a failed one not to wait for, or a delivered one the host lost. The webhook id
+stays the event's, so a host that already has it can tell it is a repeat.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from sqlmodel import Session
 
@@ -19,11 +21,12 @@ from stripetopup.db import run_in_transaction, transaction
 from stripetopup.errors import NotFound, UsageError
 from stripetopup.ids import MESSAGE_ID_RULE, is_message_id
 from stripetopup.models import DeliveryState
-from stripetopup.store import deliveries
+from stripetopup.store import deliveries, outbox
 from stripetopup.store import webhook_endpoints as endpoints
 
 _DELIVERY_ID = re.compile(r"dlv_[0-9a-f]{24}")
 FAILED_STATES = (DeliveryState.FAILED, DeliveryState.DEAD)
+_BATCH = 500
 
 
 def list_deliveries(
@@ -90,13 +93,25 @@ def _retry_event(ctx: Context, event_id: str) -> Retried:
 
 def retry_endpoint(ctx: Context, endpoint_id: str) -> Retried:
     """Send every failed or dead delivery of an endpoint again now."""
-    endpoint_id = check_endpoint_id(endpoint_id)
+    return replay_failed(ctx, endpoint_id=endpoint_id)
+
+
+def replay_failed(
+    ctx: Context, *, since: datetime | None = None, endpoint_id: str | None = None
+) -> Retried:
+    """Send every failed or dead delivery again now (of events created since ``since``, to
+    ``endpoint_id``): ``hooks replay --failed``."""
+    if endpoint_id is not None:
+        endpoint_id = check_endpoint_id(endpoint_id)
 
     def work(session: Session) -> Retried:
-        pk = _pk(session, endpoint_id)
-        ids = deliveries.ids(session, endpoint_pk=pk, states=FAILED_STATES)
-        deliveries.reschedule(session, ctx.clock(), endpoint_pk=pk, states=FAILED_STATES)
-        return Retried(ids)
+        pk = _pk(session, endpoint_id) if endpoint_id is not None else None
+        among = outbox.seqs_since(since) if since is not None else None
+        found = deliveries.matching(session, states=FAILED_STATES, endpoint_pk=pk, among_seqs=among)
+        for start in range(0, len(found), _BATCH):  # bounded IN lists
+            batch = [row_pk for row_pk, _ in found[start : start + _BATCH]]
+            deliveries.reschedule(session, ctx.clock(), pks=batch, states=FAILED_STATES)
+        return Retried([delivery_id for _, delivery_id in found])
 
     return run_in_transaction(ctx.engine, work)
 

@@ -12,7 +12,12 @@ from typing import Any, Self
 from pydantic import Field
 
 from stripetopup.core.answers import Answer, Answered, IsoTime
-from stripetopup.models import OPEN_DELIVERY_STATES, WebhookDelivery, WebhookEndpoint
+from stripetopup.models import (
+    OPEN_DELIVERY_STATES,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 
 class EndpointAnswer(Answer):
@@ -152,6 +157,77 @@ class Delivery(Answered):
             delivered_at=row.delivered_at,
             created_at=row.created_at,
         )
+
+
+class AttemptAnswer(Answer):
+    delivery_id: str
+    endpoint_id: str
+    event_id: str = Field(description="The webhook-id header, the same on every attempt.")
+    attempt: int = Field(description="1 for the first try of the delivery's current schedule.")
+    at: IsoTime
+    status_code: int | None = Field(description="The endpoint's answer; null for none.")
+    error: str | None = Field(description="Why it failed (null: delivered).")
+    duration_ms: int
+
+
+@dataclass(frozen=True)
+class DeliveryAttempt(Answered):
+    """One try of one delivery (``hooks attempts``)."""
+
+    answer_model = AttemptAnswer
+
+    delivery_id: str
+    endpoint_id: str
+    event_id: str
+    attempt: int
+    at: datetime
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+
+    @classmethod
+    def of(cls, row: WebhookAttempt, parent: WebhookDelivery, endpoint_id: str) -> Self:
+        return cls(
+            delivery_id=parent.delivery_id,
+            endpoint_id=endpoint_id,
+            event_id=parent.event_id,
+            attempt=row.attempt,
+            at=row.at,
+            status_code=row.status_code,
+            error=row.error,
+            duration_ms=row.duration_ms,
+        )
+
+
+class EventDeliveriesAnswer(Answer):
+    id: str = Field(description="The event's id (msg_...).")
+    type: str
+    created_at: IsoTime
+    account_id: str | None
+    deliveries: list[DeliveryAnswer] = Field(description="One per subscribed endpoint.")
+
+    @classmethod
+    def of(cls, result: Any) -> Self:
+        return cls(
+            id=result.id,
+            type=result.type,
+            created_at=result.created_at,
+            account_id=result.account_id,
+            deliveries=[DeliveryAnswer.of(d) for d in result.deliveries],
+        )
+
+
+@dataclass(frozen=True)
+class EventDeliveries(Answered):
+    """An outbound event and where its deliveries stand (``hooks events``)."""
+
+    answer_model = EventDeliveriesAnswer
+
+    id: str
+    type: str
+    created_at: datetime
+    account_id: str | None
+    deliveries: list[Delivery]
 
 
 class RetriedAnswer(Answer):

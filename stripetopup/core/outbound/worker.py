@@ -12,6 +12,8 @@ out, so two workers never send one delivery at the same time, and a worker that 
 its claims to another once the lease has passed. The outcomes of a claim are written
 together, in one transaction, when its sending ends (a worker that dies before that has
 them sent again: delivery is at least once, ``webhook-id`` lets the host deduplicate).
+Each outcome written also adds its row to ``webhook_attempts`` in that transaction, so
+the history has an attempt exactly when the delivery's state counts it.
 After a failure the rest of that endpoint's claim is given back for the next pass. Every
 time edge (due, lease, schedule, auto-disable) is the context's clock;
 ``webhook-timestamp`` is the wall clock (``dates.utcnow``), because the receiver checks it
@@ -27,6 +29,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import httpx
@@ -39,7 +42,7 @@ from stripetopup.dates import utcnow
 from stripetopup.db import run_in_transaction, transaction
 from stripetopup.models import DeliveryState, WebhookDelivery, WebhookEndpoint
 from stripetopup.redact import redact
-from stripetopup.store import deliveries, outbox
+from stripetopup.store import deliveries, outbox, webhook_attempts
 from stripetopup.store import webhook_endpoints as endpoints
 
 log = logging.getLogger(__name__)
@@ -95,19 +98,19 @@ def _serve_endpoint(
     target, rows, bodies = claimed
     # Stop while a whole attempt still fits in the lease, with room to record them all.
     deadline = started + lease - 2 * settings.hooks_timeout_seconds
-    sent: list[tuple[WebhookDelivery, delivery.Attempt]] = []
+    sent: list[Tried] = []
     for row in rows:
         # The first always fits: the lease is fresh and at least three timeouts long.
         late = bool(sent) and time.monotonic() > deadline
         if late or (stop is not None and stop.is_set()):
             break
-        body = bodies.get(row.event_seq)
+        body, at = bodies.get(row.event_seq), ctx.clock()
         attempt = (
             delivery.send(http, target, row.event_id, body, utcnow())
             if body is not None
             else delivery.Attempt(None, "the event is no longer in the outbox")
         )
-        sent.append((row, attempt))
+        sent.append(Tried(row, attempt, at))
         if not attempt.ok:  # the rest waits for the next pass: no hammering a failing host
             break
     unsent = [row.id for row in rows[len(sent) :] if row.id is not None]
@@ -136,27 +139,55 @@ def _record(
     ctx: Context,
     session: Session,
     target: delivery.Target,
-    sent: list[tuple[WebhookDelivery, delivery.Attempt]],
+    sent: list[Tried],
     unsent: list[int],
     owner: str,
 ) -> DeliveryRun:
     """Every outcome of one claim in one transaction (one commit, and one statement per
-    answer status, not per delivery); the rows not tried are given back."""
+    answer status, not per delivery), with an attempt row for each outcome written; the
+    rows not tried are given back."""
     now = ctx.clock()
     run = DeliveryRun()
     by_status: dict[int, list[int]] = {}
-    for row, attempt in sent:
+    for tried in sent:
+        row, attempt = tried.row, tried.attempt
         if attempt.ok and row.id is not None and attempt.status_code is not None:
             by_status.setdefault(attempt.status_code, []).append(row.id)
+    recorded: set[int] = set()
     for status, pks in by_status.items():
         done = deliveries.finish_delivered(session, pks, owner, status_code=status, now=now)
-        run.add(DeliveryRun(attempted=done, delivered=done))
+        recorded.update(done)
+        run.add(DeliveryRun(attempted=len(done), delivered=len(done)))
     if run.delivered:
         endpoints.mark_healthy(session, target.pk)
-    if sent and not sent[-1][1].ok:  # sending stops at the first failure: it is the last
-        run.add(_failure(ctx, session, target, *sent[-1], owner))
+    if sent and not sent[-1].attempt.ok:  # sending stops at the first failure: it is the last
+        failure = _failure(ctx, session, target, sent[-1].row, sent[-1].attempt, owner)
+        if failure.attempted and sent[-1].row.id is not None:
+            recorded.add(sent[-1].row.id)
+        run.add(failure)
+    webhook_attempts.add_many(session, [t.record() for t in sent if t.row.id in recorded])
     deliveries.release(session, unsent, owner)
     return run
+
+
+@dataclass(frozen=True)
+class Tried:
+    """One delivery sent in a claim: its row (as claimed), the outcome, when it was sent."""
+
+    row: WebhookDelivery
+    attempt: delivery.Attempt
+    at: datetime
+
+    def record(self) -> webhook_attempts.NewAttempt:
+        assert self.row.id is not None
+        return webhook_attempts.NewAttempt(
+            delivery_pk=self.row.id,
+            attempt=self.row.attempts + 1,
+            at=self.at,
+            status_code=self.attempt.status_code,
+            error=self.attempt.error,
+            duration_ms=self.attempt.duration_ms,
+        )
 
 
 def _failure(
