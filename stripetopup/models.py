@@ -148,6 +148,8 @@ class Account(SQLModel, table=True):
     below_threshold: bool = Field(
         default=False, sa_column_kwargs={"server_default": sa.false(), "nullable": False}
     )
+    # The account's Stripe Customer (``cus_...``), made on first need (saving a card).
+    stripe_customer_id: str | None = Field(default=None, max_length=255, unique=True, index=True)
 
 
 class LedgerEntry(SQLModel, table=True):
@@ -436,3 +438,39 @@ class GrantReservation(SQLModel, table=True):
     hold_pk: int = Field(foreign_key="holds.id", index=True)
     grant_pk: int = Field(foreign_key="credit_grants.id", index=True)
     amount_cents: int = Field(sa_column=sa.Column(_BIGINT, nullable=False))
+
+
+class CardStatus(StrEnum):
+    """A saved card's state (``saved_cards.status``): only ``active`` may be charged."""
+
+    ACTIVE = "active"
+    REMOVED = "removed"  # an operator removed it (and it was detached in Stripe)
+    DETACHED = "detached"  # Stripe said payment_method.detached
+    CUSTOMER_DELETED = "customer_deleted"  # Stripe said customer.deleted
+
+
+class SavedCard(SQLModel, table=True):
+    """A card an account's buyer saved for later charges, with the consent they gave.
+
+    Recorded when the Checkout Session that saved it is paid; never deleted (an ended card
+    keeps its consent record for the audit), only moved out of ``active``.
+    """
+
+    __tablename__ = "saved_cards"
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_pk: int = Field(foreign_key="accounts.id", index=True)
+    payment_method_id: str = Field(max_length=255, unique=True)
+    customer_id: str = Field(max_length=255, index=True)
+    brand: str = Field(max_length=40)
+    last4: str = Field(max_length=4)
+    exp_month: int
+    exp_year: int
+    consent_at: datetime = Field(sa_column=_ts(nullable=False))
+    consent_version: str = Field(max_length=40)
+    consent_door: str = Field(max_length=20)
+    checkout_session_id: str | None = Field(default=None, max_length=255)
+    status: str = Field(default="active", max_length=20)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    ended_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    ended_reason: str | None = Field(default=None, max_length=200)
