@@ -114,6 +114,30 @@ class StripeGateway:
         found: list[dict[str, Any]] = self._list_page("/v1/checkout/sessions", params)["data"]
         return found[0] if found else None
 
+    def create_customer(self, params: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
+        return self._call(
+            lambda: self.client.v1.customers.create(
+                params=params,  # type: ignore[arg-type]
+                options={"idempotency_key": idempotency_key},
+            ).to_dict()
+        )
+
+    def retrieve_payment_intent(
+        self, payment_intent_id: str, expand: list[str] | None = None
+    ) -> dict[str, Any]:
+        params: dict[str, Any] = {"expand": expand} if expand else {}
+        return self._call(
+            lambda: self.client.v1.payment_intents.retrieve(
+                payment_intent_id,
+                params=params,  # type: ignore[arg-type]
+            ).to_dict()
+        )
+
+    def detach_payment_method(self, payment_method_id: str) -> dict[str, Any]:
+        return self._call(
+            lambda: self.client.v1.payment_methods.detach(payment_method_id).to_dict()
+        )
+
     def retrieve_invoice(self, invoice_id: str) -> dict[str, Any]:
         """A Checkout Session's post-purchase invoice (its ``hosted_invoice_url``: the receipt)."""
         return self._call(lambda: self.client.v1.invoices.retrieve(invoice_id).to_dict())
