@@ -158,6 +158,13 @@ class PaymentStateError(Conflict):
     code = "payment_state"
 
 
+class NoSavedCard(Conflict):
+    """Raised when auto-recharge is set or resumed for an account without a saved card
+    whose buyer consented to it."""
+
+    code = "no_saved_card"
+
+
 class InsufficientFunds(StripeTopupError):
     """Raised when a debit or hold exceeds the available balance."""
 

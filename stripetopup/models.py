@@ -474,3 +474,31 @@ class SavedCard(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
     ended_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     ended_reason: str | None = Field(default=None, max_length=200)
+
+
+class RuleState(StrEnum):
+    """An auto-recharge rule's state (``auto_recharge_rules.status``)."""
+
+    ACTIVE = "active"
+    PAUSED = "paused"  # by an operator, or by a failure (``paused_reason`` says which)
+
+
+class AutoRechargeRule(SQLModel, table=True):
+    """An account's auto-recharge: below ``below_cents`` available, charge its saved card
+    ``amount_cents`` (or up to ``up_to_cents``), within a calendar month's cap and count
+    and a cooldown between charges. One per account; ``off`` deletes it."""
+
+    __tablename__ = "auto_recharge_rules"
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_pk: int = Field(foreign_key="accounts.id", unique=True)
+    below_cents: int
+    amount_cents: int | None = None
+    up_to_cents: int | None = None
+    monthly_cap_cents: int
+    monthly_count: int | None = None
+    cooldown_seconds: int
+    status: str = Field(default="active", max_length=20)
+    paused_reason: str | None = Field(default=None, max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))

@@ -55,7 +55,15 @@ from stripetopup.core.outbound.types import EventPage
 from stripetopup.core.payments import queries as payment_queries
 from stripetopup.core.payments.types import Payment, PaymentDetail, Resolution
 from stripetopup.core.recharge import cards as saved_cards
-from stripetopup.core.recharge.types import CardList, CardView, ConsentDoor
+from stripetopup.core.recharge import rules as recharge_rules
+from stripetopup.core.recharge.types import (
+    CardList,
+    CardView,
+    ConsentDoor,
+    RuleOff,
+    RuleTerms,
+    RuleView,
+)
 from stripetopup.core.reconcile.types import Difference, ReconcileReport
 from stripetopup.core.spending import holds, spend
 from stripetopup.core.spending.types import HoldChange, HoldView, Spent
@@ -353,6 +361,24 @@ class TopUpService:
     def remove_card(self, account_id: str, payment_method_id: str) -> CardView:
         """Detach the card in Stripe and end it here: it is never charged again."""
         return saved_cards.remove(self.ctx, account_id, payment_method_id)
+
+    # Auto-recharge rules -------------------------------------------------------------------
+    def set_auto_recharge(self, account_id: str, terms: RuleTerms) -> RuleView:
+        """Set (or replace) the account's rule; NoSavedCard without a consented card."""
+        return recharge_rules.set_rule(self.ctx, account_id, terms)
+
+    def auto_recharge(self, account_id: str) -> RuleView:
+        return recharge_rules.show(self.ctx, account_id)
+
+    def pause_auto_recharge(self, account_id: str) -> RuleView:
+        return recharge_rules.pause(self.ctx, account_id)
+
+    def resume_auto_recharge(self, account_id: str) -> RuleView:
+        return recharge_rules.resume(self.ctx, account_id)
+
+    def auto_recharge_off(self, account_id: str) -> RuleOff:
+        """Delete the account's rule (``deleted`` False when it had none)."""
+        return recharge_rules.off(self.ctx, account_id)
 
     def landing(self, checkout_session_id: str, *, account_id: str | None = None) -> Landing:
         """Fulfil a session on the buyer's return (credit it now if Stripe says it is paid,

@@ -60,6 +60,10 @@ def find(session: Session, payment_method_id: str) -> SavedCard | None:
     return session.exec(statement).first()
 
 
+def with_customer(session: Session, customer_id: str) -> Sequence[SavedCard]:
+    return session.exec(select(SavedCard).where(SavedCard.customer_id == customer_id)).all()
+
+
 def end(
     session: Session,
     where: sa.ColumnElement[bool],

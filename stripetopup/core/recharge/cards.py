@@ -23,8 +23,8 @@ from stripetopup.core.recharge import consent
 from stripetopup.core.recharge.types import CardFacts, CardList, CardView, ConsentDoor
 from stripetopup.db import run_in_transaction, transaction
 from stripetopup.errors import NotFound, StripeUnavailable, UsageError
-from stripetopup.models import CardStatus, SavedCard
-from stripetopup.store import accounts, cards
+from stripetopup.models import CardStatus, RuleState, SavedCard
+from stripetopup.store import accounts, cards, recharge_rules
 from stripetopup.stripe_objects import CheckoutSession
 
 log = logging.getLogger("stripetopup.core.recharge")
@@ -140,15 +140,11 @@ def remove(ctx: Context, account_id: str, payment_method_id: str) -> CardView:
 
     def end(session: Session) -> CardView:
         reason = "removed by an operator"
-        cards.end(
-            session,
-            cards.by_payment_method(pm_id),
-            CardStatus.REMOVED,
-            at=ctx.clock(),
-            reason=reason,
-        )
+        where = cards.by_payment_method(pm_id)
+        cards.end(session, where, CardStatus.REMOVED, at=ctx.clock(), reason=reason)
         found = cards.find(session, pm_id)
         assert found is not None
+        _pause_without_card(session, ctx, found.account_pk, f"saved card {reason}")
         return view(found)
 
     return run_in_transaction(ctx.engine, end)
@@ -169,13 +165,26 @@ def on_detached(session: Session, ctx: Context, payment_method_id: str) -> int:
     """Stripe detached the card: it may not be charged again."""
     where = cards.by_payment_method(payment_method_id)
     reason = "payment_method.detached in Stripe"
-    return cards.end(session, where, CardStatus.DETACHED, at=ctx.clock(), reason=reason)
+    ended = cards.end(session, where, CardStatus.DETACHED, at=ctx.clock(), reason=reason)
+    found = cards.find(session, payment_method_id)
+    if ended and found is not None:
+        _pause_without_card(session, ctx, found.account_pk, f"saved card: {reason}")
+    return ended
 
 
 def on_customer_deleted(session: Session, ctx: Context, customer_id: str) -> int:
     """Stripe deleted the customer: its cards end, the account makes a new one on need."""
     where = cards.by_customer(customer_id)
     reason = "customer.deleted in Stripe"
+    holders = {c.account_pk for c in cards.with_customer(session, customer_id)}
     ended = cards.end(session, where, CardStatus.CUSTOMER_DELETED, at=ctx.clock(), reason=reason)
     cards.forget_customer(session, customer_id)
+    for account_pk in holders:
+        _pause_without_card(session, ctx, account_pk, f"saved card: {reason}")
     return ended
+
+
+def _pause_without_card(session: Session, ctx: Context, account_pk: int, reason: str) -> None:
+    """With no active card left, the account's rule (if any) is paused, saying why."""
+    if not cards.for_account(session, account_pk, active_only=True):
+        recharge_rules.set_status(session, account_pk, RuleState.PAUSED.value, reason, ctx.clock())

@@ -9,7 +9,7 @@ from enum import StrEnum
 from pydantic import Field
 
 from stripetopup.core.answers import Answer, Answered, IsoTime
-from stripetopup.models import CardStatus
+from stripetopup.models import CardStatus, RuleState
 
 
 class ConsentDoor(StrEnum):
@@ -76,3 +76,60 @@ class CardFacts:
     last4: str
     exp_month: int
     exp_year: int
+
+
+@dataclass(frozen=True)
+class RuleTerms:
+    """What an operator or host asks for (validated by :mod:`.rules`): a fixed ``amount_cents``
+    or a target ``up_to_cents``, exactly one."""
+
+    below_cents: int
+    monthly_cap_cents: int
+    amount_cents: int | None = None
+    up_to_cents: int | None = None
+    monthly_count: int | None = None
+    cooldown_seconds: int = 600
+
+
+class RuleAnswer(Answer):
+    account_id: str
+    status: RuleState = Field(description="active, or paused (paused_reason says why).")
+    paused_reason: str | None
+    below_cents: int = Field(description="Recharge when the available balance falls below.")
+    amount_cents: int | None = Field(description="A fixed amount per charge (or up_to_cents).")
+    up_to_cents: int | None = Field(description="Charge up to this available balance.")
+    monthly_cap_cents: int = Field(description="At most this much charged per calendar month.")
+    monthly_count: int | None = Field(description="At most this many charges a month.")
+    cooldown_seconds: int = Field(description="At least this long between two charges.")
+    card: CardAnswer | None = Field(description="The saved card a recharge charges.")
+    updated_at: IsoTime
+
+
+@dataclass(frozen=True)
+class RuleView(Answered):
+    answer_model = RuleAnswer
+
+    account_id: str
+    status: RuleState
+    paused_reason: str | None
+    below_cents: int
+    amount_cents: int | None
+    up_to_cents: int | None
+    monthly_cap_cents: int
+    monthly_count: int | None
+    cooldown_seconds: int
+    card: CardView | None
+    updated_at: datetime
+
+
+class RuleOffAnswer(Answer):
+    account_id: str
+    deleted: bool = Field(description="False when the account had no rule.")
+
+
+@dataclass(frozen=True)
+class RuleOff(Answered):
+    answer_model = RuleOffAnswer
+
+    account_id: str
+    deleted: bool

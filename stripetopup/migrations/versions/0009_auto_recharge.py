@@ -4,6 +4,8 @@
 column with a unique index: no table rebuild). ``saved_cards`` keeps each card saved for
 later charges: the payment method's id, brand, last 4 and expiry, and the consent given
 (when, which text version, through which door); a card is never deleted, only ended.
+``auto_recharge_rules`` holds one rule per account: threshold, fixed amount or target,
+monthly cap (cents and count), cooldown, and whether it is active or paused (and why).
 
 Revision ID: 0009_auto_recharge
 Revises: 0007_credit_grants
@@ -56,9 +58,32 @@ def upgrade() -> None:
     )
     op.create_index("ix_saved_cards_account_pk", "saved_cards", ["account_pk"], unique=False)
     op.create_index("ix_saved_cards_customer_id", "saved_cards", ["customer_id"], unique=False)
+    _create_rules()
+
+
+def _create_rules() -> None:
+    op.create_table(
+        "auto_recharge_rules",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("account_pk", sa.Integer(), nullable=False),
+        sa.Column("below_cents", sa.Integer(), nullable=False),
+        sa.Column("amount_cents", sa.Integer(), nullable=True),
+        sa.Column("up_to_cents", sa.Integer(), nullable=True),
+        sa.Column("monthly_cap_cents", sa.Integer(), nullable=False),
+        sa.Column("monthly_count", sa.Integer(), nullable=True),
+        sa.Column("cooldown_seconds", sa.Integer(), nullable=False),
+        sa.Column("status", _text(20), nullable=False),
+        sa.Column("paused_reason", _text(200), nullable=True),
+        sa.Column("created_at", _ts, nullable=False),
+        sa.Column("updated_at", _ts, nullable=False),
+        sa.ForeignKeyConstraint(["account_pk"], ["accounts.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("account_pk"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("auto_recharge_rules")
     op.drop_index("ix_saved_cards_customer_id", table_name="saved_cards")
     op.drop_index("ix_saved_cards_account_pk", table_name="saved_cards")
     op.drop_table("saved_cards")
