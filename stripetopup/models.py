@@ -502,3 +502,37 @@ class AutoRechargeRule(SQLModel, table=True):
     paused_reason: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class AttemptStatus(StrEnum):
+    """A recharge attempt's state (``recharge_attempts.status``)."""
+
+    PENDING = "pending"  # written by the posting that crossed the threshold; not charged yet
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    REQUIRES_ACTION = "requires_action"
+
+
+class RechargeAttempt(SQLModel, table=True):
+    """One off-session top-up an account's rule asked for.
+
+    ``open_account_pk`` is the account while the attempt is pending and NULL after: its
+    unique constraint is what keeps at most one attempt in flight per account, whatever
+    the concurrency. ``attempt_key`` (account and episode number) names it to Stripe.
+    """
+
+    __tablename__ = "recharge_attempts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    attempt_key: str = Field(max_length=255, unique=True)
+    account_pk: int = Field(foreign_key="accounts.id", index=True)
+    open_account_pk: int | None = Field(default=None, unique=True)
+    amount_cents: int
+    currency: str = Field(max_length=3)
+    payment_method_id: str = Field(max_length=255)
+    customer_id: str = Field(max_length=255)
+    status: str = Field(default="pending", max_length=20)
+    reason: str | None = Field(default=None, max_length=200)
+    payment_intent_id: str | None = Field(default=None, max_length=255)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    finished_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))

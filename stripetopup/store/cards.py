@@ -57,7 +57,7 @@ def for_account(session: Session, account_pk: int, *, active_only: bool) -> Sequ
 
 def find(session: Session, payment_method_id: str) -> SavedCard | None:
     statement = select(SavedCard).where(SavedCard.payment_method_id == payment_method_id)
-    return session.exec(statement).first()
+    return session.exec(statement.execution_options(populate_existing=True)).first()
 
 
 def with_customer(session: Session, customer_id: str) -> Sequence[SavedCard]:

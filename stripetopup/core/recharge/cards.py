@@ -128,26 +128,34 @@ def check_payment_method_id(value: str) -> str:
 
 
 def remove(ctx: Context, account_id: str, payment_method_id: str) -> CardView:
-    """Detach the account's card in Stripe, then end it here (``removed``)."""
+    """End the account's card here (``removed``), then detach it in Stripe.
+
+    Ended first, so it is never charged again even if Stripe cannot be reached (and so
+    the ``payment_method.detached`` our own detach causes finds it ended already); running
+    ``cards remove`` again retries the detach.
+    """
     pm_id = check_payment_method_id(payment_method_id)
-    with transaction(ctx.engine) as session:
-        account = accounts.get(session, account_id)
-        row = cards.find(session, pm_id)
-        if row is None or row.account_pk != account.id:
-            raise NotFound(f"account {account_id} has no saved card {pm_id}")
-    if row.status == CardStatus.ACTIVE:
-        _detach(ctx, pm_id)
 
     def end(session: Session) -> CardView:
-        reason = "removed by an operator"
-        where = cards.by_payment_method(pm_id)
-        cards.end(session, where, CardStatus.REMOVED, at=ctx.clock(), reason=reason)
+        account = accounts.get(session, account_id)
         found = cards.find(session, pm_id)
-        assert found is not None
+        if found is None or found.account_pk != account.id:
+            raise NotFound(f"account {account_id} has no saved card {pm_id}")
+        reason = "removed by an operator"
+        cards.end(
+            session,
+            cards.by_payment_method(pm_id),
+            CardStatus.REMOVED,
+            at=ctx.clock(),
+            reason=reason,
+        )
         _pause_without_card(session, ctx, found.account_pk, f"saved card {reason}")
-        return view(found)
+        return view(cards.find(session, pm_id) or found)
 
-    return run_in_transaction(ctx.engine, end)
+    removed = run_in_transaction(ctx.engine, end)
+    if removed.status in (CardStatus.ACTIVE, CardStatus.REMOVED):  # Stripe may still hold it
+        _detach(ctx, pm_id)
+    return removed
 
 
 def _detach(ctx: Context, pm_id: str) -> None:

@@ -17,12 +17,19 @@ from sqlmodel import Session
 
 from stripetopup.core.context import Context
 from stripetopup.core.recharge.cards import view as card_view
-from stripetopup.core.recharge.types import CardView, RuleOff, RuleTerms, RuleView
+from stripetopup.core.recharge.types import AttemptView, CardView, RuleOff, RuleTerms, RuleView
 from stripetopup.db import run_in_transaction, transaction
 from stripetopup.errors import InvalidAmount, NoSavedCard, NotFound, UsageError
-from stripetopup.models import MAX_INTEGER, Account, AutoRechargeRule, RuleState
+from stripetopup.models import (
+    MAX_INTEGER,
+    Account,
+    AttemptStatus,
+    AutoRechargeRule,
+    RechargeAttempt,
+    RuleState,
+)
 from stripetopup.money import check_bounds, format_cents
-from stripetopup.store import accounts, cards, recharge_rules
+from stripetopup.store import accounts, cards, recharge_attempts, recharge_rules
 
 MAX_COOLDOWN = timedelta(days=30)
 MAX_MONTHLY_COUNT = 1000
@@ -137,10 +144,30 @@ def _view(session: Session, account: Account, account_pk: int) -> RuleView:
     rule = recharge_rules.find(session, account_pk)
     if rule is None:
         raise _no_rule(account.account_id)
-    return rule_view(account.account_id, rule, charged_card(session, account_pk))
+    attempts = tuple(attempt_view(a) for a in recharge_attempts.for_account(session, account_pk))
+    return rule_view(account.account_id, rule, charged_card(session, account_pk), attempts)
 
 
-def rule_view(account_id: str, rule: AutoRechargeRule, card: CardView | None) -> RuleView:
+def attempt_view(row: RechargeAttempt) -> AttemptView:
+    return AttemptView(
+        attempt_key=row.attempt_key,
+        status=AttemptStatus(row.status),
+        amount_cents=row.amount_cents,
+        currency=row.currency,
+        payment_method_id=row.payment_method_id,
+        reason=row.reason,
+        payment_intent_id=row.payment_intent_id,
+        created_at=row.created_at,
+        finished_at=row.finished_at,
+    )
+
+
+def rule_view(
+    account_id: str,
+    rule: AutoRechargeRule,
+    card: CardView | None,
+    attempts: tuple[AttemptView, ...] = (),
+) -> RuleView:
     return RuleView(
         account_id=account_id,
         status=RuleState(rule.status),
@@ -152,5 +179,6 @@ def rule_view(account_id: str, rule: AutoRechargeRule, card: CardView | None) ->
         monthly_count=rule.monthly_count,
         cooldown_seconds=rule.cooldown_seconds,
         card=card,
+        attempts=attempts,
         updated_at=rule.updated_at,
     )

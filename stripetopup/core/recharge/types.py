@@ -9,7 +9,7 @@ from enum import StrEnum
 from pydantic import Field
 
 from stripetopup.core.answers import Answer, Answered, IsoTime
-from stripetopup.models import CardStatus, RuleState
+from stripetopup.models import AttemptStatus, CardStatus, RuleState
 
 
 class ConsentDoor(StrEnum):
@@ -91,6 +91,33 @@ class RuleTerms:
     cooldown_seconds: int = 600
 
 
+class AttemptAnswer(Answer):
+    attempt_key: str = Field(description="The attempt's unique key (account and episode).")
+    status: AttemptStatus
+    amount_cents: int
+    currency: str
+    payment_method_id: str
+    reason: str | None = Field(description="Why it failed or is waiting, when it did.")
+    payment_intent_id: str | None
+    created_at: IsoTime
+    finished_at: IsoTime | None
+
+
+@dataclass(frozen=True)
+class AttemptView(Answered):
+    answer_model = AttemptAnswer
+
+    attempt_key: str
+    status: AttemptStatus
+    amount_cents: int
+    currency: str
+    payment_method_id: str
+    reason: str | None
+    payment_intent_id: str | None
+    created_at: datetime
+    finished_at: datetime | None
+
+
 class RuleAnswer(Answer):
     account_id: str
     status: RuleState = Field(description="active, or paused (paused_reason says why).")
@@ -102,6 +129,7 @@ class RuleAnswer(Answer):
     monthly_count: int | None = Field(description="At most this many charges a month.")
     cooldown_seconds: int = Field(description="At least this long between two charges.")
     card: CardAnswer | None = Field(description="The saved card a recharge charges.")
+    attempts: list[AttemptAnswer] = Field(description="The latest attempts, newest first.")
     updated_at: IsoTime
 
 
@@ -119,6 +147,7 @@ class RuleView(Answered):
     monthly_count: int | None
     cooldown_seconds: int
     card: CardView | None
+    attempts: tuple[AttemptView, ...]
     updated_at: datetime
 
 

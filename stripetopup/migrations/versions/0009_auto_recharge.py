@@ -6,6 +6,8 @@ later charges: the payment method's id, brand, last 4 and expiry, and the consen
 (when, which text version, through which door); a card is never deleted, only ended.
 ``auto_recharge_rules`` holds one rule per account: threshold, fixed amount or target,
 monthly cap (cents and count), cooldown, and whether it is active or paused (and why).
+``recharge_attempts`` holds each off-session top-up a rule asked for; a unique
+``open_account_pk`` (the account while pending, NULL after) keeps one in flight per account.
 
 Revision ID: 0009_auto_recharge
 Revises: 0007_credit_grants
@@ -59,6 +61,7 @@ def upgrade() -> None:
     op.create_index("ix_saved_cards_account_pk", "saved_cards", ["account_pk"], unique=False)
     op.create_index("ix_saved_cards_customer_id", "saved_cards", ["customer_id"], unique=False)
     _create_rules()
+    _create_attempts()
 
 
 def _create_rules() -> None:
@@ -82,7 +85,35 @@ def _create_rules() -> None:
     )
 
 
+def _create_attempts() -> None:
+    op.create_table(
+        "recharge_attempts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("attempt_key", _text(255), nullable=False),
+        sa.Column("account_pk", sa.Integer(), nullable=False),
+        sa.Column("open_account_pk", sa.Integer(), nullable=True),
+        sa.Column("amount_cents", sa.Integer(), nullable=False),
+        sa.Column("currency", _text(3), nullable=False),
+        sa.Column("payment_method_id", _text(255), nullable=False),
+        sa.Column("customer_id", _text(255), nullable=False),
+        sa.Column("status", _text(20), nullable=False),
+        sa.Column("reason", _text(200), nullable=True),
+        sa.Column("payment_intent_id", _text(255), nullable=True),
+        sa.Column("created_at", _ts, nullable=False),
+        sa.Column("finished_at", _ts, nullable=True),
+        sa.ForeignKeyConstraint(["account_pk"], ["accounts.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("attempt_key"),
+        sa.UniqueConstraint("open_account_pk"),
+    )
+    op.create_index(
+        "ix_recharge_attempts_account_pk", "recharge_attempts", ["account_pk"], unique=False
+    )
+
+
 def downgrade() -> None:
+    op.drop_index("ix_recharge_attempts_account_pk", table_name="recharge_attempts")
+    op.drop_table("recharge_attempts")
     op.drop_table("auto_recharge_rules")
     op.drop_index("ix_saved_cards_customer_id", table_name="saved_cards")
     op.drop_index("ix_saved_cards_account_pk", table_name="saved_cards")
