@@ -210,6 +210,26 @@ class StripeUnavailable(StripeTopupError):
         self.http_status = http_status
 
 
+class CardDeclined(StripeUnavailable):
+    """Raised when Stripe answers an off-session charge with a 402 ``card_error``: declined,
+    or ``authentication_required``. Carries Stripe's codes and the PaymentIntent it kept."""
+
+    code = "card_declined"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        stripe_code: str | None,
+        decline_code: str | None,
+        payment_intent_id: str | None,
+    ) -> None:
+        super().__init__(message, http_status=402)
+        self.stripe_code = stripe_code
+        self.decline_code = decline_code
+        self.payment_intent_id = payment_intent_id
+
+
 class DatabaseError(StripeTopupError):
     """Raised when the database is unreachable or its schema is not at the expected revision."""
 

@@ -76,6 +76,7 @@ from stripetopup.stripe_gateway import StripeGateway
 
 if TYPE_CHECKING:
     from stripetopup.core.outbound.worker import DeliveryWorker
+    from stripetopup.core.recharge.types import RechargeRun
 
 
 class TopUpService:
@@ -375,6 +376,12 @@ class TopUpService:
 
     def resume_auto_recharge(self, account_id: str) -> RuleView:
         return recharge_rules.resume(self.ctx, account_id)
+
+    def run_auto_recharge(self, *, limit: int = 50) -> RechargeRun:
+        """Charge every pending recharge attempt once (the worker's one pass; for cron)."""
+        from stripetopup.core.recharge import charge  # deferred: start-up cost
+
+        return charge.run_once(self.ctx, limit=limit)
 
     def auto_recharge_off(self, account_id: str) -> RuleOff:
         """Delete the account's rule (``deleted`` False when it had none)."""

@@ -122,3 +122,48 @@ def for_account(session: Session, account_pk: int, *, limit: int = 20) -> Sequen
         .limit(limit)
     )
     return session.exec(statement).all()
+
+
+def pending_keys(session: Session, *, limit: int) -> list[str]:
+    """The keys of attempts waiting for their charge, oldest first."""
+    statement = (
+        sa.select(_ATTEMPTS.c.attempt_key)
+        .where(_ATTEMPTS.c.status == AttemptStatus.PENDING.value)
+        .order_by(_ATTEMPTS.c.id)
+        .limit(limit)
+    )
+    return [str(key) for key in session.execute(statement).scalars()]
+
+
+def find(session: Session, attempt_key: str) -> RechargeAttempt | None:
+    statement = select(RechargeAttempt).where(RechargeAttempt.attempt_key == attempt_key)
+    return session.exec(statement.execution_options(populate_existing=True)).first()
+
+
+def finish(
+    session: Session,
+    attempt_key: str,
+    status: AttemptStatus,
+    *,
+    now: datetime,
+    reason: str | None = None,
+    payment_intent_id: str | None = None,
+) -> bool:
+    """End a pending attempt (it leaves the in-flight slot); False when it was not pending."""
+    values: dict[str, Any] = {
+        "status": status.value,
+        "open_account_pk": None,
+        "finished_at": now,
+        "reason": reason[:200] if reason else None,
+    }
+    if payment_intent_id:
+        values["payment_intent_id"] = payment_intent_id
+    result = session.execute(
+        sa.update(_ATTEMPTS)
+        .where(
+            _ATTEMPTS.c.attempt_key == attempt_key,
+            _ATTEMPTS.c.status == AttemptStatus.PENDING.value,
+        )
+        .values(**values)
+    )
+    return bool(getattr(result, "rowcount", 0))

@@ -16,7 +16,7 @@ from stripetopup.cli.output import guard, run_with, say
 from stripetopup.money import format_cents, parse_dollars
 
 if TYPE_CHECKING:
-    from stripetopup.core.recharge.types import RuleOff, RuleTerms, RuleView
+    from stripetopup.core.recharge.types import RechargeRun, RuleOff, RuleTerms, RuleView
 
 autorecharge_app = typer.Typer(
     help="An account's auto-recharge rule: autorecharge set ACCOUNT --below 5 --amount 20 "
@@ -128,3 +128,21 @@ def off(account: Account, json_output: JsonOutput = False) -> None:
         say(f"Auto-recharge of {account} is off." if answer.deleted else f"{account} had no rule.")
 
     run_with(json_output, lambda: context.service().auto_recharge_off(account), human)
+
+
+@autorecharge_app.command("run")
+def run(
+    once: Annotated[
+        bool, typer.Option("--once", help="One pass over the pending attempts (for cron).")
+    ] = True,
+    json_output: JsonOutput = False,
+) -> None:
+    """Charge every pending recharge attempt once (serve does this in the background)."""
+
+    def human(done: RechargeRun) -> None:
+        if not done.results:
+            say("No recharge attempt was pending.")
+        for key, state in done.results.items():
+            say(f"{key}: {state}")
+
+    run_with(json_output, lambda: context.service().run_auto_recharge(), human)

@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from stripetopup.core.context import Context
 from stripetopup.core.events import cards as handlers_cards
+from stripetopup.core.events import recharges as handlers_recharges
 from stripetopup.core.events import reversals as handlers_reversals
 from stripetopup.core.events import sessions as handlers
 from stripetopup.core.events.reversals import DISPUTE_EVENTS, REFUND_EVENTS
@@ -36,6 +37,7 @@ HANDLERS: dict[str, Handler] = {
     **dict.fromkeys(DISPUTE_EVENTS, handlers_reversals.on_dispute_event),
     "payment_method.detached": handlers_cards.on_payment_method_detached,
     "customer.deleted": handlers_cards.on_customer_deleted,
+    "payment_intent.succeeded": handlers_recharges.on_payment_intent_succeeded,
 }
 # What a handler needs from Stripe, asked before its transaction opens.
 GATHERERS: dict[str, Gatherer] = {

@@ -162,3 +162,18 @@ class RuleOff(Answered):
 
     account_id: str
     deleted: bool
+
+
+class RechargeRunAnswer(Answer):
+    results: dict[str, str] = Field(
+        description="Each attempt charged in this run, by key: the state it is in now."
+    )
+
+
+@dataclass(frozen=True)
+class RechargeRun(Answered):
+    """What one pass of the recharge worker did."""
+
+    answer_model = RechargeRunAnswer
+
+    results: dict[str, str]
