@@ -37,6 +37,13 @@ def recharge_credits(service: TopUpService) -> list[tuple[str, int]]:
         return [(str(s), int(a)) for s, a in rows]
 
 
+def told(service: TopUpService) -> list[tuple[str, str | None]]:
+    """The ``autorecharge.*`` events the host was sent: (type, reason)."""
+    types = ("autorecharge.succeeded", "autorecharge.failed", "autorecharge.requires_action")
+    page = service.outbound_events(types=types)
+    return [(e.type, e.data.reason) for e in page.data]  # type: ignore[union-attr]
+
+
 def armed(running: Running) -> TopUpService:
     service = ready(running)  # 10.00 available, rule below 5.00 charges 20.00
     service.spend(ACCOUNT, 600, idempotency_key="cross")
@@ -59,6 +66,7 @@ def test_an_attempt_is_charged_off_session_once_and_credited_once(
     assert service.run_auto_recharge().results == {}
     [(_, status, _, open_pk)] = attempts(service)
     assert (status, open_pk) == ("succeeded", None)
+    assert told(service) == [("autorecharge.succeeded", None)]
 
 
 def test_a_lost_answer_then_a_restarted_worker_is_one_charge_and_one_credit(
@@ -79,6 +87,7 @@ def test_a_lost_answer_then_a_restarted_worker_is_one_charge_and_one_credit(
         assert amount == 2000
         assert restarted.balance(ACCOUNT).balance_cents == 400 + 2000
         assert [a[1] for a in attempts(restarted)] == ["succeeded"]
+        assert told(restarted) == [("autorecharge.succeeded", None)]
     finally:
         restarted.close()
 
@@ -112,3 +121,4 @@ def test_a_failed_charge_pauses_the_rule_with_the_reason_and_is_never_retried(
     assert len(attempts(service)) == 1
     assert recharge_credits(service) == []
     assert len(intents(emulator)) <= 1
+    assert told(service) == [(f"autorecharge.{state}", reason)]

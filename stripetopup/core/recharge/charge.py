@@ -24,6 +24,8 @@ from sqlmodel import Session
 from stripetopup.core.context import Context
 from stripetopup.core.ledger import sources
 from stripetopup.core.outbound import posting as outbound
+from stripetopup.core.outbound.catalogue import EventType, RechargeData
+from stripetopup.core.outbound.emit import emit
 from stripetopup.core.recharge.types import RechargeRun
 from stripetopup.db import run_in_transaction, transaction
 from stripetopup.errors import CardDeclined, NotFound, StripeUnavailable
@@ -108,10 +110,32 @@ def settle(
         at=now,
     )
     outbound.post(session, ctx, posting)
-    recharge_attempts.finish(
+    if recharge_attempts.finish(
         session, attempt_key, AttemptStatus.SUCCEEDED, now=now, payment_intent_id=pi_id
-    )
+    ):
+        _tell(session, ctx, EventType.AUTORECHARGE_SUCCEEDED, attempt, account.account_id, pi_id)
     return AttemptStatus.SUCCEEDED.value
+
+
+def _tell(
+    session: Session,
+    ctx: Context,
+    type_: EventType,
+    attempt: RechargeAttempt,
+    account_id: str,
+    payment_intent_id: str | None,
+    reason: str | None = None,
+) -> None:
+    """The host's ``autorecharge.*`` event, in the transaction that ended the attempt."""
+    data = RechargeData(
+        attempt_key=attempt.attempt_key,
+        account_id=account_id,
+        amount_cents=attempt.amount_cents,
+        currency=attempt.currency,
+        payment_intent_id=payment_intent_id,
+        reason=reason,
+    )
+    emit(session, ctx, type_, data, account_id=account_id)
 
 
 def credited(session: Session, payment_intent_id: str) -> bool:
@@ -133,7 +157,7 @@ def _declined(ctx: Context, attempt: RechargeAttempt, exc: CardDeclined) -> str:
 
     def work(session: Session) -> str:
         now = ctx.clock()
-        recharge_attempts.finish(
+        ended = recharge_attempts.finish(
             session,
             attempt.attempt_key,
             status,
@@ -141,6 +165,15 @@ def _declined(ctx: Context, attempt: RechargeAttempt, exc: CardDeclined) -> str:
             reason=reason,
             payment_intent_id=exc.payment_intent_id,
         )
+        if not ended:
+            return "not pending"
+        account = accounts.get_by_pk(session, attempt.account_pk)
+        type_ = (
+            EventType.AUTORECHARGE_REQUIRES_ACTION
+            if needs_action
+            else EventType.AUTORECHARGE_FAILED
+        )
+        _tell(session, ctx, type_, attempt, account.account_id, exc.payment_intent_id, reason)
         pause = f"auto-recharge {attempt.attempt_key}: {reason}"
         recharge_rules.set_status(session, attempt.account_pk, RuleState.PAUSED.value, pause, now)
         return status.value
