@@ -8,6 +8,7 @@ tried again.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -17,7 +18,7 @@ import stripe
 from stripetopup.core import TopUpService
 from stripetopup.emulator import EmulatorServer
 from tests.conftest import ACCOUNT, API_KEY, Running
-from tests.test_recharge_attempts import attempts, ready
+from tests.test_recharge_attempts import RULE, attempts, ready
 
 
 def intents(emulator: EmulatorServer) -> list[Any]:
@@ -122,3 +123,44 @@ def test_a_failed_charge_pauses_the_rule_with_the_reason_and_is_never_retried(
     assert recharge_credits(service) == []
     assert len(intents(emulator)) <= 1
     assert told(service) == [(f"autorecharge.{state}", reason)]
+
+
+def test_declines_pause_only_after_the_configured_number_in_a_row(running: Running) -> None:
+    service = ready(running)
+    service.set_auto_recharge(ACCOUNT, replace(RULE, cooldown_seconds=0))
+    [card] = service.cards(ACCOUNT).cards
+    running.control.set_card_decline(card.payment_method_id, "generic_decline")
+    patient = TopUpService.from_settings(
+        service.settings.model_copy(update={"auto_recharge_max_declines": 2})
+    )
+    try:
+        service.spend(ACCOUNT, 600, idempotency_key="first")
+        assert list(patient.run_auto_recharge().results.values()) == ["failed"]
+        assert service.auto_recharge(ACCOUNT).status == "active"  # one decline of two
+        assert patient.run_auto_recharge().results == {}  # ended: never retried by itself
+        service.spend(ACCOUNT, 100, idempotency_key="second")  # a new crossing arms anew
+        assert list(patient.run_auto_recharge().results.values()) == ["failed"]
+        rule = service.auto_recharge(ACCOUNT)
+        assert rule.status == "paused"
+        assert "card declined (generic_decline)" in (rule.paused_reason or "")
+        assert [a.status for a in rule.attempts] == ["failed", "failed"]
+    finally:
+        patient.close()
+
+
+def test_a_pending_attempt_whose_card_is_detached_is_ended_uncharged(
+    running: Running, emulator: EmulatorServer
+) -> None:
+    service = armed(running)
+    [card] = service.cards(ACCOUNT).cards
+    client = stripe.StripeClient(API_KEY, base_addresses={"api": emulator.url})
+    client.v1.payment_methods.detach(card.payment_method_id)
+    running.control.wait_idle(timeout=30)
+    assert service.run_auto_recharge().results == {}
+    rule = service.auto_recharge(ACCOUNT)
+    assert rule.status == "paused"
+    assert (rule.attempts[0].status, rule.attempts[0].reason) == (
+        "failed",
+        "saved card: payment_method.detached in Stripe",
+    )
+    assert intents(emulator) == []

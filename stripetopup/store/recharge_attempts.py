@@ -167,3 +167,34 @@ def finish(
         .values(**values)
     )
     return bool(getattr(result, "rowcount", 0))
+
+
+def declines_in_a_row(session: Session, account_pk: int) -> int:
+    """Failed attempts since the account's last succeeded one."""
+    mine = _ATTEMPTS.c.account_pk == account_pk
+    last_ok = (
+        sa.select(sa.func.coalesce(sa.func.max(_ATTEMPTS.c.id), 0))
+        .where(mine, _ATTEMPTS.c.status == AttemptStatus.SUCCEEDED.value)
+        .scalar_subquery()
+    )
+    return _count(
+        session, mine, _ATTEMPTS.c.status == AttemptStatus.FAILED.value, _ATTEMPTS.c.id > last_ok
+    )
+
+
+def end_pending(session: Session, account_pk: int, reason: str, now: datetime) -> int:
+    """End the account's pending attempt (its card is gone): it is never charged."""
+    result = session.execute(
+        sa.update(_ATTEMPTS)
+        .where(
+            _ATTEMPTS.c.account_pk == account_pk,
+            _ATTEMPTS.c.status == AttemptStatus.PENDING.value,
+        )
+        .values(
+            status=AttemptStatus.FAILED.value,
+            open_account_pk=None,
+            finished_at=now,
+            reason=reason[:200],
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

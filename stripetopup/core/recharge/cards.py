@@ -24,7 +24,7 @@ from stripetopup.core.recharge.types import CardFacts, CardList, CardView, Conse
 from stripetopup.db import run_in_transaction, transaction
 from stripetopup.errors import NotFound, StripeUnavailable, UsageError
 from stripetopup.models import CardStatus, RuleState, SavedCard
-from stripetopup.store import accounts, cards, recharge_rules
+from stripetopup.store import accounts, cards, recharge_attempts, recharge_rules
 from stripetopup.stripe_objects import CheckoutSession
 
 log = logging.getLogger("stripetopup.core.recharge")
@@ -193,6 +193,8 @@ def on_customer_deleted(session: Session, ctx: Context, customer_id: str) -> int
 
 
 def _pause_without_card(session: Session, ctx: Context, account_pk: int, reason: str) -> None:
-    """With no active card left, the account's rule (if any) is paused, saying why."""
+    """With no active card left, the account's rule (if any) is paused, saying why, and
+    an attempt still pending is ended uncharged."""
     if not cards.for_account(session, account_pk, active_only=True):
         recharge_rules.set_status(session, account_pk, RuleState.PAUSED.value, reason, ctx.clock())
+        recharge_attempts.end_pending(session, account_pk, reason, ctx.clock())

@@ -73,6 +73,11 @@ def charge(ctx: Context, attempt_key: str) -> str:
     except CardDeclined as exc:
         return _declined(ctx, attempt, exc)
     except (StripeUnavailable, NotFound) as exc:
+        if _refused(exc):  # a request Stripe will refuse again: end it, never retry it
+            refusal = CardDeclined(
+                exc.message, stripe_code="refused", decline_code=None, payment_intent_id=None
+            )
+            return _declined(ctx, attempt, refusal, reason=f"Stripe refused: {exc.message}")
         log.warning(
             "recharge %s not charged now, kept for the next run: %s", attempt_key, exc.message
         )
@@ -145,15 +150,26 @@ def credited(session: Session, payment_intent_id: str) -> bool:
     )
 
 
-def _declined(ctx: Context, attempt: RechargeAttempt, exc: CardDeclined) -> str:
+def _refused(exc: StripeUnavailable | NotFound) -> bool:
+    """A 4xx other than 429 (a detached card, a deleted customer): the same call fails again."""
+    if isinstance(exc, NotFound):
+        return True
+    status = exc.http_status or 0
+    return 400 <= status < 500 and status != 429
+
+
+def _declined(
+    ctx: Context, attempt: RechargeAttempt, exc: CardDeclined, *, reason: str | None = None
+) -> str:
     needs_action = exc.stripe_code == "authentication_required"
     status = AttemptStatus.REQUIRES_ACTION if needs_action else AttemptStatus.FAILED
     why = exc.decline_code or exc.stripe_code or "card_error"
-    reason = (
-        "the bank asks the buyer to authenticate (authentication_required)"
-        if needs_action
-        else f"card declined ({why})"
-    )
+    if reason is None:
+        reason = (
+            "the bank asks the buyer to authenticate (authentication_required)"
+            if needs_action
+            else f"card declined ({why})"
+        )
 
     def work(session: Session) -> str:
         now = ctx.clock()
@@ -174,8 +190,12 @@ def _declined(ctx: Context, attempt: RechargeAttempt, exc: CardDeclined) -> str:
             else EventType.AUTORECHARGE_FAILED
         )
         _tell(session, ctx, type_, attempt, account.account_id, exc.payment_intent_id, reason)
-        pause = f"auto-recharge {attempt.attempt_key}: {reason}"
-        recharge_rules.set_status(session, attempt.account_pk, RuleState.PAUSED.value, pause, now)
+        declines = recharge_attempts.declines_in_a_row(session, attempt.account_pk)
+        if needs_action or declines >= ctx.settings.auto_recharge_max_declines:
+            pause = f"auto-recharge {attempt.attempt_key}: {reason}"[:200]
+            recharge_rules.set_status(
+                session, attempt.account_pk, RuleState.PAUSED.value, pause, now
+            )
         return status.value
 
     return run_in_transaction(ctx.engine, work)
