@@ -164,3 +164,16 @@ def test_a_pending_attempt_whose_card_is_detached_is_ended_uncharged(
         "saved card: payment_method.detached in Stripe",
     )
     assert intents(emulator) == []
+
+
+def test_doctor_names_each_paused_rule_and_why(running: Running) -> None:
+    service = armed(running)
+    [card] = service.cards(ACCOUNT).cards
+    running.control.set_card_decline(card.payment_method_id, "insufficient_funds")
+    service.run_auto_recharge()
+    report = service.doctor()
+    [check] = [c for c in report.checks if c.name == f"auto-recharge of {ACCOUNT}"]
+    assert check.status == "warn"
+    assert "card declined (insufficient_funds)" in check.message
+    assert check.fix is not None
+    assert "autorecharge resume" in check.fix

@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from stripetopup.models import AutoRechargeRule
+from stripetopup.models import Account, AutoRechargeRule, RuleState
 from stripetopup.store.upsert import dialect_insert
 
 _RULES = AutoRechargeRule.__table__  # type: ignore[attr-defined]
@@ -44,3 +44,16 @@ def set_status(
 def delete(session: Session, account_pk: int) -> int:
     result = session.execute(sa.delete(_RULES).where(_RULES.c.account_pk == account_pk))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def paused(session: Session, *, limit: int = 20) -> list[tuple[str, str | None]]:
+    """(account id, reason) of paused rules, most recently paused first."""
+    accounts = Account.__table__  # type: ignore[attr-defined]
+    statement = (
+        sa.select(accounts.c.account_id, _RULES.c.paused_reason)
+        .join(accounts, accounts.c.id == _RULES.c.account_pk)
+        .where(_RULES.c.status == RuleState.PAUSED.value)
+        .order_by(_RULES.c.updated_at.desc())
+        .limit(limit)
+    )
+    return [(str(a), r) for a, r in session.execute(statement)]
