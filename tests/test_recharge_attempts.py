@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from stripetopup.core import TopUpService
 from stripetopup.core.recharge.types import RuleTerms
 from tests.conftest import ACCOUNT, Running
-from tests.test_saved_cards import saved_and_paid
+from tests.support.cards import saved_and_paid
 
 DEBITS = 100
 RULE = RuleTerms(below_cents=500, amount_cents=2000, monthly_cap_cents=10000)

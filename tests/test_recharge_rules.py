@@ -15,8 +15,8 @@ import stripe
 
 from stripetopup.emulator import EmulatorServer
 from tests.conftest import ACCOUNT, API_KEY, Running
+from tests.support.cards import saved_and_paid
 from tests.support.cli import invoker
-from tests.test_saved_cards import saved_and_paid
 
 RULE = ["--below", "5", "--amount", "20", "--monthly-cap", "100"]
 PATH = f"/api/v1/accounts/{ACCOUNT}/auto-recharge"

@@ -8,33 +8,18 @@ stripe SDK on both sides); every test runs on both databases.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import stripe
 
 from stripetopup.core.recharge.consent import CONSENT_VERSION
 from stripetopup.emulator import EmulatorServer
-from tests.conftest import ACCOUNT, API_KEY, ORIGIN, Running
+from tests.conftest import ACCOUNT, API_KEY, Running
+from tests.support.cards import checkout, saved_and_paid
 from tests.support.cli import invoker
 
 
 def sdk(emulator: EmulatorServer) -> stripe.StripeClient:
     return stripe.StripeClient(API_KEY, base_addresses={"api": emulator.url})
-
-
-def checkout(running: Running, body: dict[str, Any]) -> Any:
-    headers = {"Authorization": f"Bearer {running.user_token()}", "Origin": ORIGIN}
-    return running.http.post("/billing/checkout-session", json=body, headers=headers)
-
-
-def saved_and_paid(running: Running, card: str = "pm_card_visa") -> dict[str, Any]:
-    """A saving top-up, paid; the webhooks delivered. The card the account now has."""
-    response = checkout(running, {"amount_cents": 500, "save_payment_method": True})
-    assert response.status_code == 200, response.text
-    running.control.pay(response.json()["id"], card=card)
-    running.control.wait_idle(timeout=30)
-    [saved] = running.service.cards(ACCOUNT).to_json()["cards"]
-    return dict(saved)
 
 
 def test_a_consented_checkout_saves_the_paying_card_with_its_consent(
