@@ -387,6 +387,11 @@ class Settings(BaseSettings):
     paid_credit_expires: str = "never"
     grant_expiry_interval_seconds: int = Field(60, ge=1, le=86400)
 
+    # Auto-recharge: how many declined charges in a row pause an account's rule (1: the
+    # first). Never a retry loop: a declined attempt ends, and the next waits for another
+    # debit crossing the threshold after the cooldown, within the monthly cap.
+    auto_recharge_max_declines: int = Field(1, ge=1, le=10)
+
     @field_validator("paid_credit_expires")
     @classmethod
     def _paid_credit_expires(cls, value: str) -> str:

@@ -158,6 +158,13 @@ class PaymentStateError(Conflict):
     code = "payment_state"
 
 
+class NoSavedCard(Conflict):
+    """Raised when auto-recharge is set or resumed for an account without a saved card
+    whose buyer consented to it."""
+
+    code = "no_saved_card"
+
+
 class InsufficientFunds(StripeTopupError):
     """Raised when a debit or hold exceeds the available balance."""
 
@@ -201,6 +208,26 @@ class StripeUnavailable(StripeTopupError):
     def __init__(self, message: str, *, http_status: int | None = None) -> None:
         super().__init__(message)
         self.http_status = http_status
+
+
+class CardDeclined(StripeUnavailable):
+    """Raised when Stripe answers an off-session charge with a 402 ``card_error``: declined,
+    or ``authentication_required``. Carries Stripe's codes and the PaymentIntent it kept."""
+
+    code = "card_declined"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        stripe_code: str | None,
+        decline_code: str | None,
+        payment_intent_id: str | None,
+    ) -> None:
+        super().__init__(message, http_status=402)
+        self.stripe_code = stripe_code
+        self.decline_code = decline_code
+        self.payment_intent_id = payment_intent_id
 
 
 class DatabaseError(StripeTopupError):

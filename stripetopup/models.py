@@ -148,6 +148,8 @@ class Account(SQLModel, table=True):
     below_threshold: bool = Field(
         default=False, sa_column_kwargs={"server_default": sa.false(), "nullable": False}
     )
+    # The account's Stripe Customer (``cus_...``), made on first need (saving a card).
+    stripe_customer_id: str | None = Field(default=None, max_length=255, unique=True, index=True)
 
 
 class LedgerEntry(SQLModel, table=True):
@@ -461,3 +463,101 @@ class GrantReservation(SQLModel, table=True):
     hold_pk: int = Field(foreign_key="holds.id", index=True)
     grant_pk: int = Field(foreign_key="credit_grants.id", index=True)
     amount_cents: int = Field(sa_column=sa.Column(_BIGINT, nullable=False))
+
+
+class CardStatus(StrEnum):
+    """A saved card's state (``saved_cards.status``): only ``active`` may be charged."""
+
+    ACTIVE = "active"
+    REMOVED = "removed"  # an operator removed it (and it was detached in Stripe)
+    DETACHED = "detached"  # Stripe said payment_method.detached
+    CUSTOMER_DELETED = "customer_deleted"  # Stripe said customer.deleted
+
+
+class SavedCard(SQLModel, table=True):
+    """A card an account's buyer saved for later charges, with the consent they gave.
+
+    Recorded when the Checkout Session that saved it is paid; never deleted (an ended card
+    keeps its consent record for the audit), only moved out of ``active``.
+    """
+
+    __tablename__ = "saved_cards"
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_pk: int = Field(foreign_key="accounts.id", index=True)
+    payment_method_id: str = Field(max_length=255, unique=True)
+    customer_id: str = Field(max_length=255, index=True)
+    brand: str = Field(max_length=40)
+    last4: str = Field(max_length=4)
+    exp_month: int
+    exp_year: int
+    consent_at: datetime = Field(sa_column=_ts(nullable=False))
+    consent_version: str = Field(max_length=40)
+    consent_door: str = Field(max_length=20)
+    checkout_session_id: str | None = Field(default=None, max_length=255)
+    status: str = Field(default="active", max_length=20)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    ended_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    ended_reason: str | None = Field(default=None, max_length=200)
+
+
+class RuleState(StrEnum):
+    """An auto-recharge rule's state (``auto_recharge_rules.status``)."""
+
+    ACTIVE = "active"
+    PAUSED = "paused"  # by an operator, or by a failure (``paused_reason`` says which)
+
+
+class AutoRechargeRule(SQLModel, table=True):
+    """An account's auto-recharge: below ``below_cents`` available, charge its saved card
+    ``amount_cents`` (or up to ``up_to_cents``), within a calendar month's cap and count
+    and a cooldown between charges. One per account; ``off`` deletes it."""
+
+    __tablename__ = "auto_recharge_rules"
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_pk: int = Field(foreign_key="accounts.id", unique=True)
+    below_cents: int
+    amount_cents: int | None = None
+    up_to_cents: int | None = None
+    monthly_cap_cents: int
+    monthly_count: int | None = None
+    cooldown_seconds: int
+    status: str = Field(default="active", max_length=20)
+    paused_reason: str | None = Field(default=None, max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class AttemptStatus(StrEnum):
+    """A recharge attempt's state (``recharge_attempts.status``)."""
+
+    PENDING = "pending"  # written by the posting that crossed the threshold; not charged yet
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    REQUIRES_ACTION = "requires_action"
+
+
+class RechargeAttempt(SQLModel, table=True):
+    """One off-session top-up an account's rule asked for.
+
+    ``open_account_pk`` is the account while the attempt is pending and NULL after: its
+    unique constraint is what keeps at most one attempt in flight per account, whatever
+    the concurrency. ``attempt_key`` (account and episode number) names it to Stripe.
+    """
+
+    __tablename__ = "recharge_attempts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    attempt_key: str = Field(max_length=255, unique=True)
+    account_pk: int = Field(foreign_key="accounts.id", index=True)
+    open_account_pk: int | None = Field(default=None, unique=True)
+    amount_cents: int
+    currency: str = Field(max_length=3)
+    payment_method_id: str = Field(max_length=255)
+    customer_id: str = Field(max_length=255)
+    status: str = Field(default="pending", max_length=20)
+    reason: str | None = Field(default=None, max_length=200)
+    payment_intent_id: str | None = Field(default=None, max_length=255)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    finished_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
-from stripetopup.errors import NotFound, StripeUnavailable
+from stripetopup.errors import CardDeclined, NotFound, StripeUnavailable
 from stripetopup.redact import redact
 
 log = logging.getLogger(__name__)
@@ -114,6 +114,43 @@ class StripeGateway:
         found: list[dict[str, Any]] = self._list_page("/v1/checkout/sessions", params)["data"]
         return found[0] if found else None
 
+    def create_customer(self, params: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
+        return self._call(
+            lambda: self.client.v1.customers.create(
+                params=params,  # type: ignore[arg-type]
+                options={"idempotency_key": idempotency_key},
+            ).to_dict()
+        )
+
+    def create_payment_intent(self, params: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
+        """Create (and with ``confirm`` charge) a PaymentIntent; a 402 ``card_error`` is
+        :class:`CardDeclined` with Stripe's codes and the PaymentIntent it kept."""
+        try:
+            return self.client.v1.payment_intents.create(
+                params=params,  # type: ignore[arg-type]
+                options={"idempotency_key": idempotency_key},
+            ).to_dict()
+        except self._stripe.CardError as exc:
+            raise _declined(exc) from None
+        except self._stripe.StripeError as exc:
+            raise _translate(exc, self._stripe, self._where) from None
+
+    def retrieve_payment_intent(
+        self, payment_intent_id: str, expand: list[str] | None = None
+    ) -> dict[str, Any]:
+        params: dict[str, Any] = {"expand": expand} if expand else {}
+        return self._call(
+            lambda: self.client.v1.payment_intents.retrieve(
+                payment_intent_id,
+                params=params,  # type: ignore[arg-type]
+            ).to_dict()
+        )
+
+    def detach_payment_method(self, payment_method_id: str) -> dict[str, Any]:
+        return self._call(
+            lambda: self.client.v1.payment_methods.detach(payment_method_id).to_dict()
+        )
+
     def retrieve_invoice(self, invoice_id: str) -> dict[str, Any]:
         """A Checkout Session's post-purchase invoice (its ``hosted_invoice_url``: the receipt)."""
         return self._call(lambda: self.client.v1.invoices.retrieve(invoice_id).to_dict())
@@ -172,6 +209,19 @@ def _translate(exc: Any, stripe: Any, host: str) -> StripeUnavailable | NotFound
         kind = "Stripe had an error"
     return StripeUnavailable(
         f"{kind} (HTTP {status}, {code or 'no code'}): {message}{where}", http_status=status
+    )
+
+
+def _declined(exc: Any) -> CardDeclined:
+    error = getattr(exc, "error", None)
+    intent = getattr(error, "payment_intent", None) if error is not None else None
+    intent_id = intent.get("id") if isinstance(intent, dict) else getattr(intent, "id", None)
+    message = _one_line(str(getattr(exc, "user_message", None) or exc._message or "declined"))
+    return CardDeclined(
+        f"Stripe declined the charge ({getattr(exc, 'code', None) or 'card_error'}): {message}",
+        stripe_code=getattr(exc, "code", None),
+        decline_code=getattr(error, "decline_code", None) if error is not None else None,
+        payment_intent_id=str(intent_id) if intent_id else None,
     )
 
 

@@ -287,12 +287,14 @@ ROOM_MAY_IMPORT = {
     "auth": {"ledger"},
     "spending": {"ledger", "outbound"},
     # events: fulfilment on landing credits through the one exactly-once credit path.
-    "checkout": {"events", "ledger", "spending"},
-    "events": {"ledger", "outbound"},
+    "checkout": {"events", "ledger", "recharge", "spending"},
+    # recharge: a paid session records the card it saved; Stripe's card events end one.
+    "events": {"ledger", "outbound", "recharge"},
     "payments": {"events", "ledger"},
     "reconcile": {"events", "ledger"},
     "doctor": {"events", "ledger"},
     "grants": {"ledger", "outbound", "spending"},
+    "recharge": {"ledger", "outbound"},
 }
 SHARED = {"context", "answers"}
 FLAT = {"service": set(ROOM_MAY_IMPORT)}

@@ -83,7 +83,7 @@ def test_the_checkout_body_and_both_credential_schemes_are_documented(running: R
     spec = running.http.get("/openapi.json").json()
     checkout = spec["paths"]["/billing/checkout-session"]["post"]
     body = checkout["requestBody"]["content"]["application/json"]["schema"]
-    assert set(body["properties"]) == {"amount_cents", "amount"}
+    assert set(body["properties"]) == {"amount_cents", "amount", "save_payment_method"}
     assert checkout["security"] == [{"UserToken": []}]
     assert spec["paths"]["/billing/balance"]["get"]["security"] == [{"UserToken": []}]
     assert spec["components"]["securitySchemes"]["UserToken"]["scheme"] == "bearer"

@@ -351,6 +351,9 @@ def test_the_openapi_document_describes_the_endpoints_their_errors_and_auth(api:
         *WEBHOOK_ENDPOINT_OPERATIONS,
         ("POST", "/api/v1/accounts/{account_id}/grants"),
         ("GET", "/api/v1/accounts/{account_id}/grants"),
+        ("PUT", "/api/v1/accounts/{account_id}/auto-recharge"),
+        ("GET", "/api/v1/accounts/{account_id}/auto-recharge"),
+        ("DELETE", "/api/v1/accounts/{account_id}/auto-recharge"),
     }
     for (method, path), operation in operations.items():
         assert operation["security"] == [{"ServiceKey": []}], path

@@ -707,3 +707,39 @@ def test_stripe_failing_is_a_page_saying_so_and_the_landing_answers_later(page: 
     assert state_of(unsure.text) == "unknown"
     assert entries(page.service) == []
     assert state_of(page.land(session_id).text) == "credited"
+
+
+# Saving the card (auto-recharge's opt-in) -------------------------------------------------
+
+
+def test_the_consent_to_save_the_card_is_unticked_by_default(page: Page) -> None:
+    shown = page.http.get("/billing/topup", params={"t": page.link()}).text
+    checkbox = re.search(r'<input type="checkbox" name="save_card"[^>]*>', shown)
+    assert checkbox is not None
+    assert "checked" not in checkbox.group(0)
+    assert "charge it automatically" in element(shown, "save-card-text")
+    session_id = page.start(page.link())  # not ticked: nothing asked of Stripe to save
+    assert page.session(session_id).customer is None
+
+
+def test_ticking_the_consent_saves_the_paying_card_through_the_page_door(page: Page) -> None:
+    page.deliver_webhooks()
+    answer = page.post(page.link(), amount="5.00", save_card="yes")
+    assert answer.status_code == 303, answer.text
+    session_id = session_of(answer.headers["location"])
+    session = page.session(session_id)
+    assert str(session.customer).startswith("cus_")
+    page.control.pay(session_id)
+    page.control.wait_idle(timeout=30)
+    paid = page.session(session_id)
+    pi = page.stripe.v1.payment_intents.retrieve(str(paid.payment_intent))
+    assert pi.setup_future_usage == "off_session"
+    [card] = page.service.cards(ACCOUNT).cards
+    assert (card.consent_door, card.status) == ("topup_page", "active")
+
+
+def test_a_consent_field_with_another_value_is_refused_and_asks_nothing(page: Page) -> None:
+    before = page.sessions_at_stripe()
+    answer = page.post(page.link(), amount="5.00", save_card="on")
+    assert answer.status_code == 400
+    assert page.sessions_at_stripe() == before

@@ -11,6 +11,8 @@ import typer
 from stripetopup import __version__
 from stripetopup.cli import context
 from stripetopup.cli.commands import accounts as accounts_cmd
+from stripetopup.cli.commands import autorecharge as autorecharge_cmd
+from stripetopup.cli.commands import cards as cards_cmd
 from stripetopup.cli.commands import db as db_cmd
 from stripetopup.cli.commands import doctor as doctor_cmd
 from stripetopup.cli.commands import emulator as emulator_cmd
@@ -76,6 +78,8 @@ serve_cmd.register(app)
 money_cmd.register(app)
 ledger_cmd.register(app)
 grants_cmd.register(app)
+cards_cmd.register(app)
+autorecharge_cmd.register(app)
 payments_cmd.register(app)
 accounts_cmd.register(app)
 tokens_cmd.register(app)

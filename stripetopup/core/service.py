@@ -56,6 +56,16 @@ from stripetopup.core.outbound.hook_types import (
 from stripetopup.core.outbound.types import EventPage
 from stripetopup.core.payments import queries as payment_queries
 from stripetopup.core.payments.types import Payment, PaymentDetail, Resolution
+from stripetopup.core.recharge import cards as saved_cards
+from stripetopup.core.recharge import rules as recharge_rules
+from stripetopup.core.recharge.types import (
+    CardList,
+    CardView,
+    ConsentDoor,
+    RuleOff,
+    RuleTerms,
+    RuleView,
+)
 from stripetopup.core.reconcile.types import Difference, ReconcileReport
 from stripetopup.core.spending import holds, spend
 from stripetopup.core.spending.types import HoldChange, HoldView, Spent
@@ -68,6 +78,7 @@ from stripetopup.stripe_gateway import StripeGateway
 
 if TYPE_CHECKING:
     from stripetopup.core.outbound.worker import DeliveryWorker
+    from stripetopup.core.recharge.types import RechargeRun
 
 
 class TopUpService:
@@ -333,10 +344,50 @@ class TopUpService:
         *,
         origin: str | None = None,
         request_key: str | None = None,
+        save_card: ConsentDoor | None = None,
     ) -> CheckoutLink:
+        """``save_card``: the door the buyer consented through to save the paying card."""
         return checkout.create(
-            self.ctx, account_id, amount_cents, origin=origin, request_key=request_key
+            self.ctx,
+            account_id,
+            amount_cents,
+            origin=origin,
+            request_key=request_key,
+            save_card=save_card,
         )
+
+    # Saved cards ---------------------------------------------------------------------------
+    def cards(self, account_id: str) -> CardList:
+        """Every card saved for the account, with its consent and state."""
+        return saved_cards.list_cards(self.ctx, account_id)
+
+    def remove_card(self, account_id: str, payment_method_id: str) -> CardView:
+        """Detach the card in Stripe and end it here: it is never charged again."""
+        return saved_cards.remove(self.ctx, account_id, payment_method_id)
+
+    # Auto-recharge rules -------------------------------------------------------------------
+    def set_auto_recharge(self, account_id: str, terms: RuleTerms) -> RuleView:
+        """Set (or replace) the account's rule; NoSavedCard without a consented card."""
+        return recharge_rules.set_rule(self.ctx, account_id, terms)
+
+    def auto_recharge(self, account_id: str) -> RuleView:
+        return recharge_rules.show(self.ctx, account_id)
+
+    def pause_auto_recharge(self, account_id: str) -> RuleView:
+        return recharge_rules.pause(self.ctx, account_id)
+
+    def resume_auto_recharge(self, account_id: str) -> RuleView:
+        return recharge_rules.resume(self.ctx, account_id)
+
+    def run_auto_recharge(self, *, limit: int = 50) -> RechargeRun:
+        """Charge every pending recharge attempt once (the worker's one pass; for cron)."""
+        from stripetopup.core.recharge import charge  # deferred: start-up cost
+
+        return charge.run_once(self.ctx, limit=limit)
+
+    def auto_recharge_off(self, account_id: str) -> RuleOff:
+        """Delete the account's rule (``deleted`` False when it had none)."""
+        return recharge_rules.off(self.ctx, account_id)
 
     def landing(self, checkout_session_id: str, *, account_id: str | None = None) -> Landing:
         """Fulfil a session on the buyer's return (credit it now if Stripe says it is paid,
@@ -362,12 +413,14 @@ class TopUpService:
 
         return page.open_page(self.ctx, token)
 
-    def checkout_from_page(self, token: str | None, amount_cents: int) -> CheckoutLink:
+    def checkout_from_page(
+        self, token: str | None, amount_cents: int, *, save_card: bool = False
+    ) -> CheckoutLink:
         """A Checkout Session for a page link's account, returning to the landing pages;
         the link is verified and the amount bounded before Stripe is asked."""
         from stripetopup.core.checkout import page  # deferred: start-up cost
 
-        return page.checkout(self.ctx, token, amount_cents)
+        return page.checkout(self.ctx, token, amount_cents, save_card=save_card)
 
     def verify_landing(self, token: str | None) -> LandingLink:
         """A landing link's account (and a page link to try again with, while it lasts)."""

@@ -17,7 +17,7 @@ from stripetopup.web import errors, ratelimit, request_ids
 from stripetopup.web import jobs as background
 from stripetopup.web.deps import Service
 from stripetopup.web.limits import BodyLimitMiddleware
-from stripetopup.web.routes import billing, grants, hooks, metrics, outbound, spend, topup
+from stripetopup.web.routes import billing, grants, hooks, metrics, outbound, recharge, spend, topup
 from stripetopup.web.schemas import Health, Version, error
 
 
@@ -65,6 +65,7 @@ def create_app(service: TopUpService, *, demo: bool = False, jobs: bool = True) 
     app.include_router(outbound.router)
     app.include_router(hooks.router)
     app.include_router(grants.router)
+    app.include_router(recharge.router)
     if demo:
         from stripetopup.web.routes import demo_pages
 

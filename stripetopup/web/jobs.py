@@ -1,6 +1,7 @@
 """What ``serve`` runs in the background while the app is up: expiry, and outbound delivery.
 
-- Expiry, every ``STRIPETOPUP_GRANT_EXPIRY_INTERVAL_SECONDS``: grants past their expiry are
+- Expiry (and the auto-recharge worker's pass over pending attempts), every
+  ``STRIPETOPUP_GRANT_EXPIRY_INTERVAL_SECONDS``: grants past their expiry are
   written off (:meth:`TopUpService.expire_grants`) and holds past theirs are closed, each
   telling the host with ``hold.expired`` (:meth:`TopUpService.expire_holds`), so an idle
   account's expiries are not left until its next request. In a worker thread, so the event
@@ -57,7 +58,10 @@ def lifespan(service: TopUpService) -> Callable[[FastAPI], Any]:
 def _expire(service: TopUpService) -> str:
     grants = service.expire_grants()
     holds = service.expire_holds()
-    return f"{grants}; {holds} hold(s) closed"
+    # The auto-recharge worker's pass rides the same beat: a pending attempt is charged
+    # within one interval of the debit that armed it.
+    recharged = service.run_auto_recharge()
+    return f"{grants}; {holds} hold(s) closed; {len(recharged.results)} recharge(s) tried"
 
 
 async def every(seconds: float, job: Callable[[], object]) -> None:

@@ -58,6 +58,25 @@ class CheckoutRequest(BaseModel):
             {"type": "string", "description": "Dollars, such as 5.00.", "examples": ["5.00"]}
         ),
     ] = None
+    save_payment_method: Annotated[
+        Any,
+        WithJsonSchema(
+            {
+                "type": "boolean",
+                "default": False,
+                "description": "The user consents to saving the card that pays for "
+                "auto-recharge (Checkout's setup_future_usage=off_session).",
+            }
+        ),
+    ] = False
+
+    def saves_card(self) -> bool:
+        """True only for a JSON ``true``; anything but a boolean is refused."""
+        if not isinstance(self.save_payment_method, bool):
+            raise UsageError(
+                "save_payment_method must be true or false", param="save_payment_method"
+            )
+        return self.save_payment_method
 
     def cents(self) -> int:
         """The amount in cents, or a UsageError naming the field at fault."""

@@ -72,6 +72,14 @@ def checkout(
             "--origin", help="Frontend origin for the return URLs (default: the first allowed)."
         ),
     ] = None,
+    save_card: Annotated[
+        bool,
+        typer.Option(
+            "--save-card",
+            help="The buyer consents to saving the card that pays, for auto-recharge "
+            "(Checkout's setup_future_usage=off_session).",
+        ),
+    ] = False,
     json_output: JsonOutput = False,
 ) -> None:
     """Create a Checkout Session and print its URL."""
@@ -87,9 +95,14 @@ def checkout(
         typer.echo(link.url)
 
     account = user
-    run_with(
-        json_output, lambda: context.service().create_checkout(account, cents, origin=origin), human
-    )
+
+    def create() -> CheckoutLink:
+        from stripetopup.core.recharge.types import ConsentDoor  # deferred: start-up cost
+
+        door = ConsentDoor.CLI if save_card else None
+        return context.service().create_checkout(account, cents, origin=origin, save_card=door)
+
+    run_with(json_output, create, human)
 
 
 def balance(account: Account, json_output: JsonOutput = False) -> None:

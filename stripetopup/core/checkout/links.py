@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 from stripetopup.core.checkout.types import CheckoutLink
 from stripetopup.core.context import Context
 from stripetopup.core.ledger.accounts import fingerprint
+from stripetopup.core.recharge import consent, customers
+from stripetopup.core.recharge.types import ConsentDoor
 from stripetopup.core.spending.spend import check_key
 from stripetopup.db import run_in_transaction, transaction
 from stripetopup.errors import ConfigError, OriginNotAllowed
@@ -58,12 +60,19 @@ def create(
     *,
     origin: str | None = None,
     request_key: str | None = None,
+    save_card: ConsentDoor | None = None,
 ) -> CheckoutLink:
     settings = ctx.settings
     base = resolve_origin(ctx, origin)
     returns = ReturnUrls(base + settings.success_path, base + settings.cancel_path)
     return create_returning(
-        ctx, account_id, amount_cents, base=base, returns=returns, request_key=request_key
+        ctx,
+        account_id,
+        amount_cents,
+        base=base,
+        returns=returns,
+        request_key=request_key,
+        save_card=save_card,
     )
 
 
@@ -75,23 +84,31 @@ def create_returning(
     base: str,
     returns: ReturnUrls,
     request_key: str | None = None,
+    save_card: ConsentDoor | None = None,
 ) -> CheckoutLink:
     """A session returning to ``returns``, built on ``base``: an origin :func:`resolve_origin`
-    allowed, or (the hosted top-up page) ``STRIPETOPUP_PUBLIC_URL``."""
+    allowed, or (the hosted top-up page) ``STRIPETOPUP_PUBLIC_URL``.
+
+    ``save_card`` is the door the buyer consented through to save the card that pays
+    (None: no consent, nothing saved); the account's Stripe Customer is made for it.
+    """
     settings = ctx.settings
     if request_key is not None:
         check_key(request_key)
     check_bounds(amount_cents, minimum=settings.min_amount_cents, maximum=settings.max_amount_cents)
     stripe = ctx.stripe  # a missing key is refused before the database is touched
     with transaction(ctx.engine) as session:
-        accounts.get(session, account_id)
+        customer = accounts.get(session, account_id).stripe_customer_id
+    if save_card and customer is None:
+        customer = customers.ensure(ctx, account_id)
     window = request_key or str(int(time.time()) // DOUBLE_CLICK_WINDOW_SECONDS)
-    key = "stripetopup-checkout-" + fingerprint(
-        account_id, amount_cents, ctx.currency, base, window
-    )
-    created = stripe.create_checkout_session(
-        _session_params(ctx, account_id, amount_cents, returns), idempotency_key=key
-    )
+    parts: tuple[object, ...] = (account_id, amount_cents, ctx.currency, base, window)
+    if save_card:  # only then: an unchanged request keeps its key from before
+        parts += (save_card.value,)
+    key = "stripetopup-checkout-" + fingerprint(*parts)
+    params = _session_params(ctx, account_id, amount_cents, returns)
+    _saving(params, customer, save_card)
+    created = stripe.create_checkout_session(params, idempotency_key=key)
     link = CheckoutLink(
         checkout_session_id=str(created["id"]),
         url=str(created["url"]),
@@ -112,6 +129,17 @@ def create_returning(
         ),
     )
     return link
+
+
+def _saving(params: dict[str, Any], customer: str | None, door: ConsentDoor | None) -> None:
+    """The account's customer (if any) pays; with consent the card is saved off-session."""
+    if customer:
+        params["customer"] = customer
+    if door is None:
+        return
+    metadata = {**params["metadata"], **consent.metadata(door)}
+    params["metadata"] = metadata
+    params["payment_intent_data"] = {"metadata": metadata, "setup_future_usage": "off_session"}
 
 
 def _session_params(

@@ -21,6 +21,7 @@ from stripetopup.core.checkout import topup_links as signed
 from stripetopup.core.checkout.links import ReturnUrls, create_returning
 from stripetopup.core.checkout.types import CheckoutLink, LandingLink, TopUpLink, TopUpPage
 from stripetopup.core.context import Context
+from stripetopup.core.recharge.types import ConsentDoor
 from stripetopup.db import transaction
 from stripetopup.ids import check_account_id
 from stripetopup.store import accounts
@@ -69,8 +70,11 @@ def open_page(ctx: Context, token: str | None) -> TopUpPage:
     )
 
 
-def checkout(ctx: Context, token: str | None, amount_cents: int) -> CheckoutLink:
-    """A Checkout Session for the link's account, returning to the landing pages."""
+def checkout(
+    ctx: Context, token: str | None, amount_cents: int, *, save_card: bool = False
+) -> CheckoutLink:
+    """A Checkout Session for the link's account, returning to the landing pages;
+    ``save_card``: the buyer ticked the consent to save the card for auto-recharge."""
     claims = signed.verify(ctx, token, signed.Purpose.TOPUP)
     base = _public_url(ctx)
     landing = urlencode({"t": signed.mint(ctx, signed.landing_claims(claims))})
@@ -79,7 +83,10 @@ def checkout(ctx: Context, token: str | None, amount_cents: int) -> CheckoutLink
         success_url=f"{base}{SUCCESS_PATH}?session_id={{CHECKOUT_SESSION_ID}}&{landing}",
         cancel_url=f"{base}{CANCEL_PATH}?{landing}",
     )
-    return create_returning(ctx, claims.account_id, amount_cents, base=base, returns=returns)
+    door = ConsentDoor.TOPUP_PAGE if save_card else None
+    return create_returning(
+        ctx, claims.account_id, amount_cents, base=base, returns=returns, save_card=door
+    )
 
 
 def verify_landing(ctx: Context, token: str | None) -> LandingLink:

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from stripetopup.core.context import Context
 from stripetopup.core.doctor import hooks as doctor_hooks
 from stripetopup.core.doctor import local as doctor_checks
+from stripetopup.core.doctor import recharge as doctor_recharge
 from stripetopup.core.doctor import stripe_account as doctor_stripe
 from stripetopup.core.doctor import webhook as doctor_webhook
 from stripetopup.core.doctor.types import Check, DoctorReport
@@ -38,6 +39,7 @@ def run(ctx: Context, *, url: str | None = None) -> DoctorReport:
         checks.append(doctor_checks.failure_streak(ctx))
         checks += doctor_checks.secret_rotation(ctx)
         checks += doctor_hooks.endpoint_health(ctx)
+        checks += doctor_recharge.paused_rules(ctx)
     return DoctorReport(tuple(checks))
 
 

@@ -16,7 +16,8 @@ from typing import Any
 from sqlmodel import Session
 
 from stripetopup.core.context import Context
-from stripetopup.core.events import receipts
+from stripetopup.core.events import cards as handlers_cards
+from stripetopup.core.events import recharges as handlers_recharges
 from stripetopup.core.events import reversals as handlers_reversals
 from stripetopup.core.events import sessions as handlers
 from stripetopup.core.events.reversals import DISPUTE_EVENTS, REFUND_EVENTS
@@ -34,11 +35,14 @@ HANDLERS: dict[str, Handler] = {
     "checkout.session.expired": handlers.on_session_expired,
     **dict.fromkeys(REFUND_EVENTS, handlers_reversals.on_refund_event),
     **dict.fromkeys(DISPUTE_EVENTS, handlers_reversals.on_dispute_event),
+    "payment_method.detached": handlers_cards.on_payment_method_detached,
+    "customer.deleted": handlers_cards.on_customer_deleted,
+    "payment_intent.succeeded": handlers_recharges.on_payment_intent_succeeded,
 }
 # What a handler needs from Stripe, asked before its transaction opens.
 GATHERERS: dict[str, Gatherer] = {
-    "checkout.session.completed": receipts.gather_receipt,
-    "checkout.session.async_payment_succeeded": receipts.gather_receipt,
+    "checkout.session.completed": handlers.gather_session,
+    "checkout.session.async_payment_succeeded": handlers.gather_session,
     **dict.fromkeys(REFUND_EVENTS, handlers_reversals.gather_refund_facts),
     **dict.fromkeys(DISPUTE_EVENTS, handlers_reversals.gather_dispute_facts),
 }

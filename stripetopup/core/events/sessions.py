@@ -11,6 +11,7 @@ Imports core (credit, results, context), store, models and the typed Stripe obje
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlmodel import Session
@@ -20,6 +21,8 @@ from stripetopup.core.events import receipts
 from stripetopup.core.events.credit import credit_session, session_account_id
 from stripetopup.core.events.types import EventOutcome
 from stripetopup.core.outbound.emit import advance_payment
+from stripetopup.core.recharge import cards
+from stripetopup.core.recharge.types import CardFacts
 from stripetopup.models import EventResult, PaymentState
 from stripetopup.store import payments
 from stripetopup.stripe_objects import CheckoutSession, Event
@@ -44,6 +47,22 @@ def _outcome(
 
 def _checkout(event: Event) -> CheckoutSession:
     return CheckoutSession.parse(event.data.object)
+
+
+@dataclass(frozen=True)
+class SessionFacts:
+    """What a paid session's handler needs from Stripe: its receipt page, the card it saved."""
+
+    receipt_url: str | None
+    card: CardFacts | None
+
+
+def gather_session(ctx: Context, event: Event) -> SessionFacts:
+    """Asked before the transaction opens; neither answer is worth a missed credit."""
+    checkout = _checkout(event)
+    if event.type == "checkout.session.async_payment_succeeded":
+        checkout = checkout.model_copy(update={"payment_status": "paid"})
+    return SessionFacts(receipts.gather_receipt(ctx, event), cards.gather(ctx, checkout))
 
 
 def on_session_completed(
@@ -101,10 +120,13 @@ def _credit(
     event: Event,
     checkout: CheckoutSession,
     actor: str,
-    receipt_url: object = None,
+    facts: object = None,
 ) -> EventOutcome:
     credit = credit_session(session, ctx, checkout, actor=actor, event_id=event.id)
-    receipts.keep(session, checkout.id, receipt_url)  # the gatherer's receipt page, if any
+    if isinstance(facts, SessionFacts):
+        receipts.keep(session, checkout.id, facts.receipt_url)  # the receipt page, if any
+        if credit.landed and credit.payment.account_id:
+            cards.record(session, ctx, checkout, facts.card, credit.payment.account_id)
     return _outcome(
         event,
         credit.result,

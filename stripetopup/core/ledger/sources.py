@@ -18,9 +18,15 @@ DISPUTE_REINSTATED = "dispute_reinstated:"  # a won dispute's funds, credited ba
 MANUAL = "manual:"  # an operator's credit or debit, by idempotency key
 GRANT = "grant:"  # a host application's grant (spend API), grant:<actor>:<key>
 EXPIRY = "expiry:"  # an expired grant's remainder written off, expiry:<grant id>
+PAYMENT_INTENT = "payment_intent:"  # an off-session auto-recharge charge's credit
 OPENING_BALANCE = "opening_balance:"  # migration 0007: a balance from before grants (no entry)
 
 
 def checkout_credit(checkout_session_id: str) -> str:
     """The source of a Checkout Session's credit: the exactly-once key of every top-up."""
     return CHECKOUT_SESSION + checkout_session_id
+
+
+def payment_intent_credit(payment_intent_id: str) -> str:
+    """The source of an auto-recharge charge's credit: the exactly-once key of a recharge."""
+    return PAYMENT_INTENT + payment_intent_id

@@ -33,6 +33,9 @@ class EventType(StrEnum):
     HOLD_EXPIRED = "hold.expired"
     GRANT_CREATED = "grant.created"
     GRANT_EXPIRED = "grant.expired"
+    AUTORECHARGE_SUCCEEDED = "autorecharge.succeeded"
+    AUTORECHARGE_FAILED = "autorecharge.failed"
+    AUTORECHARGE_REQUIRES_ACTION = "autorecharge.requires_action"
 
 
 class _Data(BaseModel):
@@ -108,6 +111,19 @@ class GrantData(_Data):
     )
 
 
+class RechargeData(_Data):
+    """``autorecharge.*``: one off-session top-up attempt, as it ended."""
+
+    attempt_key: str = Field(description="The attempt's unique key (account and episode).")
+    account_id: str
+    amount_cents: int = Field(description="What was (or would have been) charged.")
+    currency: str
+    payment_intent_id: str | None = Field(description="Stripe's PaymentIntent, when it made one.")
+    reason: str | None = Field(
+        description="Why it failed or needs the buyer; the rule is paused with it."
+    )
+
+
 class _Event(BaseModel):
     model_config = ConfigDict(frozen=True, json_schema_serialization_defaults_required=True)
 
@@ -166,6 +182,21 @@ class GrantExpired(_Event):
     data: GrantData
 
 
+class AutorechargeSucceeded(_Event):
+    type: Literal["autorecharge.succeeded"] = "autorecharge.succeeded"
+    data: RechargeData
+
+
+class AutorechargeFailed(_Event):
+    type: Literal["autorecharge.failed"] = "autorecharge.failed"
+    data: RechargeData
+
+
+class AutorechargeRequiresAction(_Event):
+    type: Literal["autorecharge.requires_action"] = "autorecharge.requires_action"
+    data: RechargeData
+
+
 OutboundEventModel = (
     BalanceCredited
     | BalanceDebited
@@ -177,6 +208,9 @@ OutboundEventModel = (
     | HoldExpired
     | GrantCreated
     | GrantExpired
+    | AutorechargeSucceeded
+    | AutorechargeFailed
+    | AutorechargeRequiresAction
 )
 MODELS: dict[EventType, type[OutboundEventModel]] = {
     EventType.BALANCE_CREDITED: BalanceCredited,
@@ -189,4 +223,7 @@ MODELS: dict[EventType, type[OutboundEventModel]] = {
     EventType.HOLD_EXPIRED: HoldExpired,
     EventType.GRANT_CREATED: GrantCreated,
     EventType.GRANT_EXPIRED: GrantExpired,
+    EventType.AUTORECHARGE_SUCCEEDED: AutorechargeSucceeded,
+    EventType.AUTORECHARGE_FAILED: AutorechargeFailed,
+    EventType.AUTORECHARGE_REQUIRES_ACTION: AutorechargeRequiresAction,
 }

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Header, Request
 
 from stripetopup.core.checkout.types import CheckoutLinkAnswer
 from stripetopup.core.ledger.types import BalanceAnswer, EntryAnswer
+from stripetopup.core.recharge.types import ConsentDoor
 from stripetopup.errors import UsageError
 from stripetopup.money import format_cents
 from stripetopup.web import ratelimit
@@ -77,11 +78,12 @@ def create_checkout_session(
     idempotency_key: Annotated[str | None, Header()] = None,
 ) -> CheckoutLinkAnswer:
     amount_cents = body.cents()
+    door = ConsentDoor.API if body.saves_card() else None
     if origin is None:
         raise UsageError("the Origin header is required", param="Origin")
     ratelimit.count_checkout(request, account_id)
     link = service.create_checkout(
-        account_id, amount_cents, origin=origin, request_key=idempotency_key
+        account_id, amount_cents, origin=origin, request_key=idempotency_key, save_card=door
     )
     return CheckoutLinkAnswer.of(link)
 

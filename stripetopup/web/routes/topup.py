@@ -29,6 +29,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from stripetopup.config import Settings
 from stripetopup.core.checkout.types import Landing, LandingAnswer, LandingState, TopUpPage
+from stripetopup.core.recharge import consent
 from stripetopup.errors import (
     AuthError,
     LinkExpired,
@@ -52,7 +53,8 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parents[1]
 FORM_TYPE = "application/x-www-form-urlencoded"
 MAX_FORM_FIELDS = 8
-FIELD_LIMITS = {"t": 600, "amount": 16, "custom_amount": 32}
+FIELD_LIMITS = {"t": 600, "amount": 16, "custom_amount": 32, "save_card": 3}
+SAVE_CARD_TICKED = "yes"  # the consent checkbox's value; unticked, the field is absent
 STRIPE_CHECKOUT_ORIGIN = "https://checkout.stripe.com"
 
 router = APIRouter(prefix="/billing/topup", include_in_schema=False)
@@ -138,6 +140,7 @@ class TopUpForm:
     amount: str | None
     custom_amount: str
     problem: UsageError | None = None  # a form we cannot read: answered with a page
+    save_card: bool = False  # the buyer ticked the consent to save the card
 
 
 async def topup_form(request: Request) -> TopUpForm:
@@ -165,7 +168,15 @@ async def _read_form(request: Request) -> TopUpForm:
         if limit is None or len(values) != 1 or len(values[0]) > limit:
             raise UsageError("the form is not valid", param=name[:32])
     first = {name: values[0] for name, values in fields.items()}
-    return TopUpForm(first.get("t"), first.get("amount"), first.get("custom_amount", ""))
+    save = first.get("save_card")
+    if save not in (None, SAVE_CARD_TICKED):
+        raise UsageError("the form is not valid", param="save_card")
+    return TopUpForm(
+        first.get("t"),
+        first.get("amount"),
+        first.get("custom_amount", ""),
+        save_card=save == SAVE_CARD_TICKED,
+    )
 
 
 def _show(service: Service, page: TopUpPage, status: int = 200, **values: Any) -> HTMLResponse:
@@ -185,6 +196,8 @@ def _show(service: Service, page: TopUpPage, status: int = 200, **values: Any) -
         token=page.token,
         chosen=values.pop("chosen", None),
         custom_amount=values.pop("custom_amount", ""),
+        save_card=values.pop("save_card", False),
+        consent_text=consent.CONSENT_TEXT,
         **values,
     )
 
@@ -208,11 +221,15 @@ def start_topup(
         page = ratelimit.authenticated(request, service.topup_page, form.t)
     except StripeTopupError as exc:
         return refused(service, exc)
-    again = {"chosen": form.amount, "custom_amount": form.custom_amount}
+    again = {
+        "chosen": form.amount,
+        "custom_amount": form.custom_amount,
+        "save_card": form.save_card,
+    }
     try:
         cents = _amount(form)
         ratelimit.count_checkout(request, page.account_id)
-        link = service.checkout_from_page(page.token, cents)
+        link = service.checkout_from_page(page.token, cents, save_card=form.save_card)
     except UsageError as exc:  # a bad amount: the same page, saying what is wrong
         return _show(service, page, 400, error=sentence(exc.message), **again)
     except StripeTopupError as exc:

@@ -1,0 +1,201 @@
+"""The recharge worker: charge each pending attempt off-session, once, and credit it once.
+
+The call: ``POST /v1/payment_intents`` with the attempt's ``customer``, ``payment_method``
+and amount, ``off_session=true``, ``confirm=true``, ``metadata`` naming the account and
+the attempt, and an ``Idempotency-Key`` derived from the attempt; so a crash (or a lost
+answer) between Stripe's charge and our commit is retried into the same PaymentIntent,
+never a second charge. A success is credited through the one posting point under the
+source ``payment_intent:pi_...`` (a paid grant), which ``payment_intent.succeeded``
+shares: whichever comes first credits, the other finds it done. A 402 ends the attempt
+(``failed``, or ``requires_action`` for ``authentication_required``) and pauses the rule
+with the reason: nothing retries a declined off-session charge. Stripe unreachable leaves
+the attempt pending for the next run (the same key: no second charge).
+Imports core (context, ledger sources, outbound posting, the room's types), db, errors,
+models and store.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlmodel import Session
+
+from stripetopup.core.context import Context
+from stripetopup.core.ledger import sources
+from stripetopup.core.outbound import posting as outbound
+from stripetopup.core.outbound.catalogue import EventType, RechargeData
+from stripetopup.core.outbound.emit import emit
+from stripetopup.core.recharge.types import RechargeRun
+from stripetopup.db import run_in_transaction, transaction
+from stripetopup.errors import CardDeclined, NotFound, StripeUnavailable
+from stripetopup.models import Account, AttemptStatus, LedgerKind, RechargeAttempt, RuleState
+from stripetopup.store import accounts, ledger, recharge_attempts, recharge_rules
+from stripetopup.store.grants import GrantRule
+
+log = logging.getLogger("stripetopup.core.recharge")
+ACTOR = "autorecharge"
+
+
+def run_once(ctx: Context, *, limit: int = 50) -> RechargeRun:
+    with transaction(ctx.engine) as session:
+        keys = recharge_attempts.pending_keys(session, limit=limit)
+    return RechargeRun({key: charge(ctx, key) for key in keys})
+
+
+def _load(ctx: Context, attempt_key: str) -> tuple[RechargeAttempt, str] | None:
+    with transaction(ctx.engine) as session:
+        attempt = recharge_attempts.find(session, attempt_key)
+        if attempt is None or attempt.status != AttemptStatus.PENDING:
+            return None
+        account = session.get(Account, attempt.account_pk)
+        assert account is not None
+        return attempt, account.account_id
+
+
+def charge(ctx: Context, attempt_key: str) -> str:
+    """Charge one pending attempt; the state it is in afterwards."""
+    loaded = _load(ctx, attempt_key)
+    if loaded is None:
+        return "not pending"
+    attempt, account_id = loaded
+    params: dict[str, Any] = {
+        "amount": attempt.amount_cents,
+        "currency": attempt.currency,
+        "customer": attempt.customer_id,
+        "payment_method": attempt.payment_method_id,
+        "off_session": True,
+        "confirm": True,
+        "metadata": {"account_id": account_id, "attempt": attempt_key, "source": "stripetopup"},
+    }
+    try:
+        pi = ctx.stripe.create_payment_intent(params, idempotency_key=f"stripetopup-{attempt_key}")
+    except CardDeclined as exc:
+        return _declined(ctx, attempt, exc)
+    except (StripeUnavailable, NotFound) as exc:
+        if _refused(exc):  # a request Stripe will refuse again: end it, never retry it
+            refusal = CardDeclined(
+                exc.message, stripe_code="refused", decline_code=None, payment_intent_id=None
+            )
+            return _declined(ctx, attempt, refusal, reason=f"Stripe refused: {exc.message}")
+        log.warning(
+            "recharge %s not charged now, kept for the next run: %s", attempt_key, exc.message
+        )
+        return AttemptStatus.PENDING.value
+    if pi.get("status") != "succeeded":
+        return AttemptStatus.PENDING.value  # processing: payment_intent.succeeded credits it
+    return run_in_transaction(
+        ctx.engine, lambda session: settle(session, ctx, attempt_key, pi, actor=ACTOR)
+    )
+
+
+def settle(
+    session: Session, ctx: Context, attempt_key: str, pi: dict[str, Any], *, actor: str
+) -> str:
+    """Credit a succeeded recharge PaymentIntent once and close its attempt (in the caller's
+    transaction: the worker's, or the ``payment_intent.succeeded`` webhook's)."""
+    attempt = recharge_attempts.find(session, attempt_key)
+    if attempt is None:
+        return "unknown attempt"
+    account = accounts.get_by_pk(session, attempt.account_pk)
+    pi_id = str(pi["id"])
+    amount = int(pi.get("amount_received") or pi.get("amount") or 0)
+    ttl = ctx.settings.paid_credit_ttl
+    now = ctx.clock()
+    posting = ledger.Posting(
+        account_id=account.account_id,
+        amount_cents=amount,
+        currency=str(pi.get("currency") or attempt.currency),
+        kind=LedgerKind.TOPUP,
+        source=sources.payment_intent_credit(pi_id),
+        actor=actor,
+        reason=f"auto-recharge {attempt_key}",
+        payment_intent_id=pi_id,
+        grants=GrantRule(expires_at=None if ttl is None else now + ttl),  # a paid grant
+        at=now,
+    )
+    outbound.post(session, ctx, posting)
+    if recharge_attempts.finish(
+        session, attempt_key, AttemptStatus.SUCCEEDED, now=now, payment_intent_id=pi_id
+    ):
+        _tell(session, ctx, EventType.AUTORECHARGE_SUCCEEDED, attempt, account.account_id, pi_id)
+    return AttemptStatus.SUCCEEDED.value
+
+
+def _tell(
+    session: Session,
+    ctx: Context,
+    type_: EventType,
+    attempt: RechargeAttempt,
+    account_id: str,
+    payment_intent_id: str | None,
+    reason: str | None = None,
+) -> None:
+    """The host's ``autorecharge.*`` event, in the transaction that ended the attempt."""
+    data = RechargeData(
+        attempt_key=attempt.attempt_key,
+        account_id=account_id,
+        amount_cents=attempt.amount_cents,
+        currency=attempt.currency,
+        payment_intent_id=payment_intent_id,
+        reason=reason,
+    )
+    emit(session, ctx, type_, data, account_id=account_id)
+
+
+def credited(session: Session, payment_intent_id: str) -> bool:
+    """True when the recharge PaymentIntent's credit is in the ledger already."""
+    return (
+        ledger.find_by_source(session, sources.payment_intent_credit(payment_intent_id)) is not None
+    )
+
+
+def _refused(exc: StripeUnavailable | NotFound) -> bool:
+    """A 4xx other than 429 (a detached card, a deleted customer): the same call fails again."""
+    if isinstance(exc, NotFound):
+        return True
+    status = exc.http_status or 0
+    return 400 <= status < 500 and status != 429
+
+
+def _declined(
+    ctx: Context, attempt: RechargeAttempt, exc: CardDeclined, *, reason: str | None = None
+) -> str:
+    needs_action = exc.stripe_code == "authentication_required"
+    status = AttemptStatus.REQUIRES_ACTION if needs_action else AttemptStatus.FAILED
+    why = exc.decline_code or exc.stripe_code or "card_error"
+    if reason is None:
+        reason = (
+            "the bank asks the buyer to authenticate (authentication_required)"
+            if needs_action
+            else f"card declined ({why})"
+        )
+
+    def work(session: Session) -> str:
+        now = ctx.clock()
+        ended = recharge_attempts.finish(
+            session,
+            attempt.attempt_key,
+            status,
+            now=now,
+            reason=reason,
+            payment_intent_id=exc.payment_intent_id,
+        )
+        if not ended:
+            return "not pending"
+        account = accounts.get_by_pk(session, attempt.account_pk)
+        type_ = (
+            EventType.AUTORECHARGE_REQUIRES_ACTION
+            if needs_action
+            else EventType.AUTORECHARGE_FAILED
+        )
+        _tell(session, ctx, type_, attempt, account.account_id, exc.payment_intent_id, reason)
+        declines = recharge_attempts.declines_in_a_row(session, attempt.account_pk)
+        if needs_action or declines >= ctx.settings.auto_recharge_max_declines:
+            pause = f"auto-recharge {attempt.attempt_key}: {reason}"[:200]
+            recharge_rules.set_status(
+                session, attempt.account_pk, RuleState.PAUSED.value, pause, now
+            )
+        return status.value
+
+    return run_in_transaction(ctx.engine, work)
