@@ -69,5 +69,10 @@ def service_caller(
     return ratelimit.authenticated(request, service.authenticate_service, authorization)
 
 
+def service_actor(service_name: str) -> str:
+    """The ``actor`` a service key's writes are recorded under (and its idempotency scope)."""
+    return f"service:{service_name}"
+
+
 User = Annotated[str, Depends(user)]
 Caller = Annotated[str, Depends(service_caller)]

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from stripetopup.core.grants.types import GrantedAnswer, GrantListAnswer
 from stripetopup.models import MAX_REASON_LENGTH
 from stripetopup.web.body import BoundedJsonRoute
-from stripetopup.web.deps import Caller, Service
+from stripetopup.web.deps import Caller, Service, service_actor
 from stripetopup.web.routes.spend import (
     PREFIX,
     READ_ERRORS,
@@ -77,7 +77,7 @@ def create_grant(
         priority=body.priority,
         expires_at=body.expires_at,
         effective_at=body.effective_at,
-        actor=f"service:{service_name}",
+        actor=service_actor(service_name),
     )
     mark_replayed(response, granted.created)
     return GrantedAnswer.of(granted)

@@ -25,7 +25,7 @@ from stripetopup.core.spending.types import HoldAnswer, HoldChangeAnswer, SpentA
 from stripetopup.errors import UsageError
 from stripetopup.models import MAX_INTEGER, MAX_REASON_LENGTH
 from stripetopup.web.body import BoundedJsonRoute
-from stripetopup.web.deps import Caller, Service
+from stripetopup.web.deps import Caller, Service, service_actor
 from stripetopup.web.schemas import EntriesPage, ErrorDetail, ErrorResponse
 from stripetopup.web.schemas import error as _error
 
@@ -144,10 +144,6 @@ def mark_replayed(response: Response, created: bool) -> None:
 router = APIRouter(prefix=PREFIX, tags=["spend API"], route_class=BoundedJsonRoute)
 
 
-def _actor(service_name: str) -> str:
-    return f"service:{service_name}"
-
-
 @router.get(
     "/accounts/{account_id}/balance",
     summary="An account's balance, open holds and available balance",
@@ -222,7 +218,7 @@ def create_debit(
         idempotency_key=require_key(idempotency_key),
         reason=body.reason,
         allow_negative=body.allow_negative,
-        actor=_actor(service_name),
+        actor=service_actor(service_name),
     )
     mark_replayed(response, spent.created)
     return SpentAnswer.of(spent)
@@ -248,7 +244,7 @@ def create_hold(
         idempotency_key=require_key(idempotency_key),
         ttl_seconds=body.ttl_seconds,
         reason=body.reason,
-        actor=_actor(service_name),
+        actor=service_actor(service_name),
     )
     mark_replayed(response, change.created)
     return HoldChangeAnswer.of(change)
@@ -271,7 +267,7 @@ def capture_hold(
         hold_id,
         body.amount_cents if body is not None else None,
         idempotency_key=require_key(idempotency_key),
-        actor=_actor(service_name),
+        actor=service_actor(service_name),
     )
     mark_replayed(response, change.created)
     return HoldChangeAnswer.of(change)
