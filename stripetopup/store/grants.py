@@ -77,14 +77,16 @@ BURN_DOWN = (
 )
 
 
-def settle_posting(session: Session, move: Movement, rule: GrantRule) -> None:
-    """Record how the new entry ``move`` changes the account's grants (see the module)."""
+def settle_posting(session: Session, move: Movement, rule: GrantRule) -> CreditGrant | None:
+    """Record how the new entry ``move`` changes the account's grants (see the module);
+    returns the grant a credit made (None: it made none, or the entry is no credit)."""
     if rule.expire_grant_pk is not None:
         _write_off(session, move, rule.expire_grant_pk)
     elif move.amount_cents > 0:
-        _credit(session, move, rule)
+        return _credit(session, move, rule)
     elif move.amount_cents < 0:
         _debit(session, move, rule)
+    return None
 
 
 def drawable(
@@ -286,7 +288,7 @@ def mark_expired(session: Session, grant: CreditGrant, now: datetime) -> None:
     session.flush()
 
 
-def _credit(session: Session, move: Movement, rule: GrantRule) -> None:
+def _credit(session: Session, move: Movement, rule: GrantRule) -> CreditGrant | None:
     rest = move.amount_cents
     target = _restorable(session, move, rule)
     effective = target is not None or rule.effective_at is None or rule.effective_at <= move.now
@@ -298,10 +300,12 @@ def _credit(session: Session, move: Movement, rule: GrantRule) -> None:
         if back:
             _draw(session, move, target, -back)
         rest -= back
-    if rest - settled > 0 or (rest > 0 and target is None):
-        grant = _create(session, move, rule, rest)
-        if settled:
-            _draw(session, move, grant, settled)
+    if not (rest - settled > 0 or (rest > 0 and target is None)):
+        return None
+    grant = _create(session, move, rule, rest)
+    if settled:
+        _draw(session, move, grant, settled)
+    return grant
 
 
 def _restorable(session: Session, move: Movement, rule: GrantRule) -> CreditGrant | None:

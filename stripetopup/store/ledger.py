@@ -20,7 +20,7 @@ from sqlmodel import Session, col, func, select
 
 from stripetopup.dates import utcnow
 from stripetopup.errors import Conflict, InvalidAmount, NotFound
-from stripetopup.models import MAX_INTEGER, Account, LedgerEntry, LedgerKind
+from stripetopup.models import MAX_INTEGER, Account, CreditGrant, LedgerEntry, LedgerKind
 from stripetopup.store import grants
 from stripetopup.store.upsert import bound_values, dialect_of, insert_for
 
@@ -49,6 +49,7 @@ class Posting:
 class PostResult:
     entry: LedgerEntry
     created: bool
+    grant: CreditGrant | None = None  # the grant a new credit made
 
 
 def find_by_source(session: Session, source: str) -> LedgerEntry | None:
@@ -106,8 +107,8 @@ def post(session: Session, posting: Posting) -> PostResult:
         posting.source,
         posting.at or values["created_at"],
     )
-    grants.settle_posting(session, move, posting.grants)
-    return PostResult(LedgerEntry(id=inserted, **values), created=True)
+    made = grants.settle_posting(session, move, posting.grants)
+    return PostResult(LedgerEntry(id=inserted, **values), created=True, grant=made)
 
 
 @functools.cache

@@ -7,8 +7,8 @@ Every core caller posts through :func:`post` instead of ``store.ledger.post`` di
 no path that moves money can forget its event. An entry that existed already (a duplicate
 webhook, a retried request answering ``already_applied``) emits nothing.
 
-Imports ``core.context``, the room's emit and thresholds, and the store (ledger, grants,
-accounts, recharge_attempts).
+Imports ``core.context``, the room's emit and thresholds, ``models`` and the store (ledger,
+accounts, recharge_rules, recharge_attempts).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from stripetopup.core.context import Context
 from stripetopup.core.outbound.emit import entry_posted, grant_created
 from stripetopup.core.outbound.thresholds import evaluate
 from stripetopup.models import RuleState
-from stripetopup.store import accounts, grants, ledger, recharge_attempts, recharge_rules
+from stripetopup.store import accounts, ledger, recharge_attempts, recharge_rules
 
 
 def post(session: Session, ctx: Context, posting: ledger.Posting) -> ledger.PostResult:
@@ -32,9 +32,8 @@ def post(session: Session, ctx: Context, posting: ledger.Posting) -> ledger.Post
     result = ledger.post(session, posting)
     if result.created:
         entry_posted(session, ctx, result.entry, posting.account_id)
-        made = grants.find_by_source(session, posting.source) if posting.amount_cents > 0 else None
-        if made is not None:  # a credit back into its payment's own grant makes none
-            grant_created(session, ctx, made, posting.account_id)
+        if result.grant is not None:  # a credit back into its payment's own grant makes none
+            grant_created(session, ctx, result.grant, posting.account_id)
         evaluate(session, ctx, posting.account_id)
         if posting.amount_cents < 0:
             _arm_recharge(session, ctx, result.entry.account_pk, posting.account_id)
