@@ -26,6 +26,7 @@ from stripetopup.core.ledger import sources
 from stripetopup.core.outbound import posting as outbound
 from stripetopup.core.outbound.catalogue import EventType, RechargeData
 from stripetopup.core.outbound.emit import emit
+from stripetopup.core.recharge import tags
 from stripetopup.core.recharge.types import RechargeRun
 from stripetopup.db import run_in_transaction, transaction
 from stripetopup.errors import CardDeclined, NotFound, StripeUnavailable
@@ -66,7 +67,7 @@ def charge(ctx: Context, attempt_key: str) -> str:
         "payment_method": attempt.payment_method_id,
         "off_session": True,
         "confirm": True,
-        "metadata": {"account_id": account_id, "attempt": attempt_key, "source": "stripetopup"},
+        "metadata": tags.metadata_for(account_id, attempt_key),
     }
     try:
         pi = ctx.stripe.create_payment_intent(params, idempotency_key=f"stripetopup-{attempt_key}")
