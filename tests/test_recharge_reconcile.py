@@ -5,7 +5,8 @@ whose credit is missing (its answer lost, its webhook never delivered) is listed
 once by ``--fix`` through the worker's own path, and a second ``--fix``, the late
 ``payment_intent.succeeded`` and the worker's next run change nothing; refunds and disputes
 of a recharge charge the webhook missed are debited once; a charge naming an attempt or an
-account this database does not have is reported and left alone.
+account this database does not have is reported and left alone; a credit Stripe disagrees
+with (another amount, not paid) is reported for an operator.
 """
 
 from __future__ import annotations
@@ -19,8 +20,11 @@ from typer.testing import CliRunner
 
 from stripetopup.cli.main import app
 from stripetopup.core import TopUpService
+from stripetopup.core.reconcile import recharges
+from stripetopup.core.reconcile.compare import PageView
 from stripetopup.dates import utcnow
 from stripetopup.emulator import EmulatorServer
+from stripetopup.store.reconcile import LedgerRow
 from tests.conftest import ACCOUNT, API_KEY, Running, settings_env
 from tests.support.ledger import entries, settled_balance
 from tests.test_recharge_charge import armed, intents
@@ -208,3 +212,46 @@ def test_a_charge_naming_an_unknown_attempt_or_account_is_reported_and_left_alon
     assert all(not d.fixed and not d.fixable for d in fixed.items)
     assert (fixed.fixed, fixed.remaining) == (0, 2)
     assert entries(service, ACCOUNT) == before
+
+
+def _intent(status: str, received: int, **charge: Any) -> dict[str, Any]:
+    return {
+        "id": "pi_recharge_1",
+        "object": "payment_intent",
+        "status": status,
+        "amount": 2000,
+        "amount_received": received,
+        "currency": "usd",
+        "livemode": False,
+        "metadata": {"account_id": ACCOUNT, "attempt": "recharge:1:1", "source": "stripetopup"},
+        "latest_charge": {"id": "ch_1", "object": "charge", **charge},
+    }
+
+
+def test_a_credit_stripe_disagrees_with_is_reported_not_fixed(service: TopUpService) -> None:
+    credit = LedgerRow("payment_intent:pi_recharge_1", 2000, "usd", ACCOUNT, None, "pi_recharge_1")
+    view = PageView({}, [credit])
+    checkout_pi = {**_intent("succeeded", 2000), "metadata": {"source": "stripetopup"}}
+    assert recharges.recharge_intents([checkout_pi]) == []  # no attempt: a Checkout top-up's
+
+    def found(raw: dict[str, Any]) -> list[tuple[str, int | None, int | None]]:
+        [item] = recharges.recharge_intents([raw])
+        return [
+            (d.kind, d.amount_cents, d.local_cents)
+            for d in recharges.classify(service.ctx, item, view)
+        ]
+
+    assert found(_intent("succeeded", 2000)) == []
+    assert found(_intent("succeeded", 2500)) == [("amount_mismatch", 2500, 2000)]
+    assert found(_intent("requires_payment_method", 0)) == [("credited_not_paid", None, 2000)]
+    assert found(_intent("succeeded", 2000, amount_refunded=300)) == [
+        ("refund_not_debited", 300, 0)
+    ]
+    assert found(_intent("succeeded", 2000, disputed=True)) == [("dispute_not_debited", None, 0)]
+    # Never credited and not succeeded (declined, processing): nothing to say.
+    assert (
+        recharges.classify(
+            service.ctx, recharges.recharge_intents([_intent("processing", 0)])[0], PageView({}, [])
+        )
+        == []
+    )
