@@ -12,6 +12,7 @@ with (another amount, not paid) is reported for an operator.
 from __future__ import annotations
 
 import json
+import threading
 from datetime import timedelta
 from typing import Any
 
@@ -255,3 +256,32 @@ def test_a_credit_stripe_disagrees_with_is_reported_not_fixed(service: TopUpServ
         )
         == []
     )
+
+
+def test_fix_racing_the_late_webhook_and_the_worker_credits_the_recharge_once(
+    running: Running, emulator: EmulatorServer
+) -> None:
+    service, pi = lost(running, emulator)
+    stop, errors = threading.Event(), []
+
+    def keep_reconciling() -> None:
+        try:
+            while not stop.is_set():
+                service.reconcile(utcnow() - HOUR, fix=True)
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+
+    worker = threading.Thread(target=keep_reconciling)
+    worker.start()
+    try:
+        deliver_late(running, emulator, ["payment_intent.succeeded"])
+        service.run_auto_recharge()
+    finally:
+        stop.set()
+        worker.join()
+    assert errors == []
+    assert recharge_entries(service) == [(f"payment_intent:{pi.id}", RECHARGE)]
+    [attempt] = service.auto_recharge(ACCOUNT).attempts
+    assert attempt.status == "succeeded"
+    assert service.reconcile(utcnow() - HOUR, fix=True).differences == 0
+    assert settled_balance(service, ACCOUNT) == BEFORE + RECHARGE
