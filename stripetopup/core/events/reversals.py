@@ -33,7 +33,7 @@ store, models, errors and the typed Stripe objects.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlmodel import Session
@@ -173,6 +173,7 @@ def _handle_recharge(
     """A refund or dispute of an auto-recharge charge: its credit first if it is missing."""
     assert facts.payment_intent_id is not None
     paid = Paid.of_recharge(facts.payment_intent_id)
+    first = ""
     if ledger.find_by_source(session, paid.credit_source) is None:
         intent = facts.payment_intent
         tag = tags.tag_of(intent) if intent is not None else None
@@ -186,8 +187,14 @@ def _handle_recharge(
         if done != "succeeded":  # an attempt this database does not have: nothing to debit
             detail = f"auto-recharge {tag.attempt_key}: {done}; {family.kind} not debited"
             return _outcome(event, EventResult.IGNORED, detail, account_id=tag.account_id)
+        first = f"auto-recharge {tag.attempt_key} credited first ({paid.credit_source}); "
     settled = settle_paid(session, ctx, paid, family, facts.objects, actor=actor, event_id=event.id)
-    return _settled_outcome(event, family, event.data.object, settled)
+    outcome = _settled_outcome(event, family, event.data.object, settled)
+    if not first:
+        return outcome
+    moved = outcome.result in (EventResult.DEBITED, EventResult.CREDITED)
+    result = outcome.result if moved else EventResult.CREDITED  # the credit, at least
+    return replace(outcome, result=result, detail=first + outcome.detail)
 
 
 def _payment_intent(obj: dict[str, Any]) -> str | None:
