@@ -12,8 +12,8 @@ from datetime import timedelta
 from stripetopup.core import TopUpService
 from stripetopup.models import GrantCategory
 from tests.conftest import ACCOUNT, Running
-from tests.support.clock import ManualClock
 from tests.support.cards import saved_and_paid
+from tests.support.clock import ManualClock
 from tests.test_recharge_attempts import RULE, attempts, ready
 
 HOLDS = 50

@@ -45,4 +45,3 @@ def post(session: Session, ctx: Context, posting: ledger.Posting) -> ledger.Post
                 minimum_cents=ctx.settings.min_amount_cents,
             )
     return result
-
