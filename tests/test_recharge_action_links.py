@@ -5,19 +5,22 @@ with the real SDK against the emulator and a card saved as ``pm_card_authenticat
 made by the worker after the failed charge is recorded: shown by ``autorecharge show``
 (and ``--json``), the GET API and ``autorecharge.requires_action``. Paying it credits once
 through the normal checkout path. A lost answer or Stripe down, then a restarted worker,
-still make one session; a session Stripe refuses is recorded, told and not asked again;
+still make one session, and so do two workers restarting at once after one stopped between
+the decline and the link; a session Stripe refuses is recorded, told and not asked again;
 no other failure makes a session, and nothing ever makes a second off-session charge.
 """
 
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import sqlalchemy as sa
 import stripe
 
 from stripetopup.core import TopUpService
+from stripetopup.core.recharge import charge
 from stripetopup.emulator import EmulatorServer
 from tests.conftest import ACCOUNT, API_KEY, Running
 from tests.support.cards import saved_and_paid
@@ -120,22 +123,21 @@ def test_a_lost_answer_then_a_restarted_worker_still_makes_one_session(
     running: Running, emulator: EmulatorServer
 ) -> None:
     service = needs_the_buyer(running)
-    # Stripe makes the session but every try of this run loses its answer.
-    running.control.fault("/v1/checkout/sessions", "lose_answer", count=3, method="POST")
+    # Stripe makes the session but this run loses its answer (as a crash right after would).
+    running.control.fault("/v1/checkout/sessions", "lose_answer", count=1, method="POST")
     first = service.run_auto_recharge()
     [(key, state)] = first.results.items()
     assert state == "requires_action"
     running.control.clear_faults()
-    if first.links[key].startswith("not made yet"):
-        [shown] = service.auto_recharge(ACCOUNT).attempts
-        assert (shown.status, shown.checkout_url) == ("requires_action", None)
-        assert action_events(service) == []  # told with its link, once it exists
+    assert first.links[key].startswith("not made yet")  # the tests' SDK does not retry
+    [shown] = service.auto_recharge(ACCOUNT).attempts
+    assert (shown.status, shown.checkout_url) == ("requires_action", None)
+    assert action_events(service) == []  # told with its link, once it exists
     restarted = TopUpService.from_settings(service.settings)
     try:
         second = restarted.run_auto_recharge()
         [made] = link_sessions(emulator)  # Stripe's one session, found again by its key
-        if first.links[key].startswith("not made yet"):
-            assert second.links == {key: made.id}
+        assert second.links == {key: made.id}
         assert second.results == {}
         [shown] = restarted.auto_recharge(ACCOUNT).attempts
         assert shown.checkout_session_id == made.id
@@ -204,3 +206,26 @@ def test_no_other_failure_makes_a_checkout_session(
     assert link_sessions(emulator) == []
     assert action_events(service) == []
     assert service.auto_recharge(ACCOUNT).attempts[0].checkout_session_id is None
+
+
+def test_a_worker_stopped_between_the_failed_charge_and_the_link_leaves_one_for_the_next(
+    running: Running, emulator: EmulatorServer
+) -> None:
+    service = needs_the_buyer(running)
+    [(key, _, _, _)] = attempts(service)
+    # What a worker killed right after recording the decline leaves: requires_action, no link.
+    assert charge.charge(service.ctx, key) == "requires_action"
+    assert link_sessions(emulator) == []
+    assert action_events(service) == []
+    workers = [TopUpService.from_settings(service.settings) for _ in range(2)]
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:  # two instances restart at once
+            runs = list(pool.map(lambda worker: worker.run_auto_recharge(), workers))
+        [made] = link_sessions(emulator)
+        assert made.id in [run.links.get(key) for run in runs]
+        assert [e.checkout_session_id for e in action_events(service)] == [made.id]
+        assert service.auto_recharge(ACCOUNT).attempts[0].checkout_session_id == made.id
+        assert len(intents(emulator)) == 1
+    finally:
+        for worker in workers:
+            worker.close()
