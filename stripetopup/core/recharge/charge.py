@@ -11,8 +11,8 @@ shares: whichever comes first credits, the other finds it done. A 402 ends the a
 with the reason: nothing retries a declined off-session charge. A requires_action attempt
 then gets one Checkout link for the buyer to pay on-session (:mod:`.action_links`, made by
 the maker the service hands :func:`run_once`: the checkout room's, which this room may not
-import). Stripe unreachable leaves
-the attempt pending for the next run (the same key: no second charge).
+import). Stripe unreachable leaves the attempt pending for the next run (the same key: no
+second charge).
 Imports core (context, ledger sources, outbound posting, the room's action_links and
 types), db, errors, models and store.
 """
@@ -197,17 +197,9 @@ def _declined(
         if not ended:
             return "not pending"
         if not needs_action:  # requires_action is told with its link (action_links)
-            account = accounts.get_by_pk(session, attempt.account_pk)
-            pi_id = exc.payment_intent_id
-            _tell(
-                session,
-                ctx,
-                EventType.AUTORECHARGE_FAILED,
-                attempt,
-                account.account_id,
-                pi_id,
-                reason,
-            )
+            account_id = accounts.get_by_pk(session, attempt.account_pk).account_id
+            failed = EventType.AUTORECHARGE_FAILED
+            _tell(session, ctx, failed, attempt, account_id, exc.payment_intent_id, reason)
         declines = recharge_attempts.declines_in_a_row(session, attempt.account_pk)
         if needs_action or declines >= ctx.settings.auto_recharge_max_declines:
             pause = f"auto-recharge {attempt.attempt_key}: {reason}"[:200]
