@@ -35,9 +35,6 @@ from stripetopup.models import Account, AttemptStatus, RechargeAttempt
 from stripetopup.store import recharge_attempts
 
 log = logging.getLogger("stripetopup.core.recharge")
-# Statuses that say "not now" rather than "never": a key or permission the operator fixes,
-# the same Idempotency-Key still in flight (another worker), a rate limit.
-_TRY_AGAIN = (401, 403, 409, 429)
 
 
 def make(ctx: Context, attempt_key: str, make_link: ActionLinkMaker) -> str:
@@ -91,8 +88,7 @@ def _refused(exc: StripeUnavailable | NotFound | UsageError | ConfigError) -> bo
         return False  # a setting the operator fixes
     if isinstance(exc, NotFound | UsageError):
         return True
-    status = exc.http_status
-    return status is not None and 400 <= status < 500 and status not in _TRY_AGAIN
+    return exc.refused
 
 
 def _keep(session: Session, ctx: Context, attempt: RechargeAttempt, made: ActionLink) -> None:

@@ -164,11 +164,10 @@ def credited(session: Session, payment_intent_id: str) -> bool:
 
 
 def _refused(exc: StripeUnavailable | NotFound) -> bool:
-    """A 4xx other than 429 (a detached card, a deleted customer): the same call fails again."""
-    if isinstance(exc, NotFound):
-        return True
-    status = exc.http_status or 0
-    return 400 <= status < 500 and status != 429
+    """Stripe refused the charge itself (a detached card, a deleted customer): the same call
+    fails again. A 409 (the same Idempotency-Key in flight on another worker), 401/403 (our
+    key) and 429 leave the attempt pending: no charge was made, and the next run asks again."""
+    return isinstance(exc, NotFound) or exc.refused
 
 
 def _declined(
