@@ -1,0 +1,330 @@
+"""The webhook's common credit as pre-built statements on a connection: no ORM, no Session.
+
+:mod:`stripetopup.core.events.fast_credit` credits a paid Checkout Session with these
+functions, each one statement (built once per dialect at import, RETURNING where a row's
+key or state is needed) executed on the caller's ``sqlalchemy.Connection`` inside its open
+transaction. They write exactly the rows the general path writes
+(``store.payments.upsert_from_stripe``, ``store.ledger.post``, ``store.grants``'s credit,
+``store.outbox.add``, ``store.events.record``), and the payment upsert, the entry's insert
+and the event log's record are literally the same statements. The unique ``source`` and
+every other constraint are the database's, as on the general path.
+
+Locks, on PostgreSQL, in the general path's order: the payment row (the upsert), the
+account row (``FOR UPDATE``), then the outbox's shared commit-order lock
+(``store.outbox``). The account's held cents and deficit are read in a statement *after*
+the lock, so under READ COMMITTED they see what the transaction we waited for committed.
+On SQLite the caller's ``BEGIN IMMEDIATE`` holds the database write lock already, so the
+account, its holds and its deficit are read in one statement.
+
+Imports sqlalchemy, ``stripetopup.models`` and the store's statements it shares.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from stripetopup.models import (
+    Account,
+    CreditGrant,
+    EventResult,
+    GrantDraw,
+    Hold,
+    HoldStatus,
+    LedgerEntry,
+    OutboundEvent,
+    PaymentState,
+    StripePayment,
+    WebhookEvent,
+)
+from stripetopup.store import events, ledger, outbox, payments
+from stripetopup.store.upsert import bound_values
+
+_ACCOUNTS: sa.Table = Account.__table__  # type: ignore[attr-defined]
+_PAYMENTS: sa.Table = StripePayment.__table__  # type: ignore[attr-defined]
+_EVENTS: sa.Table = WebhookEvent.__table__  # type: ignore[attr-defined]
+_ENTRIES: sa.Table = LedgerEntry.__table__  # type: ignore[attr-defined]
+_GRANTS: sa.Table = CreditGrant.__table__  # type: ignore[attr-defined]
+_DRAWS: sa.Table = GrantDraw.__table__  # type: ignore[attr-defined]
+_HOLDS: sa.Table = Hold.__table__  # type: ignore[attr-defined]
+_OUTBOX: sa.Table = OutboundEvent.__table__  # type: ignore[attr-defined]
+
+# An event that credited (or found its payment credited) has nothing left to do.
+_DONE = (EventResult.CREDITED.value, EventResult.ALREADY_APPLIED.value)
+
+
+def _payment_of(column: sa.Column[Any]) -> sa.ScalarSelect[Any]:
+    return (
+        sa.select(column)
+        .where(_PAYMENTS.c.checkout_session_id == sa.bindparam("checkout_session_id"))
+        .scalar_subquery()
+    )
+
+
+# A re-delivery of an event already applied: count the attempt (or replay) on its record,
+# keep its outcome, and answer from the credited payment, in one statement. The record is
+# only touched when the payment it credited is still credited.
+_DUPLICATE = (
+    sa.update(_EVENTS)
+    .where(
+        _EVENTS.c.event_id == sa.bindparam("event_id"),
+        _EVENTS.c.outcome.in_(_DONE),
+        sa.exists().where(
+            _PAYMENTS.c.checkout_session_id == sa.bindparam("checkout_session_id"),
+            _PAYMENTS.c.state == PaymentState.CREDITED.value,
+        ),
+    )
+    .values(
+        attempts=_EVENTS.c.attempts + sa.bindparam("attempts"),
+        replays=_EVENTS.c.replays + sa.bindparam("replays"),
+        secret_label=sa.func.coalesce(
+            sa.bindparam("secret_label", type_=sa.String), _EVENTS.c.secret_label
+        ),
+        processed_at=sa.bindparam("processed_at", type_=_EVENTS.c.processed_at.type),
+    )
+    .returning(
+        _EVENTS.c.outcome,
+        _payment_of(_PAYMENTS.c.credited_entry_id),
+        _payment_of(_PAYMENTS.c.amount_total_cents),
+    )
+)
+
+# Before anything is written: does the account exist, and what state is the payment in?
+_LOOK = sa.select(
+    sa.select(_ACCOUNTS.c.id)
+    .where(_ACCOUNTS.c.account_id == sa.bindparam("account_id"))
+    .scalar_subquery(),
+    _payment_of(_PAYMENTS.c.state),
+)
+
+_NOW = sa.bindparam("now", type_=_HOLDS.c.expires_at.type)
+_HELD = (
+    sa.select(sa.func.coalesce(sa.func.sum(_HOLDS.c.amount_cents - _HOLDS.c.captured_cents), 0))
+    .where(
+        _HOLDS.c.account_pk == _ACCOUNTS.c.id,
+        _HOLDS.c.status == HoldStatus.OPEN.value,
+        _HOLDS.c.expires_at > _NOW,
+    )
+    .scalar_subquery()
+)
+_DEFICIT = (
+    sa.select(sa.func.coalesce(sa.func.sum(_DRAWS.c.amount_cents), 0))
+    .where(_DRAWS.c.account_pk == _ACCOUNTS.c.id, _DRAWS.c.grant_pk.is_(None))
+    .scalar_subquery()
+)
+_ACCOUNT_COLUMNS = (
+    _ACCOUNTS.c.id,
+    _ACCOUNTS.c.balance_cents,
+    _ACCOUNTS.c.low_balance_threshold_cents,
+    _ACCOUNTS.c.below_threshold,
+)
+_BY_ACCOUNT_ID = _ACCOUNTS.c.account_id == sa.bindparam("account_id")
+# SQLite: the write lock is held, so one read of the account with its holds and deficit.
+_SQLITE_ACCOUNT = sa.select(*_ACCOUNT_COLUMNS, _HELD, _DEFICIT).where(_BY_ACCOUNT_ID)
+# PostgreSQL: lock the row first, then read the holds and the deficit (and take the
+# outbox's shared order lock, which a new entry's events need, after the account's as the
+# general path does).
+_PG_LOCK = sa.select(*_ACCOUNT_COLUMNS).where(_BY_ACCOUNT_ID).with_for_update()
+_PG_AROUND = (
+    sa.select(_HELD, _DEFICIT, sa.func.pg_advisory_xact_lock_shared(outbox.ORDER_LOCK))
+    .select_from(_ACCOUNTS)
+    .where(_ACCOUNTS.c.id == sa.bindparam("account_pk"))
+)
+
+_ENTRY_BY_SOURCE = sa.select(_ENTRIES.c.id).where(_ENTRIES.c.source == sa.bindparam("source"))
+_MOVE_BALANCE = (
+    sa.update(_ACCOUNTS)
+    .where(_ACCOUNTS.c.id == sa.bindparam("account_pk"))
+    .values(
+        balance_cents=sa.bindparam("balance_cents"),
+        updated_at=sa.bindparam("updated_at", type_=_ACCOUNTS.c.updated_at.type),
+        below_threshold=sa.bindparam("below_threshold", type_=sa.Boolean),
+    )
+)
+_GRANT_COLUMNS = [c.name for c in _GRANTS.c if c.name != "id"]
+_INSERT_GRANT = sa.insert(_GRANTS).values(bound_values(_GRANT_COLUMNS)).returning(_GRANTS.c.id)
+_INSERT_DRAW = sa.insert(_DRAWS)
+_INSERT_OUTBOX = sa.insert(_OUTBOX)
+_MARK_CREDITED = (
+    sa.update(_PAYMENTS)
+    .where(_PAYMENTS.c.id == sa.bindparam("payment_pk"))
+    .values(
+        state=PaymentState.CREDITED.value,
+        credited_entry_id=sa.bindparam("entry_id"),
+        updated_at=sa.bindparam("updated_at", type_=_PAYMENTS.c.updated_at.type),
+    )
+)
+
+
+@dataclass(frozen=True)
+class Statements:
+    """One dialect's statements (the ones that differ by dialect; the rest are shared)."""
+
+    dialect: str
+    payment_upsert: Any
+    entry_insert: Any
+    event_record: Any
+
+
+STATEMENTS = {
+    dialect: Statements(
+        dialect,
+        payments.upsert_statement(dialect),
+        ledger.insert_statement(dialect),
+        events.record_statement(dialect),
+    )
+    for dialect in ("sqlite", "postgresql")
+}
+
+
+def statements(connection: sa.Connection) -> Statements:
+    return STATEMENTS[connection.dialect.name]
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """An applied event's earlier outcome, and what its payment's credit was."""
+
+    outcome: str
+    entry_id: int | None
+    amount_total_cents: int | None
+
+
+def count_duplicate(
+    connection: sa.Connection,
+    *,
+    event_id: str,
+    checkout_session_id: str,
+    secret_label: str | None,
+    replay: bool,
+    now: datetime,
+) -> Duplicate | None:
+    """Count a re-delivery of an applied event, or None (and nothing written) if it is not."""
+    row = connection.execute(
+        _DUPLICATE,
+        {
+            "event_id": event_id,
+            "checkout_session_id": checkout_session_id,
+            "attempts": 0 if replay else 1,
+            "replays": 1 if replay else 0,
+            "secret_label": secret_label,
+            "processed_at": now,
+        },
+    ).first()
+    if row is None:
+        return None
+    return Duplicate(str(row[0]), row[1], row[2])
+
+
+def look(
+    connection: sa.Connection, account_id: str, checkout_session_id: str
+) -> tuple[int | None, str | None]:
+    """The account's key (None: no such account) and the payment's state (None: no row)."""
+    params = {"account_id": account_id, "checkout_session_id": checkout_session_id}
+    row = connection.execute(_LOOK, params).one()
+    return row[0], row[1]
+
+
+def upsert_payment(connection: sa.Connection, values: dict[str, Any]) -> sa.Row[Any]:
+    """``store.payments``'s upsert (``upsert_values``), its row as it now is."""
+    return connection.execute(statements(connection).payment_upsert, values).one()
+
+
+@dataclass(frozen=True)
+class AccountState:
+    """The locked account: balance, threshold and flag, what holds take, its deficit."""
+
+    account_pk: int
+    balance_cents: int
+    threshold_cents: int | None
+    below: bool
+    held_cents: int
+    deficit_cents: int
+
+
+def lock_account(connection: sa.Connection, account_id: str, now: datetime) -> AccountState | None:
+    """The account under its lock (see the module), or None when there is none."""
+    params = {"account_id": account_id, "now": now}
+    if connection.dialect.name == "postgresql":
+        locked = connection.execute(_PG_LOCK, params).first()
+        if locked is None:
+            return None
+        around = {"account_pk": locked[0], "now": now}
+        held, deficit, _ = connection.execute(_PG_AROUND, around).one()
+        row: Sequence[Any] = (*locked, held, deficit)
+    else:
+        found = connection.execute(_SQLITE_ACCOUNT, params).first()
+        if found is None:
+            return None
+        row = tuple(found)
+    pk, balance, threshold, below, held, deficit = row
+    return AccountState(int(pk), int(balance), threshold, bool(below), int(held), int(deficit))
+
+
+def insert_entry(connection: sa.Connection, values: dict[str, Any]) -> int | None:
+    """``store.ledger``'s insert (``entry_values``): the new entry's id, None if its source
+    exists already."""
+    inserted = connection.execute(statements(connection).entry_insert, values).scalar()
+    return None if inserted is None else int(inserted)
+
+
+def entry_by_source(connection: sa.Connection, source: str) -> int | None:
+    found = connection.execute(_ENTRY_BY_SOURCE, {"source": source}).scalar()
+    return None if found is None else int(found)
+
+
+def move_balance(
+    connection: sa.Connection, account_pk: int, balance_cents: int, below: bool, at: datetime
+) -> None:
+    """The cached balance and the low-balance flag, in one update."""
+    connection.execute(
+        _MOVE_BALANCE,
+        {
+            "account_pk": account_pk,
+            "balance_cents": balance_cents,
+            "updated_at": at,
+            "below_threshold": below,
+        },
+    )
+
+
+def insert_grant(connection: sa.Connection, values: dict[str, Any]) -> int:
+    """A new grant (every column but ``id``); returns its key."""
+    return int(connection.execute(_INSERT_GRANT, values).scalar_one())
+
+
+def insert_draws(connection: sa.Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Grant draws (``entry_id, account_pk, grant_pk, amount_cents``), in order."""
+    connection.execute(_INSERT_DRAW, list(rows))
+
+
+def insert_outbox(connection: sa.Connection, rows: Sequence[outbox.NewEvent]) -> None:
+    """Outbox rows in order (their ``seq`` follows it); on PostgreSQL the caller holds the
+    shared order lock (:func:`lock_account` took it)."""
+    values = [
+        {
+            "message_id": event.message_id,
+            "type": event.type,
+            "schema_version": event.schema_version,
+            "account_id": event.account_id,
+            "created_at": event.created_at,
+            "payload": event.payload,
+        }
+        for event in rows
+    ]
+    connection.execute(_INSERT_OUTBOX, values)  # executemany: one round trip on psycopg
+
+
+def mark_credited(connection: sa.Connection, payment_pk: int, entry_id: int, at: datetime) -> None:
+    connection.execute(
+        _MARK_CREDITED, {"payment_pk": payment_pk, "entry_id": entry_id, "updated_at": at}
+    )
+
+
+def record_event(connection: sa.Connection, values: dict[str, Any]) -> None:
+    """``store.events``'s record (``record_values``): insert, or count one more attempt."""
+    connection.execute(statements(connection).event_record, values)
