@@ -71,7 +71,7 @@ def _payment_of(column: sa.Column[Any]) -> sa.ScalarSelect[Any]:
 _DUPLICATE = (
     sa.update(_EVENTS)
     .where(
-        _EVENTS.c.event_id == sa.bindparam("event_id"),
+        _EVENTS.c.event_id == sa.bindparam("b_event_id"),
         _EVENTS.c.outcome.in_(_DONE),
         sa.exists().where(
             _PAYMENTS.c.checkout_session_id == sa.bindparam("checkout_session_id"),
@@ -79,12 +79,12 @@ _DUPLICATE = (
         ),
     )
     .values(
-        attempts=_EVENTS.c.attempts + sa.bindparam("attempts"),
-        replays=_EVENTS.c.replays + sa.bindparam("replays"),
+        attempts=_EVENTS.c.attempts + sa.bindparam("b_attempts"),
+        replays=_EVENTS.c.replays + sa.bindparam("b_replays"),
         secret_label=sa.func.coalesce(
-            sa.bindparam("secret_label", type_=sa.String), _EVENTS.c.secret_label
+            sa.bindparam("b_secret_label", type_=sa.String), _EVENTS.c.secret_label
         ),
-        processed_at=sa.bindparam("processed_at", type_=_EVENTS.c.processed_at.type),
+        processed_at=sa.bindparam("b_processed_at", type_=_EVENTS.c.processed_at.type),
     )
     .returning(
         _EVENTS.c.outcome,
@@ -140,9 +140,9 @@ _MOVE_BALANCE = (
     sa.update(_ACCOUNTS)
     .where(_ACCOUNTS.c.id == sa.bindparam("account_pk"))
     .values(
-        balance_cents=sa.bindparam("balance_cents"),
-        updated_at=sa.bindparam("updated_at", type_=_ACCOUNTS.c.updated_at.type),
-        below_threshold=sa.bindparam("below_threshold", type_=sa.Boolean),
+        balance_cents=sa.bindparam("b_balance_cents"),
+        updated_at=sa.bindparam("b_updated_at", type_=_ACCOUNTS.c.updated_at.type),
+        below_threshold=sa.bindparam("b_below_threshold", type_=sa.Boolean),
     )
 )
 _GRANT_COLUMNS = [c.name for c in _GRANTS.c if c.name != "id"]
@@ -155,7 +155,7 @@ _MARK_CREDITED = (
     .values(
         state=PaymentState.CREDITED.value,
         credited_entry_id=sa.bindparam("entry_id"),
-        updated_at=sa.bindparam("updated_at", type_=_PAYMENTS.c.updated_at.type),
+        updated_at=sa.bindparam("b_updated_at", type_=_PAYMENTS.c.updated_at.type),
     )
 )
 
@@ -207,12 +207,12 @@ def count_duplicate(
     row = connection.execute(
         _DUPLICATE,
         {
-            "event_id": event_id,
+            "b_event_id": event_id,
             "checkout_session_id": checkout_session_id,
-            "attempts": 0 if replay else 1,
-            "replays": 1 if replay else 0,
-            "secret_label": secret_label,
-            "processed_at": now,
+            "b_attempts": 0 if replay else 1,
+            "b_replays": 1 if replay else 0,
+            "b_secret_label": secret_label,
+            "b_processed_at": now,
         },
     ).first()
     if row is None:
@@ -285,9 +285,9 @@ def move_balance(
         _MOVE_BALANCE,
         {
             "account_pk": account_pk,
-            "balance_cents": balance_cents,
-            "updated_at": at,
-            "below_threshold": below,
+            "b_balance_cents": balance_cents,
+            "b_updated_at": at,
+            "b_below_threshold": below,
         },
     )
 
@@ -321,7 +321,7 @@ def insert_outbox(connection: sa.Connection, rows: Sequence[outbox.NewEvent]) ->
 
 def mark_credited(connection: sa.Connection, payment_pk: int, entry_id: int, at: datetime) -> None:
     connection.execute(
-        _MARK_CREDITED, {"payment_pk": payment_pk, "entry_id": entry_id, "updated_at": at}
+        _MARK_CREDITED, {"payment_pk": payment_pk, "entry_id": entry_id, "b_updated_at": at}
     )
 
 

@@ -190,7 +190,7 @@ def _credit(
     if payment.state == PaymentState.CREDITED:
         return _already(event, checkout, payment.amount_total_cents, payment.credited_entry_id)
     amount = credited_cents(ctx, checkout)
-    assert amount is not None and amount > 0  # eligible() checked it
+    assert amount is not None  # eligible() checked it is positive
     now = ctx.clock()  # the moment the grants are judged at, and the events' time
     account = sql.lock_account(connection, account_id, now)
     if account is None:  # accounts are never deleted: seen by look(), so still here
