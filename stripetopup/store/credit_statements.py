@@ -27,6 +27,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from stripetopup.models import (
     Account,
@@ -72,7 +73,7 @@ _DUPLICATE = (
     sa.update(_EVENTS)
     .where(
         _EVENTS.c.event_id == sa.bindparam("b_event_id"),
-        _EVENTS.c.outcome.in_(_DONE),
+        sa.or_(*(_EVENTS.c.outcome == done for done in _DONE)),  # no expanding IN: raw SQL
         sa.exists().where(
             _PAYMENTS.c.checkout_session_id == sa.bindparam("checkout_session_id"),
             _PAYMENTS.c.state == PaymentState.CREDITED.value,
@@ -160,29 +161,88 @@ _MARK_CREDITED = (
 )
 
 
-@dataclass(frozen=True)
-class Statements:
-    """One dialect's statements (the ones that differ by dialect; the rest are shared)."""
+class Prepared:
+    """One statement compiled once for a dialect, run on the DBAPI connection.
 
-    dialect: str
-    payment_upsert: Any
-    entry_insert: Any
-    event_record: Any
+    The SQL text is SQLAlchemy's own compilation of the statement above (so it is the
+    statement the general path runs, where it is shared); what is skipped is SQLAlchemy's
+    per-execution work: the compiled cache lookup, the execution context and the result
+    object. Parameters go through the same bind processors the column types define (a
+    UTC timestamp's conversion and SQLite's text form, SQLite's 0/1 booleans).
+    """
+
+    def __init__(self, statement: Any, dialect: sa.Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        self.sql = compiled.string
+        self.defaults: dict[str, Any] = {}
+        self.required: list[str] = []
+        self.processors: dict[str, Any] = {}
+        for bind, name in compiled.bind_names.items():
+            if bind.required:
+                self.required.append(name)
+            else:
+                self.defaults[name] = bind.effective_value
+            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if processor is not None:
+                self.processors[name] = processor
+
+    def params(self, given: dict[str, Any]) -> dict[str, Any]:
+        values = {**self.defaults, **given}
+        for name, processor in self.processors.items():
+            values[name] = processor(values[name])
+        return values
+
+    def run(self, connection: sa.Connection, given: dict[str, Any]) -> Any:
+        """Execute on the connection's DBAPI connection, in its open transaction; returns
+        the driver's cursor."""
+        raw = connection.connection.driver_connection
+        assert raw is not None
+        return raw.execute(self.sql, self.params(given))
+
+    def run_many(self, connection: sa.Connection, rows: Sequence[dict[str, Any]]) -> None:
+        raw = connection.connection.driver_connection
+        assert raw is not None
+        cursor = raw.cursor()
+        try:
+            cursor.executemany(self.sql, [self.params(row) for row in rows])
+        finally:
+            cursor.close()
 
 
-STATEMENTS = {
-    dialect: Statements(
-        dialect,
-        payments.upsert_statement(dialect),
-        ledger.insert_statement(dialect),
-        events.record_statement(dialect),
-    )
-    for dialect in ("sqlite", "postgresql")
+def _prepare(dialect: sa.Dialect) -> dict[str, Prepared]:
+    name = dialect.name
+    shared = {
+        "duplicate": _DUPLICATE,
+        "look": _LOOK,
+        "payment_upsert": payments.upsert_statement(name),
+        "entry_insert": ledger.insert_statement(name),
+        "entry_by_source": _ENTRY_BY_SOURCE,
+        "move_balance": _MOVE_BALANCE,
+        "grant_insert": _INSERT_GRANT,
+        "draw_insert": _INSERT_DRAW.values(bound_values(_DRAW_COLUMNS)),
+        "outbox_insert": _INSERT_OUTBOX.values(bound_values(_OUTBOX_COLUMNS)),
+        "mark_credited": _MARK_CREDITED,
+        "event_record": events.record_statement(name),
+    }
+    if name == "postgresql":
+        shared |= {"account_lock": _PG_LOCK, "account_around": _PG_AROUND}
+    else:
+        shared |= {"account": _SQLITE_ACCOUNT}
+    return {key: Prepared(statement, dialect) for key, statement in shared.items()}
+
+
+_DRAW_COLUMNS = ("entry_id", "account_pk", "grant_pk", "amount_cents")
+_OUTBOX_COLUMNS = ("message_id", "type", "schema_version", "account_id", "created_at", "payload")
+_PAYMENT_COLUMNS = tuple(column.name for column in _PAYMENTS.c)
+# Named parameters on both drivers (sqlite3's :name, psycopg's %(name)s), built at import.
+PREPARED = {
+    "sqlite": _prepare(sqlite.dialect(paramstyle="named")),
+    "postgresql": _prepare(postgresql.psycopg.dialect()),  # type: ignore[no-untyped-call]
 }
 
 
-def statements(connection: sa.Connection) -> Statements:
-    return STATEMENTS[connection.dialect.name]
+def _run(connection: sa.Connection, key: str, params: dict[str, Any]) -> Any:
+    return PREPARED[connection.dialect.name][key].run(connection, params)
 
 
 @dataclass(frozen=True)
@@ -204,20 +264,19 @@ def count_duplicate(
     now: datetime,
 ) -> Duplicate | None:
     """Count a re-delivery of an applied event, or None (and nothing written) if it is not."""
-    row = connection.execute(
-        _DUPLICATE,
-        {
-            "b_event_id": event_id,
-            "checkout_session_id": checkout_session_id,
-            "b_attempts": 0 if replay else 1,
-            "b_replays": 1 if replay else 0,
-            "b_secret_label": secret_label,
-            "b_processed_at": now,
-        },
-    ).first()
-    if row is None:
+    params = {
+        "b_event_id": event_id,
+        "checkout_session_id": checkout_session_id,
+        "b_attempts": 0 if replay else 1,
+        "b_replays": 1 if replay else 0,
+        "b_secret_label": secret_label,
+        "b_processed_at": now,
+    }
+    rows = _run(connection, "duplicate", params).fetchall()
+    if not rows:
         return None
-    return Duplicate(str(row[0]), row[1], row[2])
+    outcome, entry_id, amount = rows[0]
+    return Duplicate(str(outcome), entry_id, amount)
 
 
 def look(
@@ -225,13 +284,32 @@ def look(
 ) -> tuple[int | None, str | None]:
     """The account's key (None: no such account) and the payment's state (None: no row)."""
     params = {"account_id": account_id, "checkout_session_id": checkout_session_id}
-    row = connection.execute(_LOOK, params).one()
-    return row[0], row[1]
+    account_pk, state = _run(connection, "look", params).fetchone()
+    return account_pk, state
 
 
-def upsert_payment(connection: sa.Connection, values: dict[str, Any]) -> sa.Row[Any]:
+@dataclass(frozen=True)
+class PaymentRow:
+    """What the credit needs of the payment row the upsert returned."""
+
+    id: int
+    state: str
+    amount_total_cents: int | None
+    credited_entry_id: int | None
+    payment_intent_id: str | None
+
+
+def upsert_payment(connection: sa.Connection, values: dict[str, Any]) -> PaymentRow:
     """``store.payments``'s upsert (``upsert_values``), its row as it now is."""
-    return connection.execute(statements(connection).payment_upsert, values).one()
+    (row,) = _run(connection, "payment_upsert", values).fetchall()
+    found = dict(zip(_PAYMENT_COLUMNS, row, strict=True))
+    return PaymentRow(
+        int(found["id"]),
+        str(found["state"]),
+        found["amount_total_cents"],
+        found["credited_entry_id"],
+        found["payment_intent_id"],
+    )
 
 
 @dataclass(frozen=True)
@@ -250,14 +328,14 @@ def lock_account(connection: sa.Connection, account_id: str, now: datetime) -> A
     """The account under its lock (see the module), or None when there is none."""
     params = {"account_id": account_id, "now": now}
     if connection.dialect.name == "postgresql":
-        locked = connection.execute(_PG_LOCK, params).first()
+        locked = _run(connection, "account_lock", params).fetchone()
         if locked is None:
             return None
         around = {"account_pk": locked[0], "now": now}
-        held, deficit, _ = connection.execute(_PG_AROUND, around).one()
+        held, deficit, _ = _run(connection, "account_around", around).fetchone()
         row: Sequence[Any] = (*locked, held, deficit)
     else:
-        found = connection.execute(_SQLITE_ACCOUNT, params).first()
+        found = _run(connection, "account", params).fetchone()
         if found is None:
             return None
         row = tuple(found)
@@ -268,63 +346,51 @@ def lock_account(connection: sa.Connection, account_id: str, now: datetime) -> A
 def insert_entry(connection: sa.Connection, values: dict[str, Any]) -> int | None:
     """``store.ledger``'s insert (``entry_values``): the new entry's id, None if its source
     exists already."""
-    inserted = connection.execute(statements(connection).entry_insert, values).scalar()
-    return None if inserted is None else int(inserted)
+    rows = _run(connection, "entry_insert", values).fetchall()
+    return int(rows[0][0]) if rows else None
 
 
 def entry_by_source(connection: sa.Connection, source: str) -> int | None:
-    found = connection.execute(_ENTRY_BY_SOURCE, {"source": source}).scalar()
-    return None if found is None else int(found)
+    found = _run(connection, "entry_by_source", {"source": source}).fetchone()
+    return None if found is None else int(found[0])
 
 
 def move_balance(
     connection: sa.Connection, account_pk: int, balance_cents: int, below: bool, at: datetime
 ) -> None:
     """The cached balance and the low-balance flag, in one update."""
-    connection.execute(
-        _MOVE_BALANCE,
-        {
-            "account_pk": account_pk,
-            "b_balance_cents": balance_cents,
-            "b_updated_at": at,
-            "b_below_threshold": below,
-        },
-    )
+    params = {
+        "account_pk": account_pk,
+        "b_balance_cents": balance_cents,
+        "b_updated_at": at,
+        "b_below_threshold": below,
+    }
+    _run(connection, "move_balance", params)
 
 
 def insert_grant(connection: sa.Connection, values: dict[str, Any]) -> int:
     """A new grant (every column but ``id``); returns its key."""
-    return int(connection.execute(_INSERT_GRANT, values).scalar_one())
+    (row,) = _run(connection, "grant_insert", values).fetchall()
+    return int(row[0])
 
 
 def insert_draws(connection: sa.Connection, rows: Sequence[dict[str, Any]]) -> None:
     """Grant draws (``entry_id, account_pk, grant_pk, amount_cents``), in order."""
-    connection.execute(_INSERT_DRAW, list(rows))
+    PREPARED[connection.dialect.name]["draw_insert"].run_many(connection, rows)
 
 
 def insert_outbox(connection: sa.Connection, rows: Sequence[outbox.NewEvent]) -> None:
     """Outbox rows in order (their ``seq`` follows it); on PostgreSQL the caller holds the
     shared order lock (:func:`lock_account` took it)."""
-    values = [
-        {
-            "message_id": event.message_id,
-            "type": event.type,
-            "schema_version": event.schema_version,
-            "account_id": event.account_id,
-            "created_at": event.created_at,
-            "payload": event.payload,
-        }
-        for event in rows
-    ]
-    connection.execute(_INSERT_OUTBOX, values)  # executemany: one round trip on psycopg
+    values = [{name: getattr(event, name) for name in _OUTBOX_COLUMNS} for event in rows]
+    PREPARED[connection.dialect.name]["outbox_insert"].run_many(connection, values)
 
 
 def mark_credited(connection: sa.Connection, payment_pk: int, entry_id: int, at: datetime) -> None:
-    connection.execute(
-        _MARK_CREDITED, {"payment_pk": payment_pk, "entry_id": entry_id, "b_updated_at": at}
-    )
+    params = {"payment_pk": payment_pk, "entry_id": entry_id, "b_updated_at": at}
+    _run(connection, "mark_credited", params)
 
 
 def record_event(connection: sa.Connection, values: dict[str, Any]) -> None:
     """``store.events``'s record (``record_values``): insert, or count one more attempt."""
-    connection.execute(statements(connection).event_record, values)
+    _run(connection, "event_record", values)

@@ -25,8 +25,6 @@ store's credit statements and the typed Stripe objects.
 
 from __future__ import annotations
 
-from typing import Any
-
 import sqlalchemy as sa
 
 from stripetopup.core.context import Context
@@ -280,7 +278,7 @@ def _credit(
         type_ = EventType.BALANCE_LOW if below else EventType.BALANCE_RECOVERED
         rows.append(envelope(type_, data, account_id=account_id, created=now))
     sql.insert_outbox(connection, rows)
-    sql.mark_credited(connection, int(payment.id), entry_id, utcnow())
+    sql.mark_credited(connection, payment.id, entry_id, utcnow())
     detail = f"credited {amount} to {account_id}"
     return _outcome(
         event, checkout, EventResult.CREDITED, detail, amount_cents=amount, entry_id=entry_id
@@ -291,12 +289,12 @@ def _already_marked(
     connection: sa.Connection,
     event: Event,
     checkout: CheckoutSession,
-    payment: sa.Row[Any],
+    payment: sql.PaymentRow,
     entry_id: int,
 ) -> EventOutcome:
     """The entry exists already: mark the payment credited by it, answer already_applied."""
     if payment.credited_entry_id != entry_id or payment.state != PaymentState.CREDITED:
-        sql.mark_credited(connection, int(payment.id), entry_id, utcnow())
+        sql.mark_credited(connection, payment.id, entry_id, utcnow())
     return _already(event, checkout, payment.amount_total_cents, entry_id)
 
 
