@@ -12,7 +12,9 @@ session for one of 20 accounts) through each way, then the same events again (du
 - ``fast, batched``: every event of the round in one transaction, a savepoint each (what
   the group-commit writer does): the statements' cost without a commit per event.
 
-Printed: the median over rounds of milliseconds per event, and the ratio to ``general``.
+Printed: the median over rounds of milliseconds per event, wall clock and this process's
+CPU (the server's share of the work; PostgreSQL's own CPU is not in it), and each ratio to
+``general`` (higher: faster).
 SQLite runs on a new file in a temporary directory (WAL, synchronous=FULL, as serve);
 PostgreSQL on a database of its own created (and dropped) on the server of
 ``--postgres-url``. Nothing here checks speed: it reports it.
@@ -126,22 +128,30 @@ def measure(service: TopUpService, count: int, rounds: int) -> dict[str, list[fl
         for name, way in WAYS.items():
             batch = events(count)
             for kind in ("new", "duplicate"):
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 way(service, batch)
                 elapsed = (time.perf_counter() - t0) * 1000 / count
+                cpu = (time.process_time() - c0) * 1000 / count
                 times.setdefault(f"{kind}: {name}", []).append(elapsed)
+                times.setdefault(f"{kind}: {name} cpu", []).append(cpu)
     assert service.verify_ledger().ok
     return times
 
 
 def report(label: str, times: dict[str, list[float]]) -> None:
     print(f"\n{label}")
-    print(f"{'':<26}{'ms/event':>10}{'vs general':>12}")
+    print(f"{'':<26}{'ms/event':>10}{'vs general':>12}{'cpu ms':>10}{'vs general':>12}")
     for kind in ("new", "duplicate"):
         base = statistics.median(times[f"{kind}: general"])
+        base_cpu = statistics.median(times[f"{kind}: general cpu"])
         for name in WAYS:
-            median = statistics.median(times[f"{kind}: {name}"])
-            print(f"{kind + ': ' + name:<26}{median:>10.3f}{base / median:>11.2f}x", flush=True)
+            wall = statistics.median(times[f"{kind}: {name}"])
+            cpu = statistics.median(times[f"{kind}: {name} cpu"])
+            print(
+                f"{kind + ': ' + name:<26}{wall:>10.3f}{base / wall:>11.2f}x"
+                f"{cpu:>10.3f}{base_cpu / cpu:>11.2f}x",
+                flush=True,
+            )
 
 
 def bench(url: str, count: int, rounds: int, label: str) -> None:
