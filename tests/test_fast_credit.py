@@ -68,6 +68,7 @@ class Case:
     settings: dict[str, Any] = field(default_factory=dict)
     # How many of the events the fast path must take (the rest answer None).
     fast: int | None = None
+    replay: bool = False  # applied as `replay` applies them (counted as replays)
 
 
 def _with_tax() -> Case:
@@ -133,6 +134,9 @@ CASES: dict[str, Callable[[], Case]] = {
         [event("checkout.session.completed", paid(500))], setup=_deficit, fast=1
     ),
     "async payment succeeded": _async,
+    "replayed twice": lambda: Case(
+        [event("checkout.session.completed", paid(300))] * 2, replay=True, fast=2
+    ),
     "second event, same session": _two_events_one_session,
 }
 
@@ -183,7 +187,9 @@ def general(run: Run, evt: dict[str, Any], *, replay: bool = False) -> EventOutc
     )
 
 
-def fast_only(service: TopUpService, evt: dict[str, Any]) -> EventOutcome | None:
+def fast_only(
+    service: TopUpService, evt: dict[str, Any], *, replay: bool = False
+) -> EventOutcome | None:
     """The fast path as the writer calls it: a transaction, a savepoint, then commit."""
     with service.engine.begin() as connection, connection.begin_nested():
         return fast_credit.apply(
@@ -193,13 +199,14 @@ def fast_only(service: TopUpService, evt: dict[str, Any]) -> EventOutcome | None
             actor="webhook",
             payload=json.dumps(evt),
             secret_label="new",
+            replay=replay,
         )
 
 
-def fast(run: Run, evt: dict[str, Any]) -> EventOutcome:
-    outcome = fast_only(run.service, evt)
+def fast(run: Run, evt: dict[str, Any], *, replay: bool = False) -> EventOutcome:
+    outcome = fast_only(run.service, evt, replay=replay)
     if outcome is None:
-        return general(run, evt)
+        return general(run, evt, replay=replay)
     run.fast += 1
     return outcome
 
@@ -257,7 +264,7 @@ def play(
     run = Run(start(**case.settings))
     case.setup(run.service)
     for evt in case.events:
-        run.outcomes.append(apply(run, copy.deepcopy(evt)))
+        run.outcomes.append(apply(run, copy.deepcopy(evt), replay=case.replay))
     assert run.service.verify_ledger().ok
     return run, snapshot(run.service)
 
