@@ -34,7 +34,8 @@ from stripetopup.core.recharge import consent
 from stripetopup.core.recharge.types import ConsentDoor
 from stripetopup.db import create_db_engine
 from stripetopup.emulator import EmulatorServer
-from stripetopup.models import EventResult
+from stripetopup.errors import InvalidAmount
+from stripetopup.models import MAX_INTEGER, EventResult
 from stripetopup.stripe_objects import Event
 from tests.conftest import ACCOUNT, make_settings
 from tests.support import stripe_events
@@ -457,4 +458,56 @@ def test_two_connections_racing_for_one_session_credit_it_once(
     assert len(rows["ledger_entries"]) == 1
     assert len(rows["credit_grants"]) == 1
     assert [e["type"] for e in rows["outbound_events"]] == ["balance.credited", "grant.created"]
+    assert service.verify_ledger().ok
+
+
+def test_a_failing_event_rolls_back_alone_in_the_writers_transaction(
+    start: Callable[..., TopUpService],
+) -> None:
+    """The writer's shape: one transaction, a savepoint per event. An event that fails in
+    the fast path (here: a credit past what the balance column holds, refused after the
+    payment's upsert; on PostgreSQL also a payment intent id too long for its column,
+    refused by the database mid-pipeline) leaves nothing once its savepoint is rolled
+    back, and the next event in the same transaction commits."""
+    service = start()
+    service.credit(ACCOUNT, MAX_INTEGER - 100, reason="nearly full", idempotency_key="full-1")
+    service.open_account("acct-bob")
+    too_much = event("checkout.session.completed", paid(500))
+    long_pi = paid(400, account="acct-bob")
+    long_pi["payment_intent"] = "pi_" + "x" * 300
+    failing: list[tuple[dict[str, Any], type[Exception]]] = [(too_much, InvalidAmount)]
+    if service.engine.dialect.name == "postgresql":
+        # The driver's error, translated as SQLAlchemy translates the general path's.
+        failing.append((event("checkout.session.completed", long_pi), sa.exc.DataError))
+    fine = event("checkout.session.completed", paid(700, account="acct-bob"))
+    before = snapshot(service)
+    with service.engine.begin() as connection:
+        for evt, error in failing:
+            savepoint = connection.begin_nested()
+            with pytest.raises(error):
+                fast_credit.apply(
+                    connection,
+                    service.ctx,
+                    Event.parse(evt),
+                    actor="webhook",
+                    payload=json.dumps(evt),
+                    secret_label=None,
+                )
+            savepoint.rollback()
+        with connection.begin_nested():
+            outcome = fast_credit.apply(
+                connection,
+                service.ctx,
+                Event.parse(fine),
+                actor="webhook",
+                payload=json.dumps(fine),
+                secret_label=None,
+            )
+    assert outcome is not None
+    assert outcome.result == EventResult.CREDITED
+    after = snapshot(service)
+    for table in ("ledger_entries", "stripe_payments", "webhook_events", "credit_grants"):
+        assert len(after[table]) == len(before[table]) + 1, table
+    assert after["stripe_payments"][-1]["checkout_session_id"] == fine["data"]["object"]["id"]
+    assert service.balance("acct-bob").balance_cents == 700
     assert service.verify_ledger().ok

@@ -21,7 +21,8 @@ Imports sqlalchemy, ``stripetopup.models`` and the store's statements it shares.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -192,12 +193,18 @@ class Prepared:
             values[name] = processor(values[name])
         return values
 
-    def run(self, connection: sa.Connection, given: dict[str, Any]) -> Any:
-        """Execute on the connection's DBAPI connection, in its open transaction; returns
-        the driver's cursor."""
+    def run(
+        self, connection: sa.Connection, given: dict[str, Any], *, fetch: bool = True
+    ) -> list[Any]:
+        """Execute on the connection's DBAPI connection, in its open transaction; the rows
+        it returned (none read when not ``fetch``: in a pipeline, no round trip)."""
         raw = connection.connection.driver_connection
         assert raw is not None
-        return raw.execute(self.sql, self.params(given))
+        try:
+            cursor = raw.execute(self.sql, self.params(given))
+            return list(cursor.fetchall()) if fetch else []
+        except connection.dialect.loaded_dbapi.Error as exc:
+            raise translated(connection, exc, self.sql) from None
 
     def run_many(self, connection: sa.Connection, rows: Sequence[dict[str, Any]]) -> None:
         raw = connection.connection.driver_connection
@@ -205,8 +212,20 @@ class Prepared:
         cursor = raw.cursor()
         try:
             cursor.executemany(self.sql, [self.params(row) for row in rows])
+        except connection.dialect.loaded_dbapi.Error as exc:
+            raise translated(connection, exc, self.sql) from None
         finally:
             cursor.close()
+
+
+def translated(connection: sa.Connection, exc: Exception, sql: str | None) -> sa.exc.StatementError:
+    """The driver's error as SQLAlchemy's (IntegrityError, OperationalError, ...), as the
+    general path raises it, so ``db.run_in_transaction``'s retry rules and the doors'
+    translation treat both paths alike. Parameters are left out of it."""
+    dbapi = connection.dialect.loaded_dbapi
+    return sa.exc.DBAPIError.instance(
+        sql, None, exc, dbapi.Error, hide_parameters=True, dialect=connection.dialect
+    )
 
 
 def _prepare(dialect: sa.Dialect) -> dict[str, Prepared]:
@@ -241,8 +260,27 @@ PREPARED = {
 }
 
 
-def _run(connection: sa.Connection, key: str, params: dict[str, Any]) -> Any:
-    return PREPARED[connection.dialect.name][key].run(connection, params)
+@contextmanager
+def pipelined(connection: sa.Connection) -> Iterator[None]:
+    """psycopg's pipeline mode on PostgreSQL: statements are sent without waiting, and a
+    round trip is made only when an answer is read (or at the end, where every error
+    surfaces, before the caller's savepoint is released). SQLite: nothing (no network)."""
+    if connection.dialect.name != "postgresql":
+        yield
+        return
+    raw = connection.connection.driver_connection
+    assert raw is not None
+    try:
+        with raw.pipeline():
+            yield
+    except connection.dialect.loaded_dbapi.Error as exc:
+        raise translated(connection, exc, None) from None
+
+
+def _run(
+    connection: sa.Connection, key: str, params: dict[str, Any], *, fetch: bool = True
+) -> list[Any]:
+    return PREPARED[connection.dialect.name][key].run(connection, params, fetch=fetch)
 
 
 @dataclass(frozen=True)
@@ -272,7 +310,7 @@ def count_duplicate(
         "b_secret_label": secret_label,
         "b_processed_at": now,
     }
-    rows = _run(connection, "duplicate", params).fetchall()
+    rows = _run(connection, "duplicate", params)
     if not rows:
         return None
     outcome, entry_id, amount = rows[0]
@@ -284,7 +322,7 @@ def look(
 ) -> tuple[int | None, str | None]:
     """The account's key (None: no such account) and the payment's state (None: no row)."""
     params = {"account_id": account_id, "checkout_session_id": checkout_session_id}
-    account_pk, state = _run(connection, "look", params).fetchone()
+    ((account_pk, state),) = _run(connection, "look", params)
     return account_pk, state
 
 
@@ -301,7 +339,7 @@ class PaymentRow:
 
 def upsert_payment(connection: sa.Connection, values: dict[str, Any]) -> PaymentRow:
     """``store.payments``'s upsert (``upsert_values``), its row as it now is."""
-    (row,) = _run(connection, "payment_upsert", values).fetchall()
+    (row,) = _run(connection, "payment_upsert", values)
     found = dict(zip(_PAYMENT_COLUMNS, row, strict=True))
     return PaymentRow(
         int(found["id"]),
@@ -328,17 +366,18 @@ def lock_account(connection: sa.Connection, account_id: str, now: datetime) -> A
     """The account under its lock (see the module), or None when there is none."""
     params = {"account_id": account_id, "now": now}
     if connection.dialect.name == "postgresql":
-        locked = _run(connection, "account_lock", params).fetchone()
-        if locked is None:
+        found = _run(connection, "account_lock", params)
+        if not found:
             return None
+        locked = found[0]
         around = {"account_pk": locked[0], "now": now}
-        held, deficit, _ = _run(connection, "account_around", around).fetchone()
+        ((held, deficit, _),) = _run(connection, "account_around", around)
         row: Sequence[Any] = (*locked, held, deficit)
     else:
-        found = _run(connection, "account", params).fetchone()
-        if found is None:
+        found = _run(connection, "account", params)
+        if not found:
             return None
-        row = tuple(found)
+        row = tuple(found[0])
     pk, balance, threshold, below, held, deficit = row
     return AccountState(int(pk), int(balance), threshold, bool(below), int(held), int(deficit))
 
@@ -346,13 +385,13 @@ def lock_account(connection: sa.Connection, account_id: str, now: datetime) -> A
 def insert_entry(connection: sa.Connection, values: dict[str, Any]) -> int | None:
     """``store.ledger``'s insert (``entry_values``): the new entry's id, None if its source
     exists already."""
-    rows = _run(connection, "entry_insert", values).fetchall()
+    rows = _run(connection, "entry_insert", values)
     return int(rows[0][0]) if rows else None
 
 
 def entry_by_source(connection: sa.Connection, source: str) -> int | None:
-    found = _run(connection, "entry_by_source", {"source": source}).fetchone()
-    return None if found is None else int(found[0])
+    found = _run(connection, "entry_by_source", {"source": source})
+    return int(found[0][0]) if found else None
 
 
 def move_balance(
@@ -365,12 +404,12 @@ def move_balance(
         "b_updated_at": at,
         "b_below_threshold": below,
     }
-    _run(connection, "move_balance", params)
+    _run(connection, "move_balance", params, fetch=False)
 
 
 def insert_grant(connection: sa.Connection, values: dict[str, Any]) -> int:
     """A new grant (every column but ``id``); returns its key."""
-    (row,) = _run(connection, "grant_insert", values).fetchall()
+    (row,) = _run(connection, "grant_insert", values)
     return int(row[0])
 
 
@@ -388,9 +427,9 @@ def insert_outbox(connection: sa.Connection, rows: Sequence[outbox.NewEvent]) ->
 
 def mark_credited(connection: sa.Connection, payment_pk: int, entry_id: int, at: datetime) -> None:
     params = {"payment_pk": payment_pk, "entry_id": entry_id, "b_updated_at": at}
-    _run(connection, "mark_credited", params)
+    _run(connection, "mark_credited", params, fetch=False)
 
 
 def record_event(connection: sa.Connection, values: dict[str, Any]) -> None:
     """``store.events``'s record (``record_values``): insert, or count one more attempt."""
-    _run(connection, "event_record", values)
+    _run(connection, "event_record", values, fetch=False)

@@ -157,17 +157,19 @@ def apply(
     if account_pk is None or state not in _HANDLED_STATES:
         return None  # unknown account (attention), or a payment an operator must see to
     # From here on this path writes, and answers whatever it finds, as the general one.
-    outcome = _credit(connection, ctx, event, checkout, account_id, actor)
-    record = event_log.record_values(
-        event_id=event.id,
-        event_type=event.type,
-        livemode=event.livemode,
-        payload=payload,
-        secret_label=secret_label,
-        outcome=outcome.result,
-        replay=replay,
-    )
-    sql.record_event(connection, record)
+    # Pipelined on PostgreSQL: the writes whose answers are not read go in one round trip.
+    with sql.pipelined(connection):
+        outcome = _credit(connection, ctx, event, checkout, account_id, actor)
+        record = event_log.record_values(
+            event_id=event.id,
+            event_type=event.type,
+            livemode=event.livemode,
+            payload=payload,
+            secret_label=secret_label,
+            outcome=outcome.result,
+            replay=replay,
+        )
+        sql.record_event(connection, record)
     return outcome
 
 
