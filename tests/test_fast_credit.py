@@ -26,17 +26,19 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from sqlmodel import Session
 
 from stripetopup.core import TopUpService
 from stripetopup.core.events import fast_credit, process
+from stripetopup.core.events.credit import credit_session
 from stripetopup.core.events.types import EventOutcome
 from stripetopup.core.recharge import consent
 from stripetopup.core.recharge.types import ConsentDoor
-from stripetopup.db import create_db_engine
+from stripetopup.db import create_db_engine, run_in_transaction
 from stripetopup.emulator import EmulatorServer
 from stripetopup.errors import InvalidAmount
 from stripetopup.models import MAX_INTEGER, EventResult
-from stripetopup.stripe_objects import Event
+from stripetopup.stripe_objects import CheckoutSession, Event
 from tests.conftest import ACCOUNT, make_settings
 from tests.support import stripe_events
 from tests.support.clock import ManualClock
@@ -511,3 +513,38 @@ def test_a_failing_event_rolls_back_alone_in_the_writers_transaction(
     assert after["stripe_payments"][-1]["checkout_session_id"] == fine["data"]["object"]["id"]
     assert service.balance("acct-bob").balance_cents == 700
     assert service.verify_ledger().ok
+
+
+@pytest.mark.parametrize("name", ["first credit", "settles a deficit", "threshold flips"])
+def test_reconciles_credit_without_an_event_matches_credit_session(
+    start: Callable[..., TopUpService], name: str
+) -> None:
+    """``credit_checkout`` is ``credit_session`` for ``reconcile --fix`` (no event, no event
+    record): the same rows and the same answer, delivered twice."""
+    case = CASES[name]()
+    checkout = CheckoutSession.parse(case.events[0]["data"]["object"])
+
+    def slow(run: Run, evt: dict[str, Any], *, replay: bool = False) -> Any:
+        def work(session: Session) -> Any:
+            found = credit_session(
+                session, run.service.ctx, checkout, actor="reconcile", event_id=None
+            )
+            return (found.result, found.detail, found.entry_id, found.reported_cents)
+
+        return run_in_transaction(run.service.engine, work)
+
+    def quick(run: Run, evt: dict[str, Any], *, replay: bool = False) -> Any:
+        with run.service.engine.begin() as connection, connection.begin_nested():
+            found = fast_credit.credit_checkout(
+                connection, run.service.ctx, checkout, actor="reconcile", event_id=None
+            )
+        assert found is not None
+        return (found.result, found.detail, found.entry_id, found.amount_cents)
+
+    twice = Case([case.events[0]] * 2, setup=case.setup, settings=case.settings)
+    slow_run, slow_rows = play(start, twice, slow)
+    quick_run, quick_rows = play(start, twice, quick)
+    assert quick_run.outcomes == slow_run.outcomes
+    assert [o[0] for o in quick_run.outcomes] == ["credited", "already_applied"]
+    assert quick_rows == slow_rows
+    assert quick_rows["webhook_events"] == []

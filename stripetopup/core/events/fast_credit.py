@@ -25,6 +25,8 @@ store's credit statements and the typed Stripe objects.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import sqlalchemy as sa
 
 from stripetopup.core.context import Context
@@ -72,15 +74,32 @@ def eligible(ctx: Context, event: Event) -> CheckoutSession | None:
     if event.type == ASYNC_SUCCEEDED:
         # As the handler does: the async success is the payment's confirmation.
         checkout = checkout.model_copy(update={"payment_status": "paid"})
-    if not checkout.paid or attention_reason(ctx, checkout) is not None:
-        return None
     # Both need Stripe before the transaction (the receipt page, the saved card).
     if checkout.invoice_id is not None or consent.given(checkout.metadata) is not None:
         return None
+    return checkout if creditable(ctx, checkout) else None
+
+
+def creditable(ctx: Context, checkout: CheckoutSession) -> bool:
+    """True for a paid session ``credit.credit_session`` would credit without attention."""
+    if not checkout.paid or attention_reason(ctx, checkout) is not None:
+        return False
     amount = credited_cents(ctx, checkout)
-    if amount is None or amount > MAX_INTEGER:
-        return None
-    return checkout
+    return amount is not None and 0 < amount <= MAX_INTEGER
+
+
+@dataclass(frozen=True)
+class SessionCredit:
+    """What crediting one session did: ``credit.Credit``'s answer, without the ORM row.
+
+    ``amount_cents`` is what to report (``Credit.reported_cents``): what was credited now,
+    else what Stripe charged.
+    """
+
+    result: EventResult
+    detail: str
+    entry_id: int | None = None
+    amount_cents: int | None = None
 
 
 def apply_duplicate(
@@ -151,44 +170,80 @@ def apply(
     duplicate = _duplicate(connection, event, checkout, secret_label=secret_label, replay=replay)
     if duplicate is not None:
         return duplicate
-    account_id = session_account_id(checkout)
-    assert account_id is not None  # attention_reason refuses a session without one
-    account_pk, state = sql.look(connection, account_id, checkout.id)
-    if account_pk is None or state not in _HANDLED_STATES:
-        return None  # unknown account (attention), or a payment an operator must see to
-    # From here on this path writes, and answers whatever it finds, as the general one.
     # Pipelined on PostgreSQL: the writes whose answers are not read go in one round trip.
     with sql.pipelined(connection):
-        outcome = _credit(connection, ctx, event, checkout, account_id, actor)
+        credit = _credit_checkout(connection, ctx, checkout, actor=actor, event_id=event.id)
+        if credit is None:
+            return None
         record = event_log.record_values(
             event_id=event.id,
             event_type=event.type,
             livemode=event.livemode,
             payload=payload,
             secret_label=secret_label,
-            outcome=outcome.result,
+            outcome=credit.result,
             replay=replay,
         )
         sql.record_event(connection, record)
-    return outcome
+    return _outcome(
+        event,
+        checkout,
+        credit.result,
+        credit.detail,
+        amount_cents=credit.amount_cents,
+        entry_id=credit.entry_id,
+    )
+
+
+def credit_checkout(
+    connection: sa.Connection,
+    ctx: Context,
+    checkout: CheckoutSession,
+    *,
+    actor: str,
+    event_id: str | None,
+) -> SessionCredit | None:
+    """``credit.credit_session`` in the caller's transaction, for a :func:`creditable`
+    session whose account exists and whose payment is new, pending or credited; None,
+    having written nothing, for any other (``reconcile --fix``'s credit: no event, no
+    event record)."""
+    if not creditable(ctx, checkout):
+        return None
+    with sql.pipelined(connection):
+        return _credit_checkout(connection, ctx, checkout, actor=actor, event_id=event_id)
+
+
+def _credit_checkout(
+    connection: sa.Connection,
+    ctx: Context,
+    checkout: CheckoutSession,
+    *,
+    actor: str,
+    event_id: str | None,
+) -> SessionCredit | None:
+    account_id = session_account_id(checkout)
+    assert account_id is not None  # attention_reason refuses a session without one
+    account_pk, state = sql.look(connection, account_id, checkout.id)
+    if account_pk is None or state not in _HANDLED_STATES:
+        return None  # unknown account (attention), or a payment an operator must see to
+    # From here on this path writes, and answers whatever it finds, as the general one.
+    return _credit(connection, ctx, checkout, account_id, actor, event_id)
 
 
 def _credit(
     connection: sa.Connection,
     ctx: Context,
-    event: Event,
     checkout: CheckoutSession,
     account_id: str,
     actor: str,
-) -> EventOutcome:
+    event_id: str | None,
+) -> SessionCredit:
     """``credit.credit_session`` for an eligible session whose account exists."""
     payment = sql.upsert_payment(connection, payments.upsert_values(checkout, account_id))
     if payment.state == PaymentState.DISMISSED:  # dismissed since we looked
-        return _outcome(
-            event, checkout, EventResult.IGNORED, DISMISSED, amount_cents=payment.amount_total_cents
-        )
+        return SessionCredit(EventResult.IGNORED, DISMISSED, None, payment.amount_total_cents)
     if payment.state == PaymentState.CREDITED:
-        return _already(event, checkout, payment.amount_total_cents, payment.credited_entry_id)
+        return _already(payment.amount_total_cents, payment.credited_entry_id)
     amount = credited_cents(ctx, checkout)
     assert amount is not None  # eligible() checked it is positive
     now = ctx.clock()  # the moment the grants are judged at, and the events' time
@@ -201,7 +256,7 @@ def _credit(
         existing = sql.entry_by_source(connection, source)
         if existing is None:
             raise ledger.beyond_range()
-        return _already_marked(connection, event, checkout, payment, existing)
+        return _already_marked(connection, payment, existing)
     ttl = ctx.settings.paid_credit_ttl
     posting = ledger.Posting(
         account_id=account_id,
@@ -212,7 +267,7 @@ def _credit(
         actor=actor,
         checkout_session_id=checkout.id,
         payment_intent_id=payment.payment_intent_id,
-        event_id=event.id,
+        event_id=event_id,
         grants=GrantRule(expires_at=None if ttl is None else now + ttl),
         at=now,
     )
@@ -221,7 +276,7 @@ def _credit(
     if entry_id is None:  # the source is credited already (its payment not marked so)
         existing = sql.entry_by_source(connection, posting.source)
         assert existing is not None  # the conflict was on this source
-        return _already_marked(connection, event, checkout, payment, existing)
+        return _already_marked(connection, payment, existing)
     # The threshold check reads the balance after the entry, as thresholds.evaluate does.
     threshold = threshold_of(ctx, account.threshold_cents)
     available = balance_after - account.held_cents
@@ -282,35 +337,20 @@ def _credit(
     sql.insert_outbox(connection, rows)
     sql.mark_credited(connection, payment.id, entry_id, utcnow())
     detail = f"credited {amount} to {account_id}"
-    return _outcome(
-        event, checkout, EventResult.CREDITED, detail, amount_cents=amount, entry_id=entry_id
-    )
+    return SessionCredit(EventResult.CREDITED, detail, entry_id, amount)
 
 
 def _already_marked(
-    connection: sa.Connection,
-    event: Event,
-    checkout: CheckoutSession,
-    payment: sql.PaymentRow,
-    entry_id: int,
-) -> EventOutcome:
+    connection: sa.Connection, payment: sql.PaymentRow, entry_id: int
+) -> SessionCredit:
     """The entry exists already: mark the payment credited by it, answer already_applied."""
     if payment.credited_entry_id != entry_id or payment.state != PaymentState.CREDITED:
         sql.mark_credited(connection, payment.id, entry_id, utcnow())
-    return _already(event, checkout, payment.amount_total_cents, entry_id)
+    return _already(payment.amount_total_cents, entry_id)
 
 
-def _already(
-    event: Event, checkout: CheckoutSession, amount_cents: int | None, entry_id: int | None
-) -> EventOutcome:
-    return _outcome(
-        event,
-        checkout,
-        EventResult.ALREADY_APPLIED,
-        ALREADY,
-        amount_cents=amount_cents,
-        entry_id=entry_id,
-    )
+def _already(amount_cents: int | None, entry_id: int | None) -> SessionCredit:
+    return SessionCredit(EventResult.ALREADY_APPLIED, ALREADY, entry_id, amount_cents)
 
 
 def _outcome(
