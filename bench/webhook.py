@@ -119,6 +119,7 @@ class Phase:
     results: Counter[str] = field(default_factory=Counter)
     acked: list[str] = field(default_factory=list)
     sent: list[str] = field(default_factory=list)  # event ids, in the order sent
+    sent_count: int = 0  # wrk: how many of its pool's requests went out (the first ones)
     exhausted: bool = False
     cpu_seconds: float = 0.0
     pg_cpu_seconds: float | None = None
@@ -312,7 +313,7 @@ def run_wrk(url: str, pool: Path, *, mode: str, seconds: float, args: argparse.N
     for name in ("connect", "read", "write", "timeout"):
         if values[f"error_{name}"]:
             phase.statuses[f"socket {name} error"] += values[f"error_{name}"]
-    phase.sent = [str(values["sent"])]  # the caller maps the count to event ids
+    phase.sent_count = values["sent"]
     return phase
 
 
@@ -537,10 +538,9 @@ def load_phase(
     with meter:
         phase = run_wrk(url, pool, mode="once", seconds=seconds, args=args)
     meter.fill(phase)
-    sent = int(phase.sent[0])
-    phase.sent = [event_id for event_id, _ in events[:sent]]
+    phase.sent = [event_id for event_id, _ in events[: phase.sent_count]]
     if server.spec.credits:
-        server.events.update(events[:sent])
+        server.events.update(events[: phase.sent_count])
     if phase.exhausted and not warmup:
         server.problems.append(f"wrk ran out of events ({count}); that round's rate is low")
     return phase
@@ -609,7 +609,6 @@ def one_round(server: Server, args: argparse.Namespace, workdir: Path) -> RoundR
                     url, pool, mode="cycle", seconds=args.seconds, args=args
                 )
             meter.fill(result.duplicates)
-            result.duplicates.sent = []
     if spec.credits:
         result.check = check_balance(server)
     return result
