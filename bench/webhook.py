@@ -3,12 +3,16 @@ a real load generator, in alternating rounds (issue 16, "What must be shown").
 
     .venv/bin/python bench/webhook.py [--seconds 10] [--rounds 3] [--only sqlite|pg]
 
+(About 10 minutes with the defaults, 12 on a busy machine; ``--seconds 5 --rounds 1`` for a
+quick look; ``make bench-webhook ARGS=...`` is the same.)
+
 The servers, each one uvicorn process tree pinned to core 1 (``taskset -c 1``; with
 ``--workers 2`` both workers share that one core, exactly as the bare endpoints get it):
 
     A  bare: FastAPI, verifies the signature only (bench/bare_webhook_app.py)
-    B  bare + one durable SQLite insert per request, WAL, synchronous=FULL
-       (bench/bare_sqlite_app.py)
+    B  bare + one durable SQLite insert per request, WAL, synchronous=FULL, one commit after
+       another on one connection (bench/bare_sqlite_app.py): the disk's serial commit rate,
+       a reference for group commit to beat, not a target
     C  stripetopup serve, 1 worker, SQLite     D  stripetopup serve --workers 2, SQLite
     E  stripetopup serve, 1 worker, PostgreSQL F  stripetopup serve --workers 2, PostgreSQL
 
@@ -160,6 +164,7 @@ class Server:
     rate_estimate: float = 0.0
     rounds: list[RoundResult] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    late_pacer: list[float] = field(default_factory=list)  # p99 send lag of rounds over 5 ms
 
 
 # ---------------------------------------------------------------- events and requests
@@ -594,10 +599,7 @@ def one_round(server: Server, args: argparse.Namespace, workdir: Path) -> RoundR
         meter.fill(result.paced)
         lag = percentile(result.paced.send_lags, 0.99) or 0.0
         if lag > 0.005:
-            server.problems.append(
-                f"the pacer sent late (p99 {lag * 1000:.0f} ms behind schedule): the load core "
-                "is busy, so that round's latency includes the pacer's own delay"
-            )
+            server.late_pacer.append(lag)
         settle(server, url, result.paced, result)
 
         if spec.key in DUPLICATES and not args.no_duplicates:
@@ -899,6 +901,13 @@ def main() -> int:
     problems = [f"{s.spec.name}: {p}" for s in servers for p in s.problems]
     for problem in problems:
         print(f"  PROBLEM  {problem}")
+    for server in servers:
+        if server.late_pacer:
+            print(
+                f"  NOISE    {server.spec.name}: the pacer sent late in {len(server.late_pacer)} "
+                f"of {len(server.rounds)} rounds (p99 up to {max(server.late_pacer) * 1000:.0f} ms"
+                " behind schedule): the load core was busy, and its delay is in p50/p99"
+            )
     if args.json:
         args.json.write_text(json.dumps(dump(servers), indent=1))
     return 1 if any("balance" in p or "ledger" in p or "never" in p for p in problems) else 0
