@@ -517,7 +517,8 @@ class TopUpService:
         on_item: Callable[[Difference], None] | None = None,
         on_page: Callable[[int], None] | None = None,
     ) -> ReconcileReport:
-        """Compare Stripe's sessions created in ``[since, until)`` with the ledger.
+        """Compare Stripe's sessions, and auto-recharge PaymentIntents, created in
+        ``[since, until)`` with the ledger.
 
         With ``fix`` missing credits and debits are applied (actor ``reconcile``). With
         ``on_item`` differences are streamed to it instead of collected in the report.

@@ -29,7 +29,7 @@ from stripetopup.core.ledger import sources
 from stripetopup.core.outbound import posting as outbound
 from stripetopup.core.outbound.catalogue import EventType, RechargeData
 from stripetopup.core.outbound.emit import emit
-from stripetopup.core.recharge import action_links
+from stripetopup.core.recharge import action_links, tags
 from stripetopup.core.recharge.types import ActionLinkMaker, RechargeRun
 from stripetopup.db import run_in_transaction, transaction
 from stripetopup.errors import CardDeclined, NotFound, StripeUnavailable
@@ -79,7 +79,7 @@ def charge(ctx: Context, attempt_key: str) -> str:
         "payment_method": attempt.payment_method_id,
         "off_session": True,
         "confirm": True,
-        "metadata": {"account_id": account_id, "attempt": attempt_key, "source": "stripetopup"},
+        "metadata": tags.metadata_for(account_id, attempt_key),
     }
     try:
         pi = ctx.stripe.create_payment_intent(params, idempotency_key=f"stripetopup-{attempt_key}")
