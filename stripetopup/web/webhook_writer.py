@@ -59,7 +59,7 @@ async def deliver(
     else:
         item = intake.prepare(ctx, verified)
     result = await writer.submit(item)
-    return intake.finish(verified, result)
+    return intake.finish(verified, item, result)
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,10 @@ One connection, one transaction, a SAVEPOINT per event. An event whose handler f
 rolls back alone and is recorded as failed in the same transaction, while the others
 commit with it; :func:`apply_batch` answers one :class:`ItemResult` per item, in order,
 only after the COMMIT returned, so no caller answers Stripe before its credit is on
-disk. When the transaction itself fails (the COMMIT, or the connection under it),
-nothing of the batch is applied and every item fails; the failures are then recorded
-in a fresh transaction where the database lets us.
+disk (the caller logs its audit line, :func:`log_result`, with its request's id).
+When the transaction itself fails (the COMMIT, or the connection under it), nothing of
+the batch is applied and every item fails; the failures are then recorded in a fresh
+transaction where the database lets us.
 
 The webhook's writer (web.webhook_writer), ``replay`` and ``TopUpService.apply_event``
 all come here (the last two as a batch of one), so they share one per-event step,
@@ -139,10 +140,7 @@ def apply_batch(ctx: Context, items: Sequence[Prepared]) -> list[ItemResult]:
                 for index in order:
                     results[index] = _apply_one(connection, ctx, items[index])
             # The COMMIT returned: only now is any of it an answer.
-            answered = [results[i] for i in range(len(items))]
-            for item, result in zip(items, answered, strict=True):
-                _log(item, result)
-            return answered
+            return [results[i] for i in range(len(items))]
         except DBAPIError as exc:
             if attempt < MAX_ATTEMPTS and is_retryable(exc):
                 log.info("retrying a batch of %d after %s", len(items), type(exc.orig).__name__)
@@ -256,9 +254,7 @@ def _failed_batch(
         # Where the database is gone this fails too; Stripe retries the delivery all the same.
         with contextlib.suppress(StripeTopupError, DBAPIError):
             run_in_transaction(ctx.engine, functools.partial(_record_failed, item, error))
-        result = ItemResult(error=failure, reason=error)
-        _log(item, result)
-        results.append(result)
+        results.append(ItemResult(error=failure, reason=error))
     return results
 
 
@@ -281,8 +277,11 @@ def _rollback(savepoint: sa.NestedTransaction) -> None:
         savepoint.rollback()
 
 
-def _log(item: Prepared, result: ItemResult) -> None:
-    """The audit trail an operator greps for: which event did what, through which door."""
+def log_result(item: Prepared, result: ItemResult) -> None:
+    """The audit trail an operator greps for: which event did what, through which door.
+
+    Logged by the caller, after the batch, so the line carries its request's id.
+    """
     if result.outcome is not None:
         outcome = result.outcome
         log.info(

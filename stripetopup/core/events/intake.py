@@ -95,11 +95,11 @@ def prepare(ctx: Context, verified: Verified) -> batch.Prepared:
     )
 
 
-def finish(verified: Verified, result: batch.ItemResult) -> EventOutcome:
+def finish(verified: Verified, item: batch.Prepared, result: batch.ItemResult) -> EventOutcome:
     """Count the delivery, then its outcome, or its error raised (500: Stripe retries)."""
     outcome = result.outcome.result if result.outcome is not None else FAILED
     metrics.count_webhook(verified.event_type, outcome, time.perf_counter() - verified.started)
-    return events.answer(result)
+    return events.answer(item, result)
 
 
 def handle(ctx: Context, payload: bytes, signature_header: str | None) -> EventOutcome:
@@ -112,5 +112,6 @@ def handle(ctx: Context, payload: bytes, signature_header: str | None) -> EventO
     verified = verify(ctx, payload, signature_header)
     if verified.refusal is not None:
         refuse(ctx, verified)
-    (result,) = batch.apply_batch(ctx, [prepare(ctx, verified)])
-    return finish(verified, result)
+    item = prepare(ctx, verified)
+    (result,) = batch.apply_batch(ctx, [item])
+    return finish(verified, item, result)

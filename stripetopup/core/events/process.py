@@ -90,11 +90,13 @@ def apply(
         ctx, event, actor=actor, payload=raw, secret_label=secret_label, replay=replay
     )
     (result,) = batch.apply_batch(ctx, [item])
-    return answer(result)
+    return answer(item, result)
 
 
-def answer(result: batch.ItemResult) -> EventOutcome:
-    """The item's outcome, or its error raised (ProcessingError: recorded, Stripe retries)."""
+def answer(item: batch.Prepared, result: batch.ItemResult) -> EventOutcome:
+    """The item's audit line, then its outcome, or its error raised (ProcessingError:
+    recorded, Stripe retries)."""
+    batch.log_result(item, result)
     if result.outcome is None:
         assert result.error is not None
         raise result.error
