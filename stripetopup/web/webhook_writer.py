@@ -79,6 +79,15 @@ class WebhookWriter:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._stopping = False
+        self._applying = 0
+
+    def queued(self) -> int:
+        """Deliveries waiting for the next batch (approximately: the queue moves)."""
+        return self._queue.qsize()
+
+    def applying(self) -> int:
+        """How many deliveries the batch under way holds (0 when idle)."""
+        return self._applying
 
     def start(self) -> None:
         with self._lock:
@@ -130,12 +139,15 @@ class WebhookWriter:
                 return
 
     def _apply(self, waiting: list[_Waiting]) -> None:
+        self._applying = len(waiting)
         try:
             results = batch.apply_batch(self.service.ctx, [w.item for w in waiting])
         except Exception as exc:  # a bug, not a refusal: every request answers 5xx
             log.error("webhook writer: a batch failed unexpectedly: %s", type(exc).__name__)
             failure = batch.ItemResult(error=DatabaseError("the webhook batch failed"))
             results = [failure] * len(waiting)
+        finally:
+            self._applying = 0
         for entry, result in zip(waiting, results, strict=True):
             # RuntimeError: that request's loop has closed, so nobody is waiting for it.
             with contextlib.suppress(RuntimeError):
