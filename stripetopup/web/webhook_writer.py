@@ -54,10 +54,11 @@ async def deliver(
         raise
     if verified.refusal is not None:
         await anyio.to_thread.run_sync(intake.refuse, ctx, verified)
-    if verified.needs_gathering:  # Stripe calls: never on the event loop
-        item = await anyio.to_thread.run_sync(intake.prepare, ctx, verified)
+    item = intake.ready(verified)
+    if batch.asks_stripe(item):  # Stripe calls: never on the event loop
+        item = await anyio.to_thread.run_sync(batch.gather, ctx, item)
     else:
-        item = intake.prepare(ctx, verified)
+        item = batch.gather(ctx, item)
     result = await writer.submit(item)
     return intake.finish(verified, item, result)
 

@@ -27,7 +27,7 @@ import logging
 import random
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -36,7 +36,7 @@ from sqlmodel import Session
 
 from stripetopup.core.context import Context
 from stripetopup.core.events import audit
-from stripetopup.core.events.registry import GATHERERS, HANDLERS
+from stripetopup.core.events.registry import ASKS_STRIPE, GATHERERS, HANDLERS
 from stripetopup.core.events.types import EventOutcome
 from stripetopup.db import MAX_ATTEMPTS, is_retryable, run_in_transaction, unavailable, write_lock
 from stripetopup.errors import DatabaseError, ProcessingError, StripeTopupError
@@ -61,12 +61,12 @@ class Prepared:
     recorded as failed (the handler never runs without its facts).
     """
 
-    event: dict[str, Any]
     typed: Event
     actor: str
     payload: str
     secret_label: str | None
     replay: bool = False
+    event: dict[str, Any] = field(default_factory=dict)  # as parsed: for the audit line
     facts: Any = None
     failure: str | None = None
     cause: StripeTopupError | None = None
@@ -92,9 +92,41 @@ class ItemResult:
     reason: str = ""
 
 
-def needs_gathering(event_type: str) -> bool:
-    """True when the type's handler needs Stripe calls first (do them off the event loop)."""
-    return event_type in GATHERERS
+def typed(
+    event: dict[str, Any],
+    *,
+    actor: str,
+    payload: str,
+    secret_label: str | None,
+    replay: bool = False,
+) -> Prepared:
+    """``event`` (already shape-checked) typed, its facts not gathered yet (:func:`gather`)."""
+    return Prepared(Event.parse(event), actor, payload, secret_label, replay, event=event)
+
+
+def asks_stripe(item: Prepared) -> bool:
+    """True when gathering ``item``'s facts calls Stripe (then do it off the event loop)."""
+    if item.typed.type not in GATHERERS:
+        return False
+    says = ASKS_STRIPE.get(item.typed.type)
+    return says(item.typed) if says is not None else True
+
+
+def gather(ctx: Context, item: Prepared) -> Prepared:
+    """``item`` with what its handler needs from Stripe (most types: nothing to ask).
+
+    Stripe is asked here, before any transaction opens, never under a lock. A failing
+    call is kept in ``failure``, to be recorded with the batch.
+    """
+    gatherer = GATHERERS.get(item.typed.type)
+    if gatherer is None:
+        return item
+    try:
+        facts = gatherer(ctx, item.typed)
+    except Exception as exc:
+        cause = exc if isinstance(exc, StripeTopupError) else None
+        return replace(item, failure=_describe(exc), cause=cause)
+    return replace(item, facts=facts)
 
 
 def prepare(
@@ -106,22 +138,9 @@ def prepare(
     secret_label: str | None,
     replay: bool = False,
 ) -> Prepared:
-    """``event`` (already shape-checked) typed, with what its handler needs from Stripe.
-
-    Stripe is asked here, before any transaction opens, never under a lock. A failing
-    call is kept in ``failure``, to be recorded with the batch.
-    """
-    typed = Event.parse(event)
-    item = Prepared(event, typed, actor, payload, secret_label, replay)
-    gatherer = GATHERERS.get(typed.type)
-    if gatherer is None:
-        return item
-    try:
-        facts = gatherer(ctx, typed)
-    except Exception as exc:
-        cause = exc if isinstance(exc, StripeTopupError) else None
-        return replace(item, failure=_describe(exc), cause=cause)
-    return replace(item, facts=facts)
+    """:func:`typed`, then :func:`gather`: ready for :func:`apply_batch`."""
+    item = typed(event, actor=actor, payload=payload, secret_label=secret_label, replay=replay)
+    return gather(ctx, item)
 
 
 def apply_batch(ctx: Context, items: Sequence[Prepared]) -> list[ItemResult]:

@@ -2,8 +2,9 @@
 
 In steps, so the web door runs each where it belongs: :func:`verify` (signature, JSON and
 shape: microseconds, on the event loop), :func:`refuse` for a signed body we cannot use
-(a database write, so off the loop), :func:`prepare` (Stripe calls for the types that
-need them, off the loop), then the writer's batch (core.events.batch) and :func:`finish`.
+(a database write, so off the loop), :func:`ready` and ``batch.gather`` (off the loop
+when it calls Stripe, ``batch.asks_stripe``), then the writer's batch (core.events.batch)
+and :func:`finish`.
 :func:`handle` is all of it in one call, a batch of one, for in-process callers.
 
 Every delivery is counted (stripetopup.metrics) by event type and outcome, with its time.
@@ -38,10 +39,6 @@ class Verified:
     def event_type(self) -> str:
         # Signed by Stripe and checked by parse_event: bounded.
         return str(self.event["type"]) if self.event is not None else metrics.UNVERIFIED
-
-    @property
-    def needs_gathering(self) -> bool:
-        return batch.needs_gathering(self.event_type)
 
 
 def verify(ctx: Context, payload: bytes, signature_header: str | None) -> Verified:
@@ -83,11 +80,10 @@ def refuse(ctx: Context, verified: Verified) -> None:
     raise verified.refusal
 
 
-def prepare(ctx: Context, verified: Verified) -> batch.Prepared:
-    """The delivery ready for the writer (Stripe asked first, for the types that need it)."""
+def ready(verified: Verified) -> batch.Prepared:
+    """The delivery typed for the writer, its facts not gathered yet (``batch.gather``)."""
     assert verified.event is not None
-    return batch.prepare(
-        ctx,
+    return batch.typed(
         verified.event,
         actor="webhook",
         secret_label=verified.secret_label,
@@ -112,6 +108,6 @@ def handle(ctx: Context, payload: bytes, signature_header: str | None) -> EventO
     verified = verify(ctx, payload, signature_header)
     if verified.refusal is not None:
         refuse(ctx, verified)
-    item = prepare(ctx, verified)
+    item = batch.gather(ctx, ready(verified))
     (result,) = batch.apply_batch(ctx, [item])
     return finish(verified, item, result)
