@@ -206,16 +206,17 @@ def _apply_one(connection: sa.Connection, ctx: Context, item: Prepared) -> ItemR
 def _apply_on(connection: sa.Connection, ctx: Context, item: Prepared) -> EventOutcome:
     """The per-event step, on the batch's connection inside the item's savepoint.
 
-    Today the general path: the event's handler through the ORM, then the event log's
-    row with its outcome. (A pre-built statement path for the common credit plugs in
+    Today the general path: the event's handler through the ORM (a Session joined to
+    the item's savepoint, which it flushes into and never commits), then the event
+    log's row with its outcome. (A pre-built statement path for the common credit plugs in
     here first, answering None when it does not handle the event.)
     """
     with Session(
-        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        bind=connection, join_transaction_mode="rollback_only", expire_on_commit=False
     ) as session:
         outcome = dispatch(session, ctx, item.typed, item.actor, item.facts)
         _record(session, item, outcome.result)
-        session.commit()  # releases the session's own savepoint, not the batch
+        session.commit()  # a flush: the item's savepoint is the caller's to release
     return outcome
 
 
@@ -250,7 +251,7 @@ def _record_failure(
     """Record ``item`` as failed in its own savepoint of the batch; its failed result."""
     savepoint = connection.begin_nested()
     try:
-        with Session(bind=connection, join_transaction_mode="create_savepoint") as session:
+        with Session(bind=connection, join_transaction_mode="rollback_only") as session:
             _record(session, item, FAILED, error)
             session.commit()
         savepoint.commit()
