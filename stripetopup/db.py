@@ -10,6 +10,7 @@ Imports sqlalchemy/sqlmodel and ``stripetopup.errors`` only.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import random
@@ -40,12 +41,65 @@ _RETRYABLE_PG = {"40001", "40P01"}
 _UNIQUE_VIOLATION = "23505"
 
 
-# SQLite admits one writer at a time. Threads of one process queue on this lock instead of
-# on SQLite's busy handler, which sleeps in growing steps and wastes most of the wait;
-# other processes still meet the busy timeout.
-_sqlite_write_locks: weakref.WeakKeyDictionary[Engine, threading.RLock] = (
+# SQLite admits one writer at a time. Writers queue on a lock instead of on SQLite's busy
+# handler, which sleeps in growing steps and wastes most of the wait (with two `serve`
+# workers on one file, most of both): threads of one process on a lock of the process,
+# processes on an flock(2) of a sidecar file, which the kernel hands on the moment it is
+# released. A process that does not take it (sqlite3 at a prompt) still meets the busy
+# timeout, so the sidecar is a speed-up, never a correctness requirement.
+_sqlite_write_locks: weakref.WeakKeyDictionary[Engine, SQLiteWriteLock] = (
     weakref.WeakKeyDictionary()
 )
+
+
+class SQLiteWriteLock:
+    """One SQLite file's write lock: reentrant in a thread, exclusive across processes.
+
+    The sidecar (``<database>.writelock``, next to the file) is opened on first use and
+    again after a fork (a child must not share its parent's open file, or the lock).
+    Where it cannot be opened (a directory we may not write, an in-memory database) the
+    process lock alone is taken.
+    """
+
+    def __init__(self, database: str | None) -> None:
+        memory = not database or database == ":memory:" or database.startswith("file::memory")
+        self.path = None if memory else f"{os.path.abspath(database or '')}.writelock"
+        self._thread_lock = threading.RLock()
+        self._depth = 0  # only read and written while _thread_lock is held
+        self._fd: int | None = None
+        self._pid = 0
+
+    def __enter__(self) -> SQLiteWriteLock:
+        self._thread_lock.acquire()
+        try:
+            if self._depth == 0:
+                self._lock_file()
+            self._depth += 1
+        except BaseException:
+            self._thread_lock.release()
+            raise
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        try:
+            self._depth -= 1
+            if self._depth == 0 and self._fd is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._thread_lock.release()
+
+    def _lock_file(self) -> None:
+        if self.path is None:
+            return
+        if self._fd is None or self._pid != os.getpid():
+            try:
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            except OSError as exc:
+                log.debug("no SQLite write-lock file (%s); the busy timeout only", exc.strerror)
+                self.path = None
+                return
+            self._pid = os.getpid()
+        fcntl.flock(self._fd, fcntl.LOCK_EX)  # blocks in the kernel until the holder is done
 
 
 def create_db_engine(url: str, *, pool_size: int = 5) -> Engine:
@@ -57,7 +111,7 @@ def create_db_engine(url: str, *, pool_size: int = 5) -> Engine:
         )
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
-        _sqlite_write_locks[engine] = threading.RLock()
+        _sqlite_write_locks[engine] = SQLiteWriteLock(engine.url.database)
         return engine
     return sa.create_engine(
         url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True, pool_recycle=1800
@@ -101,6 +155,18 @@ def _transaction(engine: Engine) -> Iterator[Session]:
     lock = _sqlite_write_locks.get(engine) or nullcontext()
     with lock, Session(engine, expire_on_commit=False) as session, session.begin():
         yield session
+
+
+@contextmanager
+def write_lock(engine: Engine) -> Iterator[None]:
+    """Hold ``engine``'s write lock (SQLite's; nothing on PostgreSQL) for one transaction."""
+    with _sqlite_write_locks.get(engine) or nullcontext():
+        yield
+
+
+def is_retryable(exc: DBAPIError) -> bool:
+    """True for a race the database reports (deadlock, serialization, busy, unique key)."""
+    return _is_retryable(exc)
 
 
 def unavailable(exc: DBAPIError) -> DatabaseError:

@@ -19,6 +19,7 @@ from stripetopup.web.deps import Service
 from stripetopup.web.limits import BodyLimitMiddleware
 from stripetopup.web.routes import billing, grants, hooks, metrics, outbound, recharge, spend, topup
 from stripetopup.web.schemas import Health, Version, error
+from stripetopup.web.webhook_writer import WebhookWriter
 
 
 def create_app(service: TopUpService, *, demo: bool = False, jobs: bool = True) -> FastAPI:
@@ -28,6 +29,7 @@ def create_app(service: TopUpService, *, demo: bool = False, jobs: bool = True) 
     background jobs while the app is up under a server that runs the lifespan (``serve``):
     grant and hold expiry, and the outbound webhook worker (:mod:`stripetopup.web.jobs`).
     """
+    writer = WebhookWriter(service)  # started by the first delivery, stopped by the lifespan
     # /docs and /redoc from assets installed with fastapi-offline: no CDN, so they work
     # offline and behind a strict egress policy.
     app = FastAPIOffline(
@@ -37,9 +39,10 @@ def create_app(service: TopUpService, *, demo: bool = False, jobs: bool = True) 
         redirect_slashes=False,
         # Any route may fail unexpectedly; a route that can fail so by design says how.
         responses={500: error("An unexpected failure (internal_error); see the server log.")},
-        lifespan=background.lifespan(service) if jobs else None,
+        lifespan=background.lifespan(service, writer) if jobs else None,
     )
     app.state.service = service
+    app.state.webhook_writer = writer
     errors.install(app)
     app.add_middleware(
         CORSMiddleware,

@@ -10,6 +10,8 @@
   instance runs it; that is safe, as each expiry is written exactly once whoever runs it.
   A failed run is logged (the error's class and our own message, never a secret) and the
   next one tries again.
+- The webhook writer (web.webhook_writer), which applies deliveries in batches: started
+  here (or by the first delivery), drained and stopped on shutdown.
 - The outbound webhook worker (core.outbound.worker), one per process unless
   ``STRIPETOPUP_HOOKS_WORKER`` is off, stopped on shutdown within an attempt's timeout.
 """
@@ -28,15 +30,21 @@ from fastapi import FastAPI
 
 from stripetopup.core import TopUpService
 from stripetopup.errors import StripeTopupError
+from stripetopup.web.webhook_writer import WebhookWriter
 
 log = logging.getLogger("stripetopup.web.jobs")
 
 
-def lifespan(service: TopUpService) -> Callable[[FastAPI], Any]:
-    """The app's lifespan: the expiry job and the delivery worker, start-up to shutdown."""
+def lifespan(
+    service: TopUpService, writer: WebhookWriter | None = None
+) -> Callable[[FastAPI], Any]:
+    """The app's lifespan: the webhook writer, the expiry job and the delivery worker,
+    start-up to shutdown."""
 
     @asynccontextmanager
     async def run(_app: FastAPI) -> AsyncIterator[None]:
+        if writer is not None:
+            writer.start()
         worker = service.hooks_worker() if service.settings.hooks_worker else None
         if worker is not None:
             worker.start()
@@ -52,6 +60,8 @@ def lifespan(service: TopUpService) -> Callable[[FastAPI], Any]:
                 # An attempt under way ends within its timeout; a lease covers the rest.
                 timeout = service.settings.hooks_timeout_seconds + 5
                 await asyncio.to_thread(worker.stop, timeout)
+            if writer is not None:  # after the server stopped taking requests: drain it
+                await asyncio.to_thread(writer.stop)
 
     return run
 

@@ -48,7 +48,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from stripetopup import metrics
 from stripetopup.config import Settings
-from stripetopup.errors import AuthError, ConfigError, Forbidden, RateLimited, SignatureError
+from stripetopup.errors import AuthError, ConfigError, Forbidden, RateLimited
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -104,21 +104,12 @@ def count_checkout(request: Request, account_id: str) -> None:
     _of(request).take_checkout(account_id, address_of(request))
 
 
-def unless_forged(
-    request: Request,
-    handle: Callable[[bytes, str | None], T],
-    payload: bytes,
-    signature: str | None,
-) -> T:
-    """``handle(payload, signature)``; a SignatureError counts against the address and
-    becomes 429 once it is over its limit. Verification always runs first."""
-    try:
-        return handle(payload, signature)
-    except SignatureError:
-        refusal = _of(request).count_forged_signature(address_of(request))
-        if refusal is not None:
-            raise refusal from None
-        raise
+def count_forgery(request: Request) -> None:
+    """Count one delivery whose signature failed against its address; RateLimited (429)
+    once the address is over its limit. Off the event loop: the storage may be remote."""
+    refusal = _of(request).count_forged_signature(address_of(request))
+    if refusal is not None:
+        raise refusal
 
 
 def _of(request: Request) -> RateLimits:

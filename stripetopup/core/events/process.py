@@ -3,9 +3,10 @@
 The body is checked (:func:`check_shape`, with the refusals an operator reads) and then
 held as a typed :class:`~stripetopup.stripe_objects.Event`, which is what the handlers in
 :mod:`stripetopup.core.events.registry` receive. Flow for one event (dj-stripe's shape): record
-the delivery, run the handler and mark the outcome in one transaction; if anything fails,
-roll all of it back, record the delivery and its failure in a fresh transaction and raise
-ProcessingError so the webhook answers 500 and Stripe retries. Handlers are safe to run
+the delivery, run the handler and mark the outcome in one transaction (a savepoint of a
+batch's, :mod:`stripetopup.core.events.batch`); if anything fails, roll the event back,
+record the delivery and its failure and raise ProcessingError so the webhook answers 500
+and Stripe retries. Handlers are safe to run
 any number of times: money moves only through :func:`stripetopup.store.ledger.post`,
 keyed by a unique source.
 """
@@ -22,13 +23,11 @@ from sqlmodel import Session
 
 from stripetopup import json_input
 from stripetopup.core.context import Context
-from stripetopup.core.events import audit
-from stripetopup.core.events.registry import GATHERERS, HANDLERS
+from stripetopup.core.events import batch
+from stripetopup.core.events.registry import GATHERERS
 from stripetopup.core.events.types import EventOutcome
 from stripetopup.db import run_in_transaction
-from stripetopup.errors import PayloadError, ProcessingError, StripeTopupError
-from stripetopup.models import EventResult
-from stripetopup.redact import redact
+from stripetopup.errors import PayloadError
 from stripetopup.store import events as event_log
 from stripetopup.store.events import FAILED
 from stripetopup.stripe_objects import Event
@@ -82,54 +81,26 @@ def apply(
 ) -> EventOutcome:
     """Record ``event`` and apply it exactly once; ProcessingError if applying failed.
 
-    ``replay`` counts this run as a replay in the event log, not as a delivery attempt.
+    A batch of one (core.events.batch), the webhook writer's own step. ``replay`` counts
+    this run as a replay in the event log, not as a delivery attempt.
     """
     check_shape(event)
-    event_id, event_type = str(event["id"]), str(event["type"])
     raw = payload if payload is not None else json.dumps(event, separators=(",", ":"))
+    item = batch.prepare(
+        ctx, event, actor=actor, payload=raw, secret_label=secret_label, replay=replay
+    )
+    (result,) = batch.apply_batch(ctx, [item])
+    return answer(item, result)
 
-    def record(session: Session, outcome: str, error: str | None = None) -> None:
-        event_log.record(
-            session,
-            event_id=event_id,
-            event_type=event_type,
-            livemode=bool(event.get("livemode")),
-            payload=raw,
-            secret_label=secret_label,
-            outcome=outcome,
-            error=error,
-            replay=replay,
-        )
 
-    typed = Event.parse(event)
-
-    def work(session: Session) -> EventOutcome:
-        # Applying and recording share one transaction: one commit per delivery.
-        outcome = dispatch(session, ctx, typed, actor, facts)
-        record(session, outcome.result)
-        return outcome
-
-    try:
-        facts = gather(ctx, typed)  # Stripe calls: before the transaction, never under a lock
-        outcome = run_in_transaction(ctx.engine, work)
-        # The audit trail an operator greps for: which event did what, through which door.
-        log.info("%s", audit.sentence(outcome, actor), extra=audit.fields(event, outcome, actor))
-        return outcome
-    except Exception as exc:
-        error = redact(f"{type(exc).__name__}: {exc}")[:500]
-        log.error(
-            "event %s (%s) via %s failed: %s",
-            event_id,
-            event_type,
-            actor,
-            error,
-            extra=audit.fields(event, None, actor),
-        )
-        # Written after the rollback, so the failure survives it (and Stripe retries).
-        run_in_transaction(ctx.engine, lambda session: record(session, FAILED, error))
-        if isinstance(exc, StripeTopupError):
-            raise ProcessingError(f"event {event_id} failed: {exc.message}") from None
-        raise ProcessingError(f"event {event_id} failed; recorded for retry") from None
+def answer(item: batch.Prepared, result: batch.ItemResult) -> EventOutcome:
+    """The item's audit line, then its outcome, or its error raised (ProcessingError:
+    recorded, Stripe retries)."""
+    batch.log_result(item, result)
+    if result.outcome is None:
+        assert result.error is not None
+        raise result.error
+    return result.outcome
 
 
 def record_refused(
@@ -181,12 +152,4 @@ def gather(ctx: Context, event: Event) -> Any:
     return gatherer(ctx, event) if gatherer is not None else None
 
 
-def dispatch(
-    session: Session, ctx: Context, event: Event, actor: str, facts: Any = None
-) -> EventOutcome:
-    """Run the event's handler in ``session``; ``facts`` is what :func:`gather` returned."""
-    handler = HANDLERS.get(event.type)
-    if handler is None:
-        detail = "event type is not handled"
-        return EventOutcome(event.id, event.type, EventResult.IGNORED, detail)
-    return handler(session, ctx, event, actor, facts)
+dispatch = batch.dispatch  # the handler's table lookup, shared with the batch

@@ -41,6 +41,11 @@ def gather_receipt(ctx: Context, event: Event) -> str | None:
     return hosted_invoice_url(ctx, checkout.invoice_id)
 
 
+def asks_stripe(checkout: CheckoutSession) -> bool:
+    """True when :func:`gather_receipt` would ask Stripe (the session has an invoice)."""
+    return checkout.invoice_id is not None
+
+
 def keep(session: Session, checkout_session_id: str, url: object) -> None:
     """Keep a gathered receipt page on the payment (nothing when none was found)."""
     if isinstance(url, str):

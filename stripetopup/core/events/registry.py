@@ -39,6 +39,12 @@ HANDLERS: dict[str, Handler] = {
     "customer.deleted": handlers_cards.on_customer_deleted,
     "payment_intent.succeeded": handlers_recharges.on_payment_intent_succeeded,
 }
+# Whether a gatherer will call Stripe for this event (absent: it always may). The web door
+# runs a gatherer that will in a worker thread, and one that will not on the event loop.
+ASKS_STRIPE: dict[str, Callable[[Event], bool]] = {
+    "checkout.session.completed": handlers.session_asks_stripe,
+    "checkout.session.async_payment_succeeded": handlers.session_asks_stripe,
+}
 # What a handler needs from Stripe, asked before its transaction opens.
 GATHERERS: dict[str, Gatherer] = {
     "checkout.session.completed": handlers.gather_session,

@@ -59,10 +59,22 @@ class SessionFacts:
 
 def gather_session(ctx: Context, event: Event) -> SessionFacts:
     """Asked before the transaction opens; neither answer is worth a missed credit."""
+    checkout = _gathered(event)
+    return SessionFacts(receipts.gather_receipt(ctx, event), cards.gather(ctx, checkout))
+
+
+def session_asks_stripe(event: Event) -> bool:
+    """True when :func:`gather_session` would call Stripe (an invoice, or a card saved):
+    the web door runs it in a thread then, and on the event loop otherwise."""
+    checkout = _gathered(event)
+    return receipts.asks_stripe(checkout) or cards.asks_stripe(checkout)
+
+
+def _gathered(event: Event) -> CheckoutSession:
     checkout = _checkout(event)
     if event.type == "checkout.session.async_payment_succeeded":
         checkout = checkout.model_copy(update={"payment_status": "paid"})
-    return SessionFacts(receipts.gather_receipt(ctx, event), cards.gather(ctx, checkout))
+    return checkout
 
 
 def on_session_completed(

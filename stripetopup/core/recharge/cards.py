@@ -32,13 +32,21 @@ MAX_PAYMENT_METHOD_ID = 255
 _PM_ID = re.compile(r"pm_[A-Za-z0-9_]+")
 
 
+def asks_stripe(checkout: CheckoutSession) -> bool:
+    """True when :func:`gather` would ask Stripe: a paid, consented session with its
+    PaymentIntent (most sessions save no card and need no call)."""
+    return (
+        checkout.paid
+        and consent.given(checkout.metadata) is not None
+        and checkout.payment_intent_id is not None
+    )
+
+
 def gather(ctx: Context, checkout: CheckoutSession) -> CardFacts | None:
     """The card a paid, consented session saved, or None (none saved, or Stripe silent:
     the credit never waits on it; ``replay`` asks again)."""
-    if not checkout.paid or consent.given(checkout.metadata) is None:
-        return None
     pi_id = checkout.payment_intent_id
-    if pi_id is None:
+    if not asks_stripe(checkout) or pi_id is None:
         return None
     try:
         pi = ctx.stripe.retrieve_payment_intent(pi_id, expand=["payment_method"])

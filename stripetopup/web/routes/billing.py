@@ -1,9 +1,10 @@
 """User-facing billing endpoints: checkout session, webhook, balance, presets.
 
-Plain ``def`` routes (FastAPI runs them in its threadpool, as the core blocks); the bodies
-are read by async dependencies within their size and JSON bounds (web.body).
-May import fastapi, stripetopup.core, stripetopup.errors, money and web's deps, body,
-ratelimit and schemas.
+Plain ``def`` routes (FastAPI runs them in its threadpool, as the core blocks), but the
+webhook, which is ``async`` and hands its event to the process's writer
+(web.webhook_writer); the bodies are read by async dependencies within their size and
+JSON bounds (web.body). May import fastapi, stripetopup.core, stripetopup.errors, money
+and web's deps, body, ratelimit, schemas and webhook_writer.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from stripetopup.web.schemas import (
     WebhookReceipt,
     error,
 )
+from stripetopup.web.webhook_writer import WebhookWriter, deliver
 
 router = APIRouter(prefix="/billing", tags=["billing"])
 RECENT_ENTRIES = 10
@@ -88,13 +90,14 @@ def create_checkout_session(
     return CheckoutLinkAnswer.of(link)
 
 
-def _webhook(
+async def _webhook(
     request: Request,
-    service: Service,
     payload: Annotated[bytes, Depends(raw_body)],
     stripe_signature: Annotated[str | None, Header()] = None,
 ) -> WebhookReceipt:
-    outcome = ratelimit.unless_forged(request, service.handle_webhook, payload, stripe_signature)
+    # async: verified on the event loop, applied by the process's one writer (group commit)
+    writer: WebhookWriter = request.app.state.webhook_writer
+    outcome = await deliver(request, writer, payload, stripe_signature)
     return WebhookReceipt(result=outcome.result, event_id=outcome.event_id)
 
 

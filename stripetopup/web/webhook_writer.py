@@ -1,0 +1,160 @@
+"""The process's one webhook writer: group commit for verified deliveries.
+
+Requests hand their prepared event to :meth:`WebhookWriter.submit` and await its future;
+one thread takes whatever is queued (up to ``MAX_BATCH``, never waiting to fill a batch),
+applies it as one transaction (core.events.batch: a savepoint per event) and resolves
+each future only after the COMMIT returned, so a 200 always follows a durable credit.
+While a batch commits the next one queues, which is what makes the commits group: under
+load one fsync answers many deliveries, idle a delivery waits for nobody.
+
+:func:`deliver` is the route's whole path: verification, parsing and shape checks on the
+event loop (microseconds), the writes a refusal needs and the Stripe calls a few event
+types need first in a worker thread, then the writer. Started with the first delivery
+(or by the lifespan) and stopped by the app's lifespan, after the queue is drained.
+Imports asyncio, anyio, threading, the core's intake and batch, the service and
+web.ratelimit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import queue
+import threading
+from dataclasses import dataclass
+
+import anyio.to_thread
+from fastapi import Request
+
+from stripetopup.core import TopUpService
+from stripetopup.core.events import batch, intake
+from stripetopup.core.events.types import EventOutcome
+from stripetopup.errors import DatabaseError, SignatureError
+from stripetopup.web import ratelimit
+
+log = logging.getLogger("stripetopup.web.webhook_writer")
+
+MAX_BATCH = 64
+
+
+async def deliver(
+    request: Request, writer: WebhookWriter, payload: bytes, signature: str | None
+) -> EventOutcome:
+    """Verify, parse and apply one delivery through ``writer``; the route's answer or error.
+
+    SignatureError (400) counted against the address, RateLimited (429) over its limit;
+    PayloadError (400) kept as a failed record; ProcessingError (500) recorded for retry.
+    """
+    ctx = writer.service.ctx
+    try:
+        verified = intake.verify(ctx, payload, signature)
+    except SignatureError:
+        await anyio.to_thread.run_sync(ratelimit.count_forgery, request)
+        raise
+    if verified.refusal is not None:
+        await anyio.to_thread.run_sync(intake.refuse, ctx, verified)
+    item = intake.ready(verified)
+    if batch.asks_stripe(item):  # Stripe calls: never on the event loop
+        item = await anyio.to_thread.run_sync(batch.gather, ctx, item)
+    else:
+        item = batch.gather(ctx, item)
+    result = await writer.submit(item)
+    return intake.finish(verified, item, result)
+
+
+@dataclass(frozen=True)
+class _Waiting:
+    item: batch.Prepared
+    future: asyncio.Future[batch.ItemResult]
+    loop: asyncio.AbstractEventLoop
+
+
+class WebhookWriter:
+    """A queue, one thread applying it in batches, and the futures it resolves."""
+
+    def __init__(self, service: TopUpService, *, max_batch: int = MAX_BATCH) -> None:
+        self.service = service
+        self.max_batch = max_batch
+        self._queue: queue.SimpleQueue[_Waiting | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._stopping = False
+        self._applying = 0
+
+    def queued(self) -> int:
+        """Deliveries waiting for the next batch (approximately: the queue moves)."""
+        return self._queue.qsize()
+
+    def applying(self) -> int:
+        """How many deliveries the batch under way holds (0 when idle)."""
+        return self._applying
+
+    def start(self) -> None:
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                return
+            self._stopping = False
+            self._thread = threading.Thread(
+                target=self._run, name="stripetopup-webhook-writer", daemon=True
+            )
+            self._thread.start()
+
+    def stop(self, timeout: float = 30) -> None:
+        """Apply what is queued, then end the thread (within ``timeout`` seconds)."""
+        with self._lock:
+            thread, self._stopping = self._thread, True
+            self._thread = None
+        if thread is not None:
+            self._queue.put(None)
+            thread.join(timeout)
+
+    async def submit(self, item: batch.Prepared) -> batch.ItemResult:
+        """Queue ``item`` and wait for its result, which comes after its batch committed."""
+        if self._stopping:  # shutting down: Stripe retries what we do not take
+            return batch.ItemResult(error=DatabaseError("the server is shutting down"))
+        self.start()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[batch.ItemResult] = loop.create_future()
+        self._queue.put(_Waiting(item, future, loop))
+        return await future
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            waiting = [first]
+            stop = False
+            while len(waiting) < self.max_batch:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stop = True
+                    break
+                waiting.append(more)
+            self._apply(waiting)
+            if stop:
+                return
+
+    def _apply(self, waiting: list[_Waiting]) -> None:
+        self._applying = len(waiting)
+        try:
+            results = batch.apply_batch(self.service.ctx, [w.item for w in waiting])
+        except Exception as exc:  # a bug, not a refusal: every request answers 5xx
+            log.error("webhook writer: a batch failed unexpectedly: %s", type(exc).__name__)
+            failure = batch.ItemResult(error=DatabaseError("the webhook batch failed"))
+            results = [failure] * len(waiting)
+        finally:
+            self._applying = 0
+        for entry, result in zip(waiting, results, strict=True):
+            # RuntimeError: that request's loop has closed, so nobody is waiting for it.
+            with contextlib.suppress(RuntimeError):
+                entry.loop.call_soon_threadsafe(_resolve, entry.future, result)
+
+
+def _resolve(future: asyncio.Future[batch.ItemResult], result: batch.ItemResult) -> None:
+    if not future.done():  # the request may have been cancelled (the client went away)
+        future.set_result(result)
