@@ -91,7 +91,11 @@ def _blocked(session: Session, rule: AutoRechargeRule, amount: int, now: datetim
     mine = _ATTEMPTS.c.account_pk == rule.account_pk
     if _count(session, mine, _ATTEMPTS.c.status == AttemptStatus.PENDING.value):
         return "an attempt is in flight"
-    latest = session.execute(sa.select(sa.func.max(_ATTEMPTS.c.created_at)).where(mine)).scalar()
+    # The cooldown runs from the last attempt's end (its charge, or its decline), not from
+    # when it was armed: an attempt left pending for a while (Stripe unreachable, a worker
+    # down) is charged late, and the next must still wait a whole cooldown after it.
+    ended = sa.func.coalesce(_ATTEMPTS.c.finished_at, _ATTEMPTS.c.created_at)
+    latest = session.execute(sa.select(sa.func.max(ended)).where(mine)).scalar()
     if latest is not None and _aware(latest) + timedelta(seconds=rule.cooldown_seconds) > now:
         return "cooldown"
     month = (mine, _ATTEMPTS.c.created_at >= month_start(now), _ATTEMPTS.c.status.in_(_CHARGING))

@@ -370,11 +370,14 @@ class Harness:
             rows = connection.execute(
                 sa.text("SELECT status, COUNT(*) FROM recharge_attempts GROUP BY status")
             ).all()
-        months = {(c.account_id, month_of(c.at)) for c in self.model.charges}
+        months: dict[tuple[str, tuple[int, int]], int] = defaultdict(int)
+        for c in self.model.charges:
+            months[(c.account_id, month_of(c.at))] += c.amount_cents
         return {
             "attempts": {str(s): int(n) for s, n in rows},
             "charges": len(self.model.charges),
             "account_months": len(months),
+            "month_totals": sorted(months.values()),
             "verifies": self.verifies,
         }
 
@@ -412,25 +415,25 @@ def random_step(harness: Harness, rng: Any) -> str:
 def _random_step(harness: Harness, rng: Any) -> str:
     account = rng.choice(harness.accounts)
     roll = rng.random()
-    if roll < 0.22:
-        cents = rng.randrange(1, 900)
+    if roll < 0.24:
+        cents = rng.randrange(1, 1000)
         harness.debit(account, cents)
         return f"debit {account} {cents}"
-    if roll < 0.32:
-        cents = rng.randrange(1, 900)
+    if roll < 0.34:
+        cents = rng.randrange(1, 1000)
         harness.debit_over_api(account, cents)
         return f"api debit {account} {cents}"
-    if roll < 0.37:
+    if roll < 0.39:
         harness.hold(account, rng.randrange(1, 800), rng.choice([30, 600, 7200]))
         return "hold"
-    if roll < 0.41:
+    if roll < 0.43:
         harness.capture(rng.randrange(100), rng.choice([None, rng.randrange(1, 400)]))
         return "capture"
-    if roll < 0.43:
+    if roll < 0.45:
         harness.release(rng.randrange(100))
         return "release"
     if roll < 0.47:
-        cents = rng.randrange(100, 3000)
+        cents = rng.randrange(100, 2000)
         harness.credit(account, cents)
         return f"credit {account} {cents}"
     if roll < 0.67:
@@ -439,16 +442,16 @@ def _random_step(harness: Harness, rng: Any) -> str:
         return f"work {outcome} ({account})"
     if roll < 0.90:
         kind = rng.random()
-        if kind < 0.45:
+        if kind < 0.50:
             harness.advance(rng.randrange(1, 300))
-        elif kind < 0.80:
-            harness.advance(rng.randrange(300, 4 * 3600))
-        elif kind < 0.92:
-            harness.advance(rng.randrange(4 * 3600, 2 * 86400))
-        elif kind < 0.97:
+        elif kind < 0.82:
+            harness.advance(rng.randrange(300, 3 * 3600))
+        elif kind < 0.96:
+            harness.advance(rng.randrange(3 * 3600, 86400))
+        elif kind < 0.99:
             harness.to_month_end(rng.randrange(0, 900))
         else:
-            harness.advance(rng.randrange(2 * 86400, 10 * 86400))
+            harness.advance(rng.randrange(86400, 10 * 86400))
         return "clock"
     if roll < 0.96:
         terms = random_terms(rng)
