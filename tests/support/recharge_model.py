@@ -105,6 +105,9 @@ class Harness:
         self.verified: tuple[Any, ...] = ()
         self.verifies = 0
         self.log: deque[str] = deque(maxlen=40)
+        # Stripe's objects are looked for from these times on (the emulator's clock is
+        # never behind the test clock: it is set to it, and runs on).
+        self.events_since = self.intents_since = clock.timestamp()
         control.set_clock(clock.timestamp())
 
     def close(self) -> None:
@@ -120,9 +123,8 @@ class Harness:
         body = {"amount_cents": 500, "save_payment_method": True}
         response = self.app.post("/billing/checkout-session", json=body, headers=headers)
         assert response.status_code == 200, response.text
-        since = self.clock.timestamp()
         self.control.pay(response.json()["id"])
-        self.deliver(since)
+        self.deliver()
         [card] = self.service.cards(account_id).cards
         self.cards[account_id] = card.payment_method_id
         with self.service.engine.connect() as connection:
@@ -211,12 +213,21 @@ class Harness:
     def work(self, outcome: str, account_id: str) -> None:
         """One pass of serve's beat (hold expiry, then the recharge worker) meeting
         ``outcome`` at Stripe for ``account_id``'s card (or a lost answer for the first
-        charge of the pass); then every webhook delivered."""
+        charge of the pass); then every new webhook delivered. With nothing pending the
+        worker calls nothing, and Stripe is not asked what it made (the next look finds
+        anything since the last)."""
+        with self.service.engine.connect() as connection:
+            pending = connection.execute(
+                sa.text("SELECT COUNT(*) FROM recharge_attempts WHERE status = 'pending'")
+            ).scalar_one()
+        if not pending:
+            self.service.expire_holds()
+            assert self.service.run_auto_recharge().results == {}
+            return
         if outcome == "lost":
             self.control.fault("/v1/payment_intents", "lose_answer", count=1, method="POST")
         elif outcome != "ok":
             self.control.set_card_decline(self.cards[account_id], outcome)
-        since = self.clock.timestamp()
         try:
             self.service.expire_holds()
             self.service.run_auto_recharge()
@@ -226,12 +237,13 @@ class Harness:
             elif outcome != "ok":
                 self.control.set_card_decline(self.cards[account_id], None)
         self._collect_intents()
-        self.deliver(since)
+        self.deliver()
 
-    def deliver(self, since: int) -> None:
-        """Deliver every event Stripe made since ``since`` to the app, oldest first, each
-        signed at the test clock's time (the emulator's own deliveries sign at the real
-        time, which a clock months ahead would refuse)."""
+    def deliver(self) -> None:
+        """Deliver every event Stripe made since the last look to the app, oldest first,
+        each signed at the test clock's time (the emulator's own deliveries sign at the
+        real time, which a clock months ahead would refuse)."""
+        since, self.events_since = self.events_since, self.clock.timestamp()
         found = self.stripe.v1.events.list(params={"limit": 100, "created": {"gte": since}})
         new = [e for e in found.auto_paging_iter() if e.id not in self.delivered]
         for evt in reversed(new):
@@ -247,8 +259,9 @@ class Harness:
 
     # Observing ----------------------------------------------------------------------------
     def _collect_intents(self) -> None:
-        """Every recharge PaymentIntent this run made (created at or after the clock)."""
-        since = self.clock.timestamp()
+        """Every recharge PaymentIntent made since the last look (this run's, as each look
+        follows a run that called Stripe)."""
+        since, self.intents_since = self.intents_since, self.clock.timestamp()
         found = self.stripe.v1.payment_intents.list(
             params={"limit": 100, "created": {"gte": since}}
         )
@@ -262,29 +275,14 @@ class Harness:
                 self.model.charges.append(charge)
             self.log.append(f"  stripe {pi.status} {meta['attempt']} {pi.amount}")
 
-    def _new_attempts(self) -> None:
-        """Record the terms each newly armed attempt was armed under."""
-        with self.service.engine.connect() as connection:
-            rows = connection.execute(
-                sa.text(
-                    "SELECT a.id, a.attempt_key, c.account_id FROM recharge_attempts a "
-                    "JOIN accounts c ON c.id = a.account_pk WHERE a.id > :seen ORDER BY a.id"
-                ),
-                {"seen": self.model.attempts_seen},
-            ).all()
-        for attempt_id, key, account_id in rows:
-            self.model.armed_under[str(key)] = self.model.terms[str(account_id)]
-            self.model.attempts_seen = int(attempt_id)
-            self.log.append(f"  armed {key}")
-
-    def check(self) -> None:
-        """Every invariant, now."""
-        self._new_attempts()
+    def _read(self) -> tuple[list[Any], list[Any], tuple[Any, ...]]:
+        """The attempts, the recharge credits and the ledger's fingerprint, in one visit."""
         with self.service.engine.connect() as connection:
             attempts = connection.execute(
                 sa.text(
-                    "SELECT attempt_key, account_pk, status, payment_intent_id "
-                    "FROM recharge_attempts"
+                    "SELECT a.id, a.attempt_key, c.account_id, a.status, a.payment_intent_id "
+                    "FROM recharge_attempts a JOIN accounts c ON c.id = a.account_pk "
+                    "ORDER BY a.id"
                 )
             ).all()
             credits = connection.execute(
@@ -293,32 +291,42 @@ class Harness:
                     "WHERE source LIKE 'payment_intent:%'"
                 )
             ).all()
-        in_flight: dict[int, int] = defaultdict(int)
-        for _, account_pk, status, _ in attempts:
-            in_flight[int(account_pk)] += status == "pending"
+            fingerprint = tuple(connection.execute(sa.text(_FINGERPRINT)).one())
+        return list(attempts), list(credits), fingerprint
+
+    def check(self) -> None:
+        """Every invariant, now."""
+        attempts, credits, fingerprint = self._read()
+        for attempt_id, key, account_id, _, _ in attempts:
+            if attempt_id > self.model.attempts_seen:  # newly armed: under today's terms
+                self.model.armed_under[str(key)] = self.model.terms[str(account_id)]
+                self.model.attempts_seen = int(attempt_id)
+                self.log.append(f"  armed {key}")
+        in_flight: dict[str, int] = defaultdict(int)
+        for _, _, account_id, status, _ in attempts:
+            in_flight[str(account_id)] += status == "pending"
         assert max(in_flight.values(), default=0) <= 1, f"two attempts in flight: {in_flight}"
         per_attempt: dict[str, int] = defaultdict(int)
         for attempt_key in self.model.intents.values():
             per_attempt[attempt_key] += 1
         doubled = {k: n for k, n in per_attempt.items() if n > 1}
         assert not doubled, f"an attempt charged at Stripe more than once: {doubled}"
-        # Every succeeded charge credited exactly once, and nothing else credited so.
-        expected = sorted((f"payment_intent:{c.payment_intent_id}", c.amount_cents) for c in self.model.charges)
+        # Every succeeded charge credited exactly once, and nothing else credited as one.
+        charges = self.model.charges
+        expected = sorted((f"payment_intent:{c.payment_intent_id}", c.amount_cents) for c in charges)
         assert sorted((str(s), int(a)) for s, a in credits) == expected
-        states = {str(k): (str(s), p) for k, _, s, p in attempts}
-        for charge in self.model.charges:
+        states = {str(k): (str(s), p) for _, k, _, s, p in attempts}
+        for charge in charges:
             assert states[charge.attempt_key] == ("succeeded", charge.payment_intent_id)
         self._check_caps()
-        self._verify_if_written()
+        self._verify_if_written(fingerprint)
 
-    def _verify_if_written(self) -> None:
+    def _verify_if_written(self, fingerprint: tuple[Any, ...]) -> None:
         """``ledger verify`` whenever the step wrote money, a hold or a grant draw.
 
         The full verify (grant invariants included) costs tens of milliseconds; a step that
         wrote none of these (a clock move, a rule change, a refused debit, a decline) leaves
         the ledger as the last verify found it, which the fingerprint shows."""
-        with self.service.engine.connect() as connection:
-            fingerprint = tuple(connection.execute(sa.text(_FINGERPRINT)).one())
         if fingerprint == self.verified:
             return
         verification = self.service.verify_ledger()
