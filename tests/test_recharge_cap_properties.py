@@ -35,7 +35,8 @@ from stripetopup.core import TopUpService
 from stripetopup.emulator import EmulatorControl, EmulatorServer
 from stripetopup.web.app import create_app
 from tests.support.clock import ManualClock
-from tests.support.recharge_model import OUTCOMES, Harness, random_step, random_terms
+from stripetopup.core.recharge.types import RuleTerms
+from tests.support.recharge_model import Harness, random_step, random_terms
 from tests.support.servers import serve_in_thread
 
 STEPS = 1000
@@ -96,3 +97,57 @@ def test_a_thousand_random_operations_never_break_the_cap_the_cooldown_or_exactl
     ended = summary["attempts"].get("failed", 0) + summary["attempts"].get("requires_action", 0)
     assert ended >= 2, (summary, done)
     print(summary, done, {k: round(v, 1) for k, v in spent.items()})
+
+
+# What the property test found, and its neighbour, as fixed sequences ----------------------
+
+LATE = RuleTerms(below_cents=500, amount_cents=2000, monthly_cap_cents=5000, cooldown_seconds=3600)
+
+
+def test_a_charge_made_late_starts_a_whole_cooldown_before_the_next(harness: Harness) -> None:
+    """Found by the property test (seed 15, step 811): an attempt charged a day after it was
+    armed, then a debit crossing again at once, made two charges 0 s apart under a 1 h
+    cooldown, because the cooldown ran from the first attempt's arming."""
+    harness.add_account("late", LATE)  # 5.00 from the saving top-up
+    harness.debit("late", 100)  # 4.00: armed
+    harness.control.fault("/v1/payment_intents", "500", count=1, method="POST")
+    harness.work("ok", "late")  # Stripe answers 500: the attempt stays pending
+    harness.control.clear_faults()
+    harness.check()
+    harness.advance(86400)
+    harness.work("ok", "late")  # charged now, a day after it was armed: 24.00
+    harness.debit("late", 2000)  # 4.00 again, at once
+    harness.check()
+    assert [c.attempt_key for c in harness.model.charges] == ["recharge:1:1"]
+    assert harness.service.auto_recharge("late").attempts[0].status == "succeeded"
+    harness.advance(3599)
+    harness.debit("late", 1)
+    harness.check()
+    assert harness.model.attempts_seen == 1  # still within the charge's cooldown
+    harness.advance(1)
+    harness.debit("late", 1)  # a whole cooldown after the charge: armed
+    harness.work("ok", "late")
+    harness.check()
+    assert len(harness.model.charges) == 2
+
+
+def test_a_charge_armed_on_the_31st_and_made_on_the_1st_counts_in_the_month_it_was_made(
+    harness: Harness,
+) -> None:
+    """Armed in January within January's cap, charged in February: February's own charges
+    may not then add up past the cap with it (the cap counted attempts by arming only)."""
+    terms = RuleTerms(below_cents=500, amount_cents=2000, monthly_cap_cents=4000, cooldown_seconds=0)
+    harness.add_account("edge", terms)
+    harness.to_month_end(60)  # 2027-01-31 23:59:00
+    harness.debit("edge", 100)  # armed in January
+    harness.check()
+    harness.advance(120)  # 2027-02-01 00:01:00
+    harness.work("ok", "edge")  # charged in February: 20.00 of February's 40.00
+    harness.check()
+    for _ in range(2):  # two crossings in February: one more charge fits, then none
+        harness.debit("edge", harness.service.balance("edge").available_cents - 100)
+        harness.work("ok", "edge")
+        harness.check()
+    february = [c for c in harness.model.charges if c.at.month == 2]
+    assert sum(c.amount_cents for c in february) == 4000
+    assert len(february) == 2

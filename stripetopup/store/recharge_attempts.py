@@ -4,7 +4,10 @@ threshold, in its transaction, within the rule's monthly cap and cooldown.
 :func:`arm` is called under the account's row lock (the posting holds it) and inserts
 with ``ON CONFLICT DO NOTHING`` on the unique ``open_account_pk``, so at most one attempt
 is in flight per account even if two transactions got this far. The cap and cooldown are
-read from the attempts themselves, in the same transaction. Imports sqlalchemy/sqlmodel,
+read from the attempts themselves, in the same transaction: the cooldown from the last
+attempt's end (a charge made late still starts a whole cooldown), the month's cap over the
+attempts armed or ended in the calendar month (a charge armed on the 31st and made on the
+1st counts in both). Imports sqlalchemy/sqlmodel,
 models and the store's cards and upsert modules.
 """
 
@@ -98,7 +101,12 @@ def _blocked(session: Session, rule: AutoRechargeRule, amount: int, now: datetim
     latest = session.execute(sa.select(sa.func.max(ended)).where(mine)).scalar()
     if latest is not None and _aware(latest) + timedelta(seconds=rule.cooldown_seconds) > now:
         return "cooldown"
-    month = (mine, _ATTEMPTS.c.created_at >= month_start(now), _ATTEMPTS.c.status.in_(_CHARGING))
+    # A month's charges are those armed in it and those charged in it: an attempt armed on
+    # the 31st and charged on the 1st counts against both months, so neither month's
+    # charges at Stripe can add up past the cap.
+    start = month_start(now)
+    in_month = sa.or_(_ATTEMPTS.c.created_at >= start, _ATTEMPTS.c.finished_at >= start)
+    month = (mine, in_month, _ATTEMPTS.c.status.in_(_CHARGING))
     charged = session.execute(
         sa.select(sa.func.coalesce(sa.func.sum(_ATTEMPTS.c.amount_cents), 0)).where(*month)
     ).scalar_one()
