@@ -21,7 +21,7 @@ from __future__ import annotations
 import itertools
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -36,7 +36,7 @@ from stripetopup.emulator import EmulatorControl, EmulatorServer
 from stripetopup.web.app import create_app
 from tests.support.clock import ManualClock
 from stripetopup.core.recharge.types import RuleTerms
-from tests.support.recharge_model import Harness, random_step, random_terms
+from tests.support.recharge_model import OUTCOMES, Harness, random_step, random_terms
 from tests.support.servers import serve_in_thread
 
 STEPS = 1000
@@ -98,6 +98,93 @@ def test_a_thousand_random_operations_never_break_the_cap_the_cooldown_or_exactl
     assert ended >= 2, (summary, done)
     print(summary, done, {k: round(v, 1) for k, v in spent.items()})
 
+
+
+# The same as a Hypothesis state machine: short sequences, shrunk when one fails ------------
+
+HYPOTHESIS_EXAMPLES = 6
+HYPOTHESIS_STEPS = 25
+
+
+class CapMachine(RuleBasedStateMachine):
+    """One account per example (its card saved through the real path), the operations of
+    the seeded test as rules, and :meth:`Harness.check` as the invariant."""
+
+    def __init__(self, make: Callable[[], Harness]) -> None:
+        super().__init__()
+        self.harness = make()
+        self.account = f"hyp-{next(_accounts)}"
+        self.harness.add_account(self.account, random_terms(random.Random(next(_accounts))))
+
+    @rule(cents=st.integers(1, 1500), over_api=st.booleans())
+    def debit(self, cents: int, over_api: bool) -> None:
+        if over_api:
+            self.harness.debit_over_api(self.account, cents)
+        else:
+            self.harness.debit(self.account, cents)
+
+    @rule(cents=st.integers(1, 1000), ttl=st.sampled_from([30, 600, 7200]))
+    def hold(self, cents: int, ttl: int) -> None:
+        self.harness.hold(self.account, cents, ttl)
+
+    @rule(index=st.integers(0, 9), cents=st.none() | st.integers(1, 600))
+    def capture(self, index: int, cents: int | None) -> None:
+        self.harness.capture(index, cents)
+
+    @rule(index=st.integers(0, 9))
+    def release(self, index: int) -> None:
+        self.harness.release(index)
+
+    @rule(cents=st.integers(100, 3000))
+    def credit(self, cents: int) -> None:
+        self.harness.credit(self.account, cents)
+
+    @rule(outcome=st.sampled_from(OUTCOMES))
+    def work(self, outcome: str) -> None:
+        self.harness.work(outcome, self.account)
+
+    @rule(seconds=st.integers(1, 3 * 86400))
+    def advance(self, seconds: int) -> None:
+        self.harness.advance(seconds)
+
+    @rule(before=st.integers(0, 900))
+    def to_month_end(self, before: int) -> None:
+        self.harness.to_month_end(before)
+
+    @rule(seed=st.integers(0, 2**32))
+    def change_rule(self, seed: int) -> None:
+        self.harness.set_rule(self.account, random_terms(random.Random(seed)))
+
+    @rule()
+    def resume(self) -> None:
+        self.harness.resume(self.account)
+
+    @invariant()
+    def holds(self) -> None:
+        self.harness.check()
+
+    def teardown(self) -> None:
+        self.harness.close()
+
+
+def test_short_random_sequences_never_break_the_cap_the_cooldown_or_exactly_once(
+    harness: Harness,
+) -> None:
+    def make() -> Harness:
+        return Harness(
+            harness.service, harness.clock, harness.control, harness.app_url, harness.emulator_url
+        )
+
+    run_state_machine_as_test(
+        lambda: CapMachine(make),
+        settings=hypothesis_config(
+            max_examples=HYPOTHESIS_EXAMPLES,
+            stateful_step_count=HYPOTHESIS_STEPS,
+            deadline=None,
+            derandomize=True,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+        ),
+    )
 
 # What the property test found, and its neighbour, as fixed sequences ----------------------
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 from collections import deque
 import json
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -44,6 +45,9 @@ _FINGERPRINT = (
     "(SELECT COALESCE(SUM(balance_cents), 0) FROM accounts), "
     "(SELECT COUNT(*) FROM holds WHERE status = 'open')"
 )
+
+
+_PKS = sa.bindparam("pks", expanding=True)
 
 
 @dataclass(frozen=True)
@@ -95,8 +99,10 @@ class Harness:
         self.service, self.clock, self.control = service, clock, control
         self.model = Model()
         self.keys = itertools.count()
+        self.tag = uuid.uuid4().hex[:8]
+        self.app_url, self.emulator_url = app_url, emulator_url
         self.app = httpx.Client(base_url=app_url, timeout=30)
-        _, key = service.create_service_key(f"prop-{id(self)}")
+        _, key = service.create_service_key(f"prop-{self.tag}")
         self.api_headers = {"Authorization": f"Bearer {key}"}
         self.stripe = stripe.StripeClient(API_KEY, base_addresses={"api": emulator_url})
         self.cards: dict[str, str] = {}
@@ -140,7 +146,7 @@ class Harness:
         return list(self.cards)
 
     def _key(self, what: str) -> str:
-        return f"{what}-{next(self.keys)}"
+        return f"{what}-{self.tag}-{next(self.keys)}"  # idempotency keys: one per write
 
     # Operations ---------------------------------------------------------------------------
     def debit(self, account_id: str, cents: int) -> None:
@@ -218,11 +224,15 @@ class Harness:
         anything since the last)."""
         with self.service.engine.connect() as connection:
             pending = connection.execute(
-                sa.text("SELECT COUNT(*) FROM recharge_attempts WHERE status = 'pending'")
+                sa.text(
+                    "SELECT COUNT(*) FROM recharge_attempts "
+                    "WHERE status = 'pending' AND account_pk IN :pks"
+                ).bindparams(_PKS),
+                {"pks": list(self.pks.values())},
             ).scalar_one()
         if not pending:
             self.service.expire_holds()
-            assert self.service.run_auto_recharge().results == {}
+            self.service.run_auto_recharge()
             return
         if outcome == "lost":
             self.control.fault("/v1/payment_intents", "lose_answer", count=1, method="POST")
@@ -267,7 +277,8 @@ class Harness:
         )
         for pi in found.auto_paging_iter():
             meta = pi.metadata.to_dict() if pi.metadata else {}
-            if "attempt" not in meta or pi.id in self.model.intents:
+            mine = meta.get("account_id") in self.cards
+            if not mine or "attempt" not in meta or pi.id in self.model.intents:
                 continue
             self.model.intents[pi.id] = meta["attempt"]
             if pi.status == "succeeded":
@@ -276,20 +287,24 @@ class Harness:
             self.log.append(f"  stripe {pi.status} {meta['attempt']} {pi.amount}")
 
     def _read(self) -> tuple[list[Any], list[Any], tuple[Any, ...]]:
-        """The attempts, the recharge credits and the ledger's fingerprint, in one visit."""
+        """This harness's accounts' attempts and recharge credits, and the ledger's
+        fingerprint, in one visit."""
+        pks = {"pks": list(self.pks.values())}
         with self.service.engine.connect() as connection:
             attempts = connection.execute(
                 sa.text(
                     "SELECT a.id, a.attempt_key, c.account_id, a.status, a.payment_intent_id "
                     "FROM recharge_attempts a JOIN accounts c ON c.id = a.account_pk "
-                    "ORDER BY a.id"
-                )
+                    "WHERE a.account_pk IN :pks ORDER BY a.id"
+                ).bindparams(_PKS),
+                pks,
             ).all()
             credits = connection.execute(
                 sa.text(
                     "SELECT source, amount_cents FROM ledger_entries "
-                    "WHERE source LIKE 'payment_intent:%'"
-                )
+                    "WHERE source LIKE 'payment_intent:%' AND account_pk IN :pks"
+                ).bindparams(_PKS),
+                pks,
             ).all()
             fingerprint = tuple(connection.execute(sa.text(_FINGERPRINT)).one())
         return list(attempts), list(credits), fingerprint
@@ -365,8 +380,10 @@ class Harness:
             rows = connection.execute(
                 sa.text(
                     "SELECT attempt_key, status, amount_cents, created_at, finished_at, "
-                    "payment_intent_id, reason FROM recharge_attempts ORDER BY id"
-                )
+                    "payment_intent_id, reason FROM recharge_attempts "
+                    "WHERE account_pk IN :pks ORDER BY id"
+                ).bindparams(_PKS),
+                {"pks": list(self.pks.values())},
             ).all()
         steps = "\n".join(self.log)
         attempts = "\n".join(" ".join(str(v) for v in row) for row in rows[-30:])
@@ -376,7 +393,11 @@ class Harness:
         """What the run did, to show a sequence exercised the cap (not only the debits)."""
         with self.service.engine.connect() as connection:
             rows = connection.execute(
-                sa.text("SELECT status, COUNT(*) FROM recharge_attempts GROUP BY status")
+                sa.text(
+                    "SELECT status, COUNT(*) FROM recharge_attempts "
+                    "WHERE account_pk IN :pks GROUP BY status"
+                ).bindparams(_PKS),
+                {"pks": list(self.pks.values())},
             ).all()
         months: dict[tuple[str, tuple[int, int]], int] = defaultdict(int)
         for c in self.model.charges:
