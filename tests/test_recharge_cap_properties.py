@@ -32,10 +32,10 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 
 from stripetopup.config import Settings
 from stripetopup.core import TopUpService
+from stripetopup.core.recharge.types import RuleTerms
 from stripetopup.emulator import EmulatorControl, EmulatorServer
 from stripetopup.web.app import create_app
 from tests.support.clock import ManualClock
-from stripetopup.core.recharge.types import RuleTerms
 from tests.support.recharge_model import OUTCOMES, Harness, random_step, random_terms
 from tests.support.servers import serve_in_thread
 
@@ -97,7 +97,6 @@ def test_a_thousand_random_operations_never_break_the_cap_the_cooldown_or_exactl
     ended = summary["attempts"].get("failed", 0) + summary["attempts"].get("requires_action", 0)
     assert ended >= 2, (summary, done)
     print(summary, done, {k: round(v, 1) for k, v in spent.items()})
-
 
 
 # The same as a Hypothesis state machine: short sequences, shrunk when one fails ------------
@@ -186,6 +185,7 @@ def test_short_random_sequences_never_break_the_cap_the_cooldown_or_exactly_once
         ),
     )
 
+
 # What the property test found, and its neighbour, as fixed sequences ----------------------
 
 LATE = RuleTerms(below_cents=500, amount_cents=2000, monthly_cap_cents=5000, cooldown_seconds=3600)
@@ -223,7 +223,9 @@ def test_a_charge_armed_on_the_31st_and_made_on_the_1st_counts_in_the_month_it_w
 ) -> None:
     """Armed in January within January's cap, charged in February: February's own charges
     may not then add up past the cap with it (the cap counted attempts by arming only)."""
-    terms = RuleTerms(below_cents=500, amount_cents=2000, monthly_cap_cents=4000, cooldown_seconds=0)
+    terms = RuleTerms(
+        below_cents=500, amount_cents=2000, monthly_cap_cents=4000, cooldown_seconds=0
+    )
     harness.add_account("edge", terms)
     harness.to_month_end(60)  # 2027-01-31 23:59:00
     harness.debit("edge", 100)  # armed in January
@@ -238,3 +240,27 @@ def test_a_charge_armed_on_the_31st_and_made_on_the_1st_counts_in_the_month_it_w
     february = [c for c in harness.model.charges if c.at.month == 2]
     assert sum(c.amount_cents for c in february) == 4000
     assert len(february) == 2
+
+
+def test_a_charge_stripe_made_before_its_card_was_removed_still_counts_once(
+    harness: Harness,
+) -> None:
+    """A charge whose answer was lost, then the card removed before any webhook came: the
+    removal ends the pending attempt as uncharged, but Stripe did charge it. When
+    ``payment_intent.succeeded`` arrives the credit is written once and the attempt must
+    say ``succeeded`` (so the month's cap counts it), not ``failed``."""
+    harness.add_account("gone", LATE)
+    harness.debit("gone", 100)  # armed
+    harness.control.fault("/v1/payment_intents", "lose_answer", count=1, method="POST")
+    harness.service.run_auto_recharge()  # charged at Stripe; our answer lost: still pending
+    harness.control.clear_faults()
+    harness.service.remove_card("gone", harness.cards["gone"])
+    [attempt] = harness.service.auto_recharge("gone").attempts
+    assert attempt.status == "failed"  # ended locally as uncharged...
+    harness._collect_intents()
+    harness.deliver()  # ...then Stripe's payment_intent.succeeded (and the detach) arrive
+    harness.check()
+    [charge] = harness.model.charges
+    [attempt] = harness.service.auto_recharge("gone").attempts
+    assert (attempt.status, attempt.payment_intent_id) == ("succeeded", charge.payment_intent_id)
+    assert harness.service.balance("gone").balance_cents == 400 + 2000

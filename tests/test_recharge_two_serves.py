@@ -13,6 +13,7 @@ passed; nothing asserts a duration.
 
 from __future__ import annotations
 
+import itertools
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -136,7 +137,7 @@ def test_two_serves_charge_once_per_crossing_within_the_cap_and_cooldown(
             expected = min(n + 1, 5)
             assert len(attempts(service)) == expected, attempts(service)
             if charged:
-                assert wait_for(lambda: len(credits(service)) == expected), attempts(service)
+                assert wait_for(lambda n=expected: len(credits(service)) == n), attempts(service)
                 assert wait_for(lambda: attempts(service)[-1]["status"] == "succeeded")
                 ended = _aware(attempts(service)[-1]["finished_at"])
                 # The next crossing may arm only a whole cooldown after this charge.
@@ -157,9 +158,9 @@ def test_two_serves_charge_once_per_crossing_within_the_cap_and_cooldown(
     )
     # Within the cap (amount) and the cooldown (Stripe's seconds: allow its rounding).
     assert sum(pi.amount for pi in stripe_charges) <= RULE.monthly_cap_cents
-    for previous, following in zip(stripe_charges, stripe_charges[1:], strict=False):
+    for previous, following in itertools.pairwise(stripe_charges):
         assert following.created - previous.created >= COOLDOWN - 1
-    for previous, following in zip(rows, rows[1:], strict=False):
+    for previous, following in itertools.pairwise(rows):
         ended = _aware(previous["finished_at"]) + timedelta(seconds=COOLDOWN)
         assert _aware(following["created_at"]) >= ended
     assert service.balance(ACCOUNT).balance_cents == 0  # the sixth burst: no recharge

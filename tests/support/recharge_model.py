@@ -4,20 +4,21 @@ an outcome chosen at the emulator, clock moves, rule changes), and after each on
 invariants the cap promises, judged from what Stripe (the emulator) charged and what the
 ledger credited.
 
-A charge's time is the test clock's time at the worker run whose call created it (the
-emulator's own clock is set to the test clock after every move, so its webhooks sign at
-PaymentIntents and events get the right ``created``; it runs on between moves). Stripe's
-events are delivered by the harness itself, signed at the test clock's time. The terms a charge is held to are the
-rule's terms when its attempt was armed. Used by ``tests/test_recharge_cap_properties.py``.
+A charge's time is the test clock's time at the worker run whose call created it. The
+emulator's own clock is set to the test clock after every move (it runs on between moves),
+so PaymentIntents and events carry the right ``created``; Stripe's events are delivered by
+the harness itself, signed at the test clock's time (the emulator's deliveries sign at the
+real time). The terms a charge is held to are the rule's terms when its attempt was
+armed. Used by ``tests/test_recharge_cap_properties.py``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
-from collections import deque
 import json
 import uuid
-from collections import defaultdict
+from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -150,10 +151,8 @@ class Harness:
 
     # Operations ---------------------------------------------------------------------------
     def debit(self, account_id: str, cents: int) -> None:
-        try:
+        with contextlib.suppress(InsufficientFunds):  # refused, nothing written
             self.service.spend(account_id, cents, idempotency_key=self._key("debit"))
-        except InsufficientFunds:
-            pass  # refused, nothing written
 
     def debit_over_api(self, account_id: str, cents: int) -> None:
         response = self.app.post(
@@ -176,19 +175,15 @@ class Harness:
         if not self.model.holds:
             return
         hold_id = self.model.holds.pop(index % len(self.model.holds))
-        try:
+        with contextlib.suppress(Conflict, InvalidAmount):  # expired, or more than it holds
             self.service.capture_hold(hold_id, cents, idempotency_key=self._key("capture"))
-        except (Conflict, InvalidAmount):
-            pass  # expired, or more than it holds: refused, nothing written
 
     def release(self, index: int) -> None:
         if not self.model.holds:
             return
         hold_id = self.model.holds.pop(index % len(self.model.holds))
-        try:
+        with contextlib.suppress(Conflict):  # expired meanwhile
             self.service.release_hold(hold_id, idempotency_key=self._key("release"))
-        except Conflict:
-            pass
 
     def credit(self, account_id: str, cents: int) -> None:
         self.service.credit(account_id, cents, reason="prop", idempotency_key=self._key("c"))
@@ -211,10 +206,8 @@ class Harness:
         self.service.pause_auto_recharge(account_id)
 
     def resume(self, account_id: str) -> None:
-        try:
+        with contextlib.suppress(NoSavedCard, NotFound):
             self.service.resume_auto_recharge(account_id)
-        except (NoSavedCard, NotFound):
-            pass
 
     def work(self, outcome: str, account_id: str) -> None:
         """One pass of serve's beat (hold expiry, then the recharge worker) meeting
@@ -328,7 +321,9 @@ class Harness:
         assert not doubled, f"an attempt charged at Stripe more than once: {doubled}"
         # Every succeeded charge credited exactly once, and nothing else credited as one.
         charges = self.model.charges
-        expected = sorted((f"payment_intent:{c.payment_intent_id}", c.amount_cents) for c in charges)
+        expected = sorted(
+            (f"payment_intent:{c.payment_intent_id}", c.amount_cents) for c in charges
+        )
         assert sorted((str(s), int(a)) for s, a in credits) == expected
         states = {str(k): (str(s), p) for _, k, _, s, p in attempts}
         for charge in charges:
@@ -491,4 +486,3 @@ def _random_step(harness: Harness, rng: Any) -> str:
         return f"pause {account}"
     harness.resume(account)
     return f"resume {account}"
-
