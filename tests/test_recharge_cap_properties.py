@@ -256,7 +256,7 @@ def test_a_charge_stripe_made_before_its_card_was_removed_still_counts_once(
     harness.control.clear_faults()
     harness.service.remove_card("gone", harness.cards["gone"])
     [attempt] = harness.service.auto_recharge("gone").attempts
-    assert attempt.status == "failed"  # ended locally as uncharged...
+    assert attempt.status == "failed", attempt  # ended locally as uncharged...
     harness._collect_intents()
     harness.deliver()  # ...then Stripe's payment_intent.succeeded (and the detach) arrive
     harness.check()

@@ -161,7 +161,14 @@ def finish(
     reason: str | None = None,
     payment_intent_id: str | None = None,
 ) -> bool:
-    """End a pending attempt (it leaves the in-flight slot); False when it was not pending."""
+    """End a pending attempt (it leaves the in-flight slot); False when it had ended.
+
+    ``succeeded`` also ends one we had ended otherwise: Stripe's charge outranks our record
+    (a card removed after a charge whose answer was lost; a declined or authentication-
+    requiring PaymentIntent the buyer completed later), so the month's cap counts it."""
+    endable = [AttemptStatus.PENDING.value]
+    if status == AttemptStatus.SUCCEEDED:
+        endable += [AttemptStatus.FAILED.value, AttemptStatus.REQUIRES_ACTION.value]
     values: dict[str, Any] = {
         "status": status.value,
         "open_account_pk": None,
@@ -172,10 +179,7 @@ def finish(
         values["payment_intent_id"] = payment_intent_id
     result = session.execute(
         sa.update(_ATTEMPTS)
-        .where(
-            _ATTEMPTS.c.attempt_key == attempt_key,
-            _ATTEMPTS.c.status == AttemptStatus.PENDING.value,
-        )
+        .where(_ATTEMPTS.c.attempt_key == attempt_key, _ATTEMPTS.c.status.in_(endable))
         .values(**values)
     )
     return bool(getattr(result, "rowcount", 0))

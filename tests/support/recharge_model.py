@@ -327,7 +327,8 @@ class Harness:
         assert sorted((str(s), int(a)) for s, a in credits) == expected
         states = {str(k): (str(s), p) for _, k, _, s, p in attempts}
         for charge in charges:
-            assert states[charge.attempt_key] == ("succeeded", charge.payment_intent_id)
+            state = states[charge.attempt_key]
+            assert state == ("succeeded", charge.payment_intent_id), (charge, state)
         self._check_caps()
         self._verify_if_written(fingerprint)
 
