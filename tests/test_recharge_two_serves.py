@@ -1,8 +1,9 @@
 """Two ``stripetopup serve`` instances on one PostgreSQL database (real uvicorn processes
 on 127.0.0.1, the emulator as their Stripe, each running its own recharge worker), and
 bursts of concurrent debits through the spend API on both, each burst crossing the
-auto-recharge threshold once: exactly one charge per crossing, the monthly cap and the
-cooldown never exceeded, and every charge credited once (the two workers and the app
+auto-recharge threshold once: exactly one charge per crossing, none for a crossing within
+an hour's cooldown or past the monthly cap, the cooldown between charges kept, and every
+charge credited once (the two workers and the app
 that receives Stripe's ``payment_intent.succeeded`` all race to credit it).
 
 Each burst is 100 debits of 0.10 from 10.00 with the threshold at 5.00: however late the
@@ -19,6 +20,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -41,7 +43,9 @@ COOLDOWN = 2
 RULE = RuleTerms(
     below_cents=500, amount_cents=2000, monthly_cap_cents=10000, cooldown_seconds=COOLDOWN
 )
-BURSTS = 6  # the cap allows five charges of 20.00: the sixth crossing arms nothing
+# What each burst's crossing must do. The cap allows five charges of 20.00, so the last
+# crossing arms nothing; nor does one while an hour's cooldown runs from the first charge.
+PHASES = ("charge", "within the cooldown", *["charge"] * 4, "past the cap")
 DEBITS = 100
 SERVE_ENV = {
     "STRIPETOPUP_GRANT_EXPIRY_INTERVAL_SECONDS": "1",  # the workers' beat
@@ -127,23 +131,29 @@ def test_two_serves_charge_once_per_crossing_within_the_cap_and_cooldown(
     service.set_auto_recharge(ACCOUNT, RULE)
     _, key = service.create_service_key("two-serves")
     with two_serves(settings) as urls:
-        for n in range(BURSTS):
+        for n, phase in enumerate(PHASES):
             balance = service.balance(ACCOUNT).balance_cents
             if balance > 1000:  # back to 10.00, above the threshold: nothing armed
                 service.spend(ACCOUNT, balance - 1000, idempotency_key=f"reset-{n}")
+            elif balance < 1000:
+                service.credit(ACCOUNT, 1000 - balance, reason="to 10.00", idempotency_key=f"r{n}")
             assert service.balance(ACCOUNT).balance_cents == 1000
+            if phase == "within the cooldown":  # an hour's cooldown cannot pass meanwhile
+                service.set_auto_recharge(ACCOUNT, replace(RULE, cooldown_seconds=3600))
+            before = len(attempts(service))
             assert burst(urls, key) == [201] * DEBITS
-            charged = n < 5
-            expected = min(n + 1, 5)
+            if phase != "charge":  # crossed, and nothing armed
+                assert len(attempts(service)) == before, (phase, attempts(service))
+                assert service.balance(ACCOUNT).balance_cents == 0
+                service.set_auto_recharge(ACCOUNT, RULE)
+                continue
+            expected = before + 1
             assert len(attempts(service)) == expected, attempts(service)
-            if charged:
-                assert wait_for(lambda n=expected: len(credits(service)) == n), attempts(service)
-                assert wait_for(lambda: attempts(service)[-1]["status"] == "succeeded")
-                ended = _aware(attempts(service)[-1]["finished_at"])
-                # The next crossing may arm only a whole cooldown after this charge.
-                assert wait_for(
-                    lambda end=ended: datetime.now(UTC) > end + timedelta(seconds=COOLDOWN)
-                )
+            assert wait_for(lambda n=expected: len(credits(service)) == n), attempts(service)
+            assert wait_for(lambda: attempts(service)[-1]["status"] == "succeeded")
+            ended = _aware(attempts(service)[-1]["finished_at"])
+            # The next crossing may arm only a whole cooldown after this charge.
+            assert wait_for(lambda end=ended: datetime.now(UTC) > end + timedelta(seconds=COOLDOWN))
         running.control.wait_idle(timeout=30)
     rows = attempts(service)
     assert [r["status"] for r in rows] == ["succeeded"] * 5
@@ -163,5 +173,4 @@ def test_two_serves_charge_once_per_crossing_within_the_cap_and_cooldown(
     for previous, following in itertools.pairwise(rows):
         ended = _aware(previous["finished_at"]) + timedelta(seconds=COOLDOWN)
         assert _aware(following["created_at"]) >= ended
-    assert service.balance(ACCOUNT).balance_cents == 0  # the sixth burst: no recharge
     assert service.verify_ledger().ok
