@@ -1,9 +1,9 @@
 """A property test of the auto-recharge cap (issue 15), on both databases with the real SDK
 against the emulator: a seeded random sequence of 1,000 operations (debits through the
 Python API and the spend API, holds, captures, releases, credits, worker runs meeting a
-success, a decline, insufficient funds, authentication required or a lost answer, clock
-moves of every length including across calendar months, rule changes, pauses, resumes)
-on a ManualClock, and after every step, per account:
+success, a decline, insufficient funds, authentication required, a lost answer or a 500
+that leaves the attempt pending, clock moves of every length including across calendar
+months, rule changes, pauses, resumes) on a ManualClock, and after every step, per account:
 
 - the charges Stripe made in a calendar month add up to no more than the monthly cap, and
   number no more than the monthly count, of the terms each was armed under;
@@ -190,9 +190,10 @@ LATE = RuleTerms(below_cents=500, amount_cents=2000, monthly_cap_cents=5000, coo
 
 
 def test_a_charge_made_late_starts_a_whole_cooldown_before_the_next(harness: Harness) -> None:
-    """Found by the property test (seed 15, step 811): an attempt charged a day after it was
-    armed, then a debit crossing again at once, made two charges 0 s apart under a 1 h
-    cooldown, because the cooldown ran from the first attempt's arming."""
+    """Found by the property test: an attempt charged a day after it was armed, then a
+    debit crossing again at once, made two charges 0 s apart under a 1 h cooldown, because
+    the cooldown ran from the first attempt's arming (the seeded run above, put back on
+    that rule, fails at step 131)."""
     harness.add_account("late", LATE)  # 5.00 from the saving top-up
     harness.debit("late", 100)  # 4.00: armed
     harness.control.fault("/v1/payment_intents", "500", count=1, method="POST")
