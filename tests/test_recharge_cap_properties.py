@@ -10,7 +10,8 @@ months, rule changes, pauses, resumes) on a ManualClock, and after every step, p
 - two charges are never closer than the cooldown;
 - at most one attempt is in flight, and no attempt is charged at Stripe twice;
 - every succeeded charge is credited exactly once (and nothing else is credited as one);
-- ``ledger verify`` is clean.
+- ``ledger verify`` is clean (run after every step that wrote an entry, a hold, a grant or a
+  draw, as a fingerprint of those tables shows; a step that wrote none leaves it clean).
 
 Then the same as a Hypothesis state machine with short sequences, and fixed sequences for
 what the seeded run found (a charge made late let the next follow it within the cooldown;
