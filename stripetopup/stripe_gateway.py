@@ -100,6 +100,22 @@ class StripeGateway:
             params["expand"] = [f"data.{path}" for path in expand]
         return self._pages("/v1/checkout/sessions", params)
 
+    def payment_intent_pages(
+        self, *, created_gte: int, created_lt: int, expand: list[str] | None = None
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Every PaymentIntent created in ``[created_gte, created_lt)``, 100 a page.
+
+        Stripe's list has no metadata filter: the caller picks its own (reconcile, the
+        auto-recharge charges) from each page.
+        """
+        params: dict[str, Any] = {
+            "limit": PAGE_SIZE,
+            "created": {"gte": created_gte, "lt": created_lt},
+        }
+        if expand:
+            params["expand"] = [f"data.{path}" for path in expand]
+        return self._pages("/v1/payment_intents", params)
+
     def _list_page(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
         """One list page as plain JSON, through the SDK's own requestor (auth, retries,
         error mapping) but without building a StripeObject per item: paging 20,000

@@ -59,11 +59,37 @@ class Charge(StripeObject):
 
 
 class PaymentIntent(StripeObject):
-    """A payment intent: the key our refunds and disputes are found by."""
+    """A payment intent: the key our refunds and disputes are found by, and (for an
+    off-session auto-recharge charge) what was paid."""
 
     label: ClassVar[str] = "payment intent"
 
     latest_charge: str | Charge | None = None
+    status: str | None = None
+    amount: int | None = None
+    amount_received: int | None = None
+    currency: str | None = None
+    livemode: bool = False
+    created: int | None = None
+    metadata: dict[str, Any] | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "succeeded"
+
+    @property
+    def received_cents(self) -> int:
+        """What the charge took (``amount_received``; ``amount`` when Stripe sent none)."""
+        return self.amount_received or self.amount or 0
+
+    @property
+    def currency_code(self) -> str:
+        return (self.currency or "").lower()
+
+    @property
+    def charge(self) -> Charge | None:
+        """The expanded ``latest_charge`` (None when not expanded or absent)."""
+        return self.latest_charge if isinstance(self.latest_charge, Charge) else None
 
 
 class TotalDetails(BaseModel):

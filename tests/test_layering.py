@@ -291,9 +291,12 @@ ROOM_MAY_IMPORT = {
     # recharge: a paid session records the card it saved; Stripe's card events end one.
     "events": {"ledger", "outbound", "recharge"},
     "payments": {"events", "ledger"},
-    "reconcile": {"events", "ledger"},
+    # recharge: a missing auto-recharge credit is fixed through the worker's settle path.
+    "reconcile": {"events", "ledger", "recharge"},
     "doctor": {"events", "ledger"},
     "grants": {"ledger", "outbound", "spending"},
+    # recharge never imports checkout (checkout imports it): the service hands the worker
+    # the checkout room's maker of a requires_action attempt's Checkout link.
     "recharge": {"ledger", "outbound"},
 }
 SHARED = {"context", "answers"}

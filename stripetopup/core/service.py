@@ -380,10 +380,14 @@ class TopUpService:
         return recharge_rules.resume(self.ctx, account_id)
 
     def run_auto_recharge(self, *, limit: int = 50) -> RechargeRun:
-        """Charge every pending recharge attempt once (the worker's one pass; for cron)."""
-        from stripetopup.core.recharge import charge  # deferred: start-up cost
+        """Charge every pending recharge attempt once, and give each requires_action one its
+        Checkout link (the worker's one pass; for cron)."""
+        from stripetopup.core.checkout import recharge_sessions  # deferred: start-up cost
+        from stripetopup.core.recharge import charge
 
-        return charge.run_once(self.ctx, limit=limit)
+        # The worker makes a requires_action attempt's Checkout link with the checkout
+        # room's maker, handed in here: the recharge room may not import checkout.
+        return charge.run_once(self.ctx, make_link=recharge_sessions.create, limit=limit)
 
     def auto_recharge_off(self, account_id: str) -> RuleOff:
         """Delete the account's rule (``deleted`` False when it had none)."""
@@ -513,7 +517,8 @@ class TopUpService:
         on_item: Callable[[Difference], None] | None = None,
         on_page: Callable[[int], None] | None = None,
     ) -> ReconcileReport:
-        """Compare Stripe's sessions created in ``[since, until)`` with the ledger.
+        """Compare Stripe's sessions, and auto-recharge PaymentIntents, created in
+        ``[since, until)`` with the ledger.
 
         With ``fix`` missing credits and debits are applied (actor ``reconcile``). With
         ``on_item`` differences are streamed to it instead of collected in the report.

@@ -1,4 +1,5 @@
-"""Batched reads for ``reconcile``: one query per page of Stripe sessions, never one per session.
+"""Batched reads for ``reconcile``: one query per page of Stripe sessions (or of
+PaymentIntents), never one per object.
 
 May import models and sqlmodel/sqlalchemy; never core, web or cli.
 """
@@ -12,7 +13,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from stripetopup.models import Account, LedgerEntry, StripePayment
+from stripetopup.models import Account, LedgerEntry, RechargeAttempt, StripePayment
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,17 @@ def known_accounts(session: Session, account_ids: Iterable[str]) -> set[str]:
     if not wanted:
         return set()
     statement = select(Account.account_id).where(col(Account.account_id).in_(wanted))
+    return set(session.exec(statement).all())
+
+
+def known_attempts(session: Session, attempt_keys: Iterable[str]) -> set[str]:
+    """Which of ``attempt_keys`` (auto-recharge attempts Stripe names) exist, in one query."""
+    wanted = sorted(set(attempt_keys))
+    if not wanted:
+        return set()
+    statement = select(RechargeAttempt.attempt_key).where(
+        col(RechargeAttempt.attempt_key).in_(wanted)
+    )
     return set(session.exec(statement).all())
 
 

@@ -333,3 +333,52 @@ def test_setup_mode_refuses_a_delayed_method_and_payment_mode_refuses_setup_inte
             params=params(setup_intent_data={"metadata": {"a": "b"}})
         )
     assert refused.value.code == "parameter_unknown"
+
+
+def test_payment_intents_page_by_cursor_in_a_window_with_the_latest_charge_expanded(
+    client: Any, customer: Any, control: EmulatorControl
+) -> None:
+    pm = saved(client, customer, "pm_card_visa")
+    made = []
+    for _ in range(5):
+        control.advance_clock(10)
+        made.append(off_session(client, customer, pm))
+    window = {"gte": made[1].created, "lt": made[4].created}  # the 2nd, 3rd and 4th
+    params: dict[str, Any] = {"limit": 2, "created": window, "expand": ["data.latest_charge"]}
+    first = client.v1.payment_intents.list(params=params)
+    assert ([pi.id for pi in first.data], first.has_more) == ([made[3].id, made[2].id], True)
+    assert first.data[0].latest_charge.object == "charge"
+    assert first.data[0].latest_charge.payment_intent == made[3].id
+    rest = client.v1.payment_intents.list(params={**params, "starting_after": made[2].id})
+    assert ([pi.id for pi in rest.data], rest.has_more) == ([made[1].id], False)
+    back = client.v1.payment_intents.list(params={**params, "ending_before": made[1].id})
+    assert [pi.id for pi in back.data] == [made[3].id, made[2].id]
+    with pytest.raises(stripe.InvalidRequestError) as caught:  # as on Stripe: no such filter
+        client.v1.payment_intents.list(params={"metadata": {"account": "acct-1"}})
+    assert caught.value.http_status == 400
+
+
+def test_an_off_session_charge_is_refunded_and_disputed_with_its_events(
+    client: Any, customer: Any, control: EmulatorControl
+) -> None:
+    pm = saved(client, customer, "pm_card_visa")
+    pi = off_session(client, customer, pm)
+    refund = client.v1.refunds.create(params={"payment_intent": pi.id, "amount": 500})
+    assert (refund.status, refund.amount, refund.payment_intent) == ("succeeded", 500, pi.id)
+    by_control = control.refund(pi.id, amount=300)
+    assert by_control["payment_intent"] == pi.id
+    dispute = control.dispute(pi.id, amount=1200)
+    control.close_dispute(dispute["id"], "lost")
+    charge = client.v1.charges.retrieve(str(pi.latest_charge))
+    assert (charge.amount_refunded, charge.disputed) == (800, True)
+    assert [r.id for r in client.v1.refunds.list(params={"payment_intent": pi.id}).data] == [
+        by_control["id"],
+        refund.id,
+    ]
+    [listed] = client.v1.disputes.list(params={"payment_intent": pi.id}).data
+    assert (listed.id, listed.status, listed.amount) == (dispute["id"], "lost", 1200)
+    kinds = ["charge.refunded", "refund.created", "charge.dispute.created", "charge.dispute.closed"]
+    for kind in kinds:
+        sent = client.v1.events.list(params={"type": kind}).data
+        assert sent, kind
+        assert sent[0].data.object.to_dict()["payment_intent"] == pi.id, kind

@@ -34,7 +34,8 @@ def reconcile(
     fix: Annotated[bool, typer.Option("--fix", help="Apply missing credits and debits.")] = False,
     json_output: JsonOutput = False,
 ) -> None:
-    """Compare Stripe's Checkout Sessions in a window with the ledger (exit 1: differences)."""
+    """Compare Stripe's Checkout Sessions and auto-recharge charges in a window with the
+    ledger (exit 1: differences)."""
     since_at, until_at = parse_date(since, "--since"), parse_date(until, "--until")
     items: list[Difference] = []
     on_item = items.append if json_output else print_difference
@@ -50,8 +51,9 @@ def reconcile(
 
 
 def print_difference(diff: Difference) -> None:
-    """One line per difference: kind, session, account, what differs, and the fix."""
-    head = f"{diff.kind} {diff.checkout_session_id} ({diff.account_id or 'no account'})"
+    """One line per difference: kind, session (or recharge PaymentIntent), account, what
+    differs, and the fix."""
+    head = f"{diff.kind} {diff.subject} ({diff.account_id or 'no account'})"
     if diff.fixed:
         tail = f"fixed: {diff.action}"
     elif diff.action:
@@ -65,7 +67,10 @@ def print_summary(report: ReconcileReport) -> None:
     # Here, not at the top: importing the core imports the database layer.
     from stripetopup.core.reconcile.types import KINDS
 
-    rows: list[tuple[str, int]] = [("sessions checked", report.sessions)]
+    rows: list[tuple[str, int]] = [
+        ("sessions checked", report.sessions),
+        ("recharge charges checked", report.payment_intents),
+    ]
     rows += [(kind, report.by_kind[kind]) for kind in KINDS if report.by_kind.get(kind)]
     rows += [("fixed", report.fixed), ("remaining", report.remaining)]
     window = f"{report.since:%Y-%m-%d %H:%M} to {report.until:%Y-%m-%d %H:%M} UTC"

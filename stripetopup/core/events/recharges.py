@@ -1,6 +1,7 @@
 """What ``payment_intent.succeeded`` does for an auto-recharge charge: credit it once.
 
-A PaymentIntent our recharge worker created names its attempt in ``metadata.attempt``;
+A PaymentIntent our recharge worker created names its attempt in ``metadata.attempt``
+(:mod:`stripetopup.core.recharge.tags`);
 its credit goes through :func:`stripetopup.core.recharge.charge.settle`, the same path as
 the worker's synchronous answer (source ``payment_intent:pi_...``), so whichever arrives
 first credits and the other finds the entry there. Any other PaymentIntent (a Checkout
@@ -16,7 +17,7 @@ from sqlmodel import Session
 
 from stripetopup.core.context import Context
 from stripetopup.core.events.types import EventOutcome
-from stripetopup.core.recharge import charge
+from stripetopup.core.recharge import charge, tags
 from stripetopup.models import EventResult
 from stripetopup.stripe_objects import Event
 
@@ -25,23 +26,21 @@ def on_payment_intent_succeeded(
     session: Session, ctx: Context, event: Event, actor: str, facts: Any = None
 ) -> EventOutcome:
     pi = event.data.object
-    metadata = pi.get("metadata") or {}
-    attempt_key = metadata.get("attempt") if isinstance(metadata, dict) else None
-    if not isinstance(attempt_key, str) or metadata.get("source") != "stripetopup":
+    tag = tags.tag_of(pi)
+    if tag is None:
         detail = "not an auto-recharge charge (a Checkout payment is credited by its session)"
         return EventOutcome(event.id, event.type, EventResult.IGNORED, detail)
     if not isinstance(pi.get("id"), str) or pi.get("status") != "succeeded":
         return EventOutcome(event.id, event.type, EventResult.IGNORED, "not succeeded")
     before = charge.credited(session, str(pi["id"]))
-    done = charge.settle(session, ctx, attempt_key[:255], pi, actor=actor)
+    done = charge.settle(session, ctx, tag.attempt_key, pi, actor=actor)
     result = EventResult.ALREADY_APPLIED if before else EventResult.CREDITED
     if done != "succeeded":
         result = EventResult.IGNORED
-    account_id = metadata.get("account_id")
     return EventOutcome(
         event.id,
         event.type,
         result,
-        f"auto-recharge {attempt_key}: {done}",
-        account_id=account_id if isinstance(account_id, str) else None,
+        f"auto-recharge {tag.attempt_key}: {done}",
+        account_id=tag.account_id,
     )

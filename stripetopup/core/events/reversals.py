@@ -16,15 +16,24 @@ Stripe is asked before the transaction opens (:func:`gather_refund_facts`,
 know yet (its session event has not arrived) is credited first from the session Stripe
 returned, through :func:`stripetopup.core.events.credit.credit_session`, as its own event would.
 A payment that was never credited (attention) is not debited: the payment row notes the
-refund or dispute for the operator. What Stripe returns is validated into typed
-:mod:`stripetopup.stripe_objects` while gathering, before the transaction.
+refund or dispute for the operator.
+
+An off-session auto-recharge charge has no Checkout Session: its credit is the ledger entry
+``payment_intent:pi_...`` (found, like a session's, among the intent's entries), and its
+refunds and disputes are settled against it by the same rule. One that arrives before the
+charge was credited (a lost answer, ``payment_intent.succeeded`` not yet delivered) is
+credited first from the PaymentIntent Stripe returned, through
+:func:`stripetopup.core.recharge.charge.settle`, the worker's own exactly-once path.
+
+What Stripe returns is validated into typed :mod:`stripetopup.stripe_objects` while
+gathering, before the transaction.
 :mod:`stripetopup.core.events.registry` maps the event types to these handlers. Imports core,
 store, models, errors and the typed Stripe objects.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlmodel import Session
@@ -34,16 +43,37 @@ from stripetopup.core.events.credit import credit_session, session_account_id
 from stripetopup.core.events.types import EventOutcome
 from stripetopup.core.ledger import reversals, sources
 from stripetopup.core.outbound.emit import advance_payment
+from stripetopup.core.recharge import charge, tags
 from stripetopup.errors import NotFound
 from stripetopup.models import MAX_REASON_LENGTH, EventResult, PaymentState, StripePayment
 from stripetopup.money import format_cents
-from stripetopup.store import accounts, payments
+from stripetopup.store import accounts, ledger, payments
 from stripetopup.store import reversals as store
 from stripetopup.stripe_objects import CheckoutSession, Event, Refund, Reversible
 
 # States a refund or dispute acts on as they are; any other is first brought up to date
 # from the session Stripe returns (credited when it is paid).
 KNOWN_STATES = frozenset({PaymentState.CREDITED, PaymentState.ATTENTION, PaymentState.DISMISSED})
+
+
+@dataclass(frozen=True)
+class Paid:
+    """A credited payment that refunds and disputes act on: its intent, the source of its
+    credit, and its Checkout Session (None for an off-session auto-recharge charge)."""
+
+    payment_intent_id: str
+    credit_source: str
+    checkout_session_id: str | None
+
+    @classmethod
+    def of_checkout(cls, payment: StripePayment) -> Paid:
+        assert payment.payment_intent_id is not None
+        source = sources.checkout_credit(payment.checkout_session_id)
+        return cls(payment.payment_intent_id, source, payment.checkout_session_id)
+
+    @classmethod
+    def of_recharge(cls, payment_intent_id: str) -> Paid:
+        return cls(payment_intent_id, sources.payment_intent_credit(payment_intent_id), None)
 
 
 @dataclass(frozen=True)
@@ -63,6 +93,8 @@ class StripeFacts:
     payment_intent_id: str | None
     objects: list[Reversible]  # the intent's refunds or disputes, oldest first
     checkout_session: CheckoutSession | None  # the session that created it; None: not ours
+    # Without a session: the PaymentIntent itself (an auto-recharge charge's, or not ours).
+    payment_intent: dict[str, Any] | None = None
 
 
 def gather_refund_facts(ctx: Context, event: Event) -> StripeFacts:
@@ -80,7 +112,16 @@ def _gather(ctx: Context, event: Event, family: reversals.Family) -> StripeFacts
         return StripeFacts(None, [], None)
     found = current_objects(ctx, family, pi, obj)
     checkout = ctx.stripe.find_checkout_session(pi)
-    return StripeFacts(pi, found, CheckoutSession.parse(checkout) if checkout else None)
+    if checkout is not None:
+        return StripeFacts(pi, found, CheckoutSession.parse(checkout))
+    return StripeFacts(pi, found, None, _retrieve_intent(ctx, pi))
+
+
+def _retrieve_intent(ctx: Context, pi: str) -> dict[str, Any] | None:
+    try:
+        return ctx.stripe.retrieve_payment_intent(pi)
+    except NotFound:
+        return None
 
 
 def on_refund_event(
@@ -109,8 +150,7 @@ def _handle(
         return _outcome(event, EventResult.IGNORED, detail)
     payment = _payment(session, ctx, facts, event.id, actor)
     if payment is None:
-        detail = f"{pi} is not a stripetopup Checkout payment"
-        return _outcome(event, EventResult.IGNORED, detail)
+        return _handle_recharge(session, ctx, event, actor, family, facts)
     if payment.state == PaymentState.DISMISSED:
         detail = f"payment dismissed by an operator: {family.kind} kept"
         return _outcome(event, EventResult.IGNORED, detail)
@@ -120,6 +160,41 @@ def _handle(
         session, ctx, payment, family, facts.objects, actor=actor, event_id=event.id
     )
     return _settled_outcome(event, family, obj, settled)
+
+
+def _handle_recharge(
+    session: Session,
+    ctx: Context,
+    event: Event,
+    actor: str,
+    family: reversals.Family,
+    facts: StripeFacts,
+) -> EventOutcome:
+    """A refund or dispute of an auto-recharge charge: its credit first if it is missing."""
+    assert facts.payment_intent_id is not None
+    paid = Paid.of_recharge(facts.payment_intent_id)
+    first = ""
+    if ledger.find_by_source(session, paid.credit_source) is None:
+        intent = facts.payment_intent
+        tag = tags.tag_of(intent) if intent is not None else None
+        if intent is None or tag is None:
+            detail = f"{paid.payment_intent_id} is not a stripetopup payment"
+            return _outcome(event, EventResult.IGNORED, detail)
+        if intent.get("status") != "succeeded":
+            detail = f"auto-recharge {tag.attempt_key}: {intent.get('status')}, never credited"
+            return _outcome(event, EventResult.IGNORED, detail, account_id=tag.account_id)
+        done = charge.settle(session, ctx, tag.attempt_key, intent, actor=actor)
+        if done != "succeeded":  # an attempt this database does not have: nothing to debit
+            detail = f"auto-recharge {tag.attempt_key}: {done}; {family.kind} not debited"
+            return _outcome(event, EventResult.IGNORED, detail, account_id=tag.account_id)
+        first = f"auto-recharge {tag.attempt_key} credited first ({paid.credit_source}); "
+    settled = settle_paid(session, ctx, paid, family, facts.objects, actor=actor, event_id=event.id)
+    outcome = _settled_outcome(event, family, event.data.object, settled)
+    if not first:
+        return outcome
+    moved = outcome.result in (EventResult.DEBITED, EventResult.CREDITED)
+    result = outcome.result if moved else EventResult.CREDITED  # the credit, at least
+    return replace(outcome, result=result, detail=first + outcome.detail)
 
 
 def _payment_intent(obj: dict[str, Any]) -> str | None:
@@ -178,9 +253,24 @@ def settle_intent(
     event_id: str | None,
 ) -> Settled:
     """Post what each object in ``found`` still needs, under the credited account's lock."""
-    assert payment.payment_intent_id is not None
-    pi = payment.payment_intent_id
-    credit = _credit_entry(session, payment, pi)
+    return settle_paid(
+        session, ctx, Paid.of_checkout(payment), family, found, actor=actor, event_id=event_id
+    )
+
+
+def settle_paid(
+    session: Session,
+    ctx: Context,
+    paid: Paid,
+    family: reversals.Family,
+    found: list[Reversible],
+    *,
+    actor: str,
+    event_id: str | None,
+) -> Settled:
+    """:func:`settle_intent` for any credited payment, a session's or a recharge charge's."""
+    pi = paid.payment_intent_id
+    credit = _credit_entry(session, paid)
     accounts.find(session, credit.account_id, lock=True)  # serialize racing deliveries
     have = {e.source: e.amount_cents for e in store.intent_entries(session, pi)}
     posted: list[tuple[reversals.Reversal, int]] = []
@@ -189,7 +279,7 @@ def settle_intent(
         seen += any(family.owns(source, obj.id) for source in have)
         for move in reversals.settle(family, obj, reversals.target(obj), have):
             reason = _reason(family, obj)
-            result = _post(session, ctx, payment, credit, move, reason, actor, event_id)
+            result = _post(session, ctx, paid, credit, move, reason, actor, event_id)
             posted.append((move, result))
             have[move.source] = move.amount_cents
     return Settled(credit.account_id, posted, seen)
@@ -198,7 +288,7 @@ def settle_intent(
 def _post(
     session: Session,
     ctx: Context,
-    payment: StripePayment,
+    paid: Paid,
     credit: store.IntentEntry,
     move: reversals.Reversal,
     reason: str,
@@ -210,7 +300,7 @@ def _post(
         ctx,
         move,
         account_id=credit.account_id,
-        checkout_session_id=payment.checkout_session_id,
+        checkout_session_id=paid.checkout_session_id,
         actor=actor,
         event_id=event_id,
         reason=reason,
@@ -219,12 +309,12 @@ def _post(
     return result.entry.id
 
 
-def _credit_entry(session: Session, payment: StripePayment, pi: str) -> store.IntentEntry:
-    source = sources.checkout_credit(payment.checkout_session_id)
+def _credit_entry(session: Session, paid: Paid) -> store.IntentEntry:
+    pi = paid.payment_intent_id
     for entry in store.intent_entries(session, pi):
-        if entry.source == source:
+        if entry.source == paid.credit_source:
             return entry
-    raise NotFound(f"no credit entry {source} recorded against {pi}")
+    raise NotFound(f"no credit entry {paid.credit_source} recorded against {pi}")
 
 
 def _reason(family: reversals.Family, obj: Reversible) -> str:

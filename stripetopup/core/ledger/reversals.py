@@ -1,6 +1,8 @@
 """Money that goes back out after a credit: refunds and disputes, as ledger postings.
 
-Sources (:mod:`stripetopup.core.ledger.sources`): ``refund:re_...`` debits a succeeded refund and
+The payment is a Checkout Session's or an off-session auto-recharge charge's; both are
+found by their PaymentIntent. Sources (:mod:`stripetopup.core.ledger.sources`):
+``refund:re_...`` debits a succeeded refund and
 ``refund_reversed:re_...`` credits it back when it later fails or is cancelled;
 ``dispute:du_...`` debits a dispute's amount, ``dispute_reinstated:du_...`` credits it back
 when the dispute is won. :func:`post` writes one through :func:`stripetopup.store.ledger.post`
@@ -182,11 +184,19 @@ def post(
 ) -> ledger.PostResult:
     """Write ``reversal`` to the account's ledger once (a second call finds the entry).
 
-    Its grants (judged at the context's clock): a debit takes from the grant the payment's
-    credit made first, then in burn-down order; a credit back returns to that grant as far
-    as it is live and was drawn, the rest a new paid, never-expiring grant.
+    ``checkout_session_id`` is None for a recharge charge (credited as
+    ``payment_intent:pi_...``). Its grants (judged at the context's clock): a debit takes
+    from the grant the payment's credit made first, then in burn-down order; a credit back
+    returns to that grant as far as it is live and was drawn, the rest a new paid,
+    never-expiring grant.
     """
-    paid_by = sources.checkout_credit(checkout_session_id) if checkout_session_id else None
+    # The payment's credit: a Checkout Session's, or (no session: an off-session
+    # auto-recharge charge) the PaymentIntent's own.
+    paid_by = (
+        sources.checkout_credit(checkout_session_id)
+        if checkout_session_id
+        else sources.payment_intent_credit(reversal.payment_intent_id)
+    )
     return outbound.post(
         session,
         ctx,

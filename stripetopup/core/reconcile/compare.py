@@ -26,20 +26,25 @@ from stripetopup.stripe_objects import Charge, CheckoutSession, PaymentIntent
 
 @dataclass
 class PageView:
-    """The local side of one page: payment rows, credits, reversals and known accounts."""
+    """The local side of one page: payment rows, credits, reversals, known accounts and
+    (for a page of auto-recharge PaymentIntents) known attempts."""
 
     payments: dict[str, StripePayment]
     rows: list[LedgerRow]
     accounts: set[str] = field(default_factory=set)
-    credits: dict[str, LedgerRow] = field(init=False)
+    attempts: set[str] = field(default_factory=set)
+    credits: dict[str, LedgerRow] = field(init=False)  # by Checkout Session id
+    intent_credits: dict[str, LedgerRow] = field(init=False)  # recharges, by PaymentIntent id
     by_intent: dict[str, list[LedgerRow]] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.credits = {}
+        self.credits, self.intent_credits = {}, {}
         self.by_intent = defaultdict(list)
         for row in self.rows:
             if row.source.startswith(sources.CHECKOUT_SESSION):
                 self.credits[row.source.removeprefix(sources.CHECKOUT_SESSION)] = row
+            elif row.source.startswith(sources.PAYMENT_INTENT):
+                self.intent_credits[row.source.removeprefix(sources.PAYMENT_INTENT)] = row
             elif row.payment_intent_id:
                 self.by_intent[row.payment_intent_id].append(row)
 
@@ -96,6 +101,8 @@ def classify(
 
 
 def _base(checkout: CheckoutSession, account_id: str | None, **kw: Any) -> Difference:
+    kw.setdefault("detail", "")  # a reversal candidate's words come once it is confirmed
+    kw.setdefault("fix", "")
     return Difference(
         checkout_session_id=checkout.id,
         account_id=account_id,
@@ -211,37 +218,26 @@ def _reversals(
     pi, charge = checkout.payment_intent_id, latest_charge(checkout)
     if pi is None or charge is None:
         return []
-    rows = view.by_intent.get(pi, [])
+    return [
+        _base(checkout, account_id, kind=kind, amount_cents=amount, local_cents=local)
+        for kind, amount, local in reversal_candidates(charge, view.by_intent.get(pi, []))
+    ]
+
+
+def reversal_candidates(
+    charge: Charge, rows: list[LedgerRow]
+) -> list[tuple[DifferenceKind, int | None, int]]:
+    """(kind, Stripe's cents, the ledger's cents) for each family the charge shows moved
+    and ``rows`` (the intent's entries) may lack; confirmed later against Stripe's lists."""
     # Net of refunds credited back after they failed (refund_reversed:re_...).
     refund_rows = [
         r for r in rows if r.source.startswith((sources.REFUND, sources.REFUND_REVERSED))
     ]
     debited = -sum(r.amount_cents for r in refund_rows)
-    refunded = charge.amount_refunded
-    found = []
-    if refunded > debited:
-        found.append(
-            _base(
-                checkout,
-                account_id,
-                kind=DifferenceKind.REFUND_NOT_DEBITED,
-                amount_cents=refunded,
-                local_cents=debited,
-                detail="",
-                fix="",
-            )
-        )
+    found: list[tuple[DifferenceKind, int | None, int]] = []
+    if charge.amount_refunded > debited:
+        found.append((DifferenceKind.REFUND_NOT_DEBITED, charge.amount_refunded, debited))
     if charge.disputed:
         local = sum(r.amount_cents for r in rows if r.source.startswith(sources.DISPUTE))
-        found.append(
-            _base(
-                checkout,
-                account_id,
-                kind=DifferenceKind.DISPUTE_NOT_DEBITED,
-                amount_cents=None,
-                local_cents=-local,
-                detail="",
-                fix="",
-            )
-        )
+        found.append((DifferenceKind.DISPUTE_NOT_DEBITED, None, -local))
     return found

@@ -10,7 +10,8 @@ from enum import StrEnum
 
 
 class DifferenceKind(StrEnum):
-    """One way a Stripe Checkout Session and the ledger can disagree (in report order)."""
+    """One way a Stripe Checkout Session, or an auto-recharge PaymentIntent, and the ledger
+    can disagree (in report order)."""
 
     PAID_NOT_CREDITED = "paid_not_credited"
     REFUND_NOT_DEBITED = "refund_not_debited"
@@ -20,6 +21,7 @@ class DifferenceKind(StrEnum):
     CURRENCY_MISMATCH = "currency_mismatch"
     LIVEMODE_MISMATCH = "livemode_mismatch"
     UNKNOWN_ACCOUNT = "unknown_account"
+    UNKNOWN_ATTEMPT = "unknown_attempt"  # a recharge charge whose attempt is not in this db
     PENDING_TOO_LONG = "pending_too_long"
     UNKNOWN_TO_STRIPE = "unknown_to_stripe"
 

@@ -1,4 +1,5 @@
-"""``reconcile``: compare Stripe's Checkout Sessions for a window with the ledger, and fix.
+"""``reconcile``: compare Stripe's Checkout Sessions, and the auto-recharge PaymentIntents,
+of a window with the ledger, and fix.
 
 Pages of 100 sessions stream from Stripe (fetched one page ahead in a background thread,
 so Stripe and the database work overlap); each page costs a fixed number of local queries
@@ -8,6 +9,13 @@ Stripe did not return. Each session is validated into a typed
 :class:`~stripetopup.stripe_objects.CheckoutSession` as its page arrives. ``fix`` credits
 through :func:`stripetopup.core.events.credit.credit_session` and debits through
 :mod:`stripetopup.core.ledger.reversals` (both exactly once), one transaction per page.
+
+Then the window's PaymentIntents are paged the same way, and those whose metadata names an
+account and a recharge attempt (Stripe's list has no metadata filter; search is eventually
+consistent, so unfit for this) are compared by :mod:`stripetopup.core.reconcile.recharges`.
+A missing recharge credit is fixed through :func:`stripetopup.core.recharge.charge.settle`,
+the path the worker and ``payment_intent.succeeded`` share (source ``payment_intent:pi_...``,
+a paid grant); its refunds and disputes through the same reversal rule as a session's.
 """
 
 from __future__ import annotations
@@ -29,7 +37,9 @@ from stripetopup import metrics
 from stripetopup.core.context import Context
 from stripetopup.core.events.credit import credit_session
 from stripetopup.core.ledger import reversals, sources
+from stripetopup.core.recharge import charge as recharge_charge
 from stripetopup.core.reconcile import compare as checks
+from stripetopup.core.reconcile import recharges as recharge_checks
 from stripetopup.core.reconcile.kinds import ATTENTION_KINDS, KINDS, DifferenceKind
 from stripetopup.core.reconcile.prefetch import prefetch
 from stripetopup.core.reconcile.types import Difference, ReconcileReport
@@ -38,13 +48,14 @@ from stripetopup.db import run_in_transaction, transaction
 from stripetopup.errors import NotFound, StripeTopupError, UsageError
 from stripetopup.models import EventResult, PaymentState
 from stripetopup.money import format_cents
-from stripetopup.store import grant_checks, payments
+from stripetopup.store import grant_checks, ledger, payments
 from stripetopup.store import reconcile as store
 from stripetopup.stripe_objects import CheckoutSession
 
 log = logging.getLogger("stripetopup.core.reconcile")  # the name log filters already use
 ACTOR = "reconcile"
 EXPAND = ["payment_intent.latest_charge"]
+INTENT_EXPAND = ["latest_charge"]
 LOCAL_BATCH = 500
 OnItem = Callable[[Difference], None]
 
@@ -54,15 +65,17 @@ class _Work:
     """A difference plus what fixing it needs."""
 
     diff: Difference
-    checkout: CheckoutSession
+    checkout: CheckoutSession | None  # None for an auto-recharge charge (see ``intent``)
     moves: list[reversals.Reversal] = field(default_factory=list)
     record_attention: bool = False
+    intent: recharge_checks.RechargeIntent | None = None
 
 
 @dataclass
 class _Tally:
     on_item: OnItem | None
     sessions: int = 0
+    intents: int = 0
     pages: int = 0
     fixed: int = 0
     remaining: int = 0
@@ -108,6 +121,17 @@ def run(
             tally.add(diff)
         if on_page is not None:
             on_page(tally.sessions)
+    intent_pages = ctx.stripe.payment_intent_pages(
+        created_gte=math.floor(since.timestamp()),
+        created_lt=math.ceil(until.timestamp()),
+        expand=INTENT_EXPAND,
+    )
+    for raw in prefetch(intent_pages, on_exit=ctx.stripe.close):
+        tally.pages += 1
+        found = recharge_checks.recharge_intents(raw)
+        tally.intents += len(found)
+        for diff in _intent_page(ctx, found, fix):
+            tally.add(diff)
     ordered = array("Q", sorted(seen))
     del seen
     for diff in _unknown_to_stripe(ctx, since, until, ordered):
@@ -123,6 +147,7 @@ def run(
         remaining=tally.remaining,
         items=tuple(tally.items),
         grant_problems=_grant_problems(ctx),
+        payment_intents=tally.intents,
     )
     every_kind = {kind.value: tally.by_kind.get(kind, 0) for kind in KINDS}
     metrics.reconcile_finished(every_kind, tally.remaining, ctx.settings.reconcile_metrics_file)
@@ -207,6 +232,41 @@ def _confirm(ctx: Context, work: _Work, view: checks.PageView) -> _Work | None:
     return replace(work, diff=confirmed, moves=moves)
 
 
+# One page of PaymentIntents ----------------------------------------------------------------
+def _intent_page(
+    ctx: Context, page: list[recharge_checks.RechargeIntent], fix: bool
+) -> list[Difference]:
+    if not page:
+        return []
+    view = _load_intents(ctx, page)
+    work: list[_Work] = []
+    for item in page:
+        for diff in recharge_checks.classify(ctx, item, view):
+            confirmed = _confirm(ctx, _Work(diff, None, intent=item), view)
+            if confirmed is not None:
+                work.append(confirmed)
+    if not fix or not work:
+        return [w.diff for w in work]
+    return _apply(ctx, work)
+
+
+def _load_intents(ctx: Context, page: list[recharge_checks.RechargeIntent]) -> checks.PageView:
+    credits = [sources.payment_intent_credit(item.intent.id) for item in page]
+    moved = [
+        item.intent.id
+        for item in page
+        if (c := item.intent.charge) is not None and (c.amount_refunded or c.disputed)
+    ]
+    with transaction(ctx.engine) as session:
+        view = checks.PageView({}, store.entries_for_page(session, credits, moved))
+        wanted = [item for item in page if recharge_checks.needs_lookup(item, view)]
+        view.accounts = store.known_accounts(
+            session, [a for item in wanted if (a := item.tag.account_id)]
+        )
+        view.attempts = store.known_attempts(session, [item.tag.attempt_key for item in wanted])
+    return view
+
+
 # Fixing ----------------------------------------------------------------------------------
 def _apply(ctx: Context, work: list[_Work]) -> list[Difference]:
     """Fix a page's differences in one transaction; on an error, one transaction each."""
@@ -230,7 +290,10 @@ def _fixer(ctx: Context, work: _Work) -> Callable[[Session], Difference]:
 
 def _fix(session: Session, ctx: Context, work: _Work) -> Difference:
     diff = work.diff
+    if diff.kind == DifferenceKind.PAID_NOT_CREDITED and work.intent is not None:
+        return _fix_recharge(session, ctx, diff, work.intent)
     if diff.kind == DifferenceKind.PAID_NOT_CREDITED:
+        assert work.checkout is not None
         credit = credit_session(session, ctx, work.checkout, actor=ACTOR, event_id=None)
         entry_id = credit.entry_id
         if credit.result == EventResult.CREDITED:
@@ -257,11 +320,26 @@ def _fix(session: Session, ctx: Context, work: _Work) -> Difference:
         verb = "debited" if net < 0 else "credited back"
         action = f"{verb} {format_cents(abs(net))} (entry {entries})"
         return replace(diff, fixed=True, action=action)
-    if work.record_attention:
+    if work.record_attention and work.checkout is not None:
         # Not credited, but recorded so `payments --attention` shows it to an operator.
         credit_session(session, ctx, work.checkout, actor=ACTOR, event_id=None)
         return replace(diff, action="recorded as needing attention")
     return diff
+
+
+def _fix_recharge(
+    session: Session, ctx: Context, diff: Difference, item: recharge_checks.RechargeIntent
+) -> Difference:
+    """Credit a recharge charge through the worker's own exactly-once path."""
+    before = recharge_charge.credited(session, item.intent.id)
+    done = recharge_charge.settle(session, ctx, item.tag.attempt_key, item.raw, actor=ACTOR)
+    entry = ledger.find_by_source(session, sources.payment_intent_credit(item.intent.id))
+    if done != "succeeded" or entry is None:
+        return replace(diff, action=f"not credited: {done}")
+    if before:
+        return replace(diff, fixed=True, action=f"already credited (entry {entry.id})")
+    action = f"credited {format_cents(entry.amount_cents)} (entry {entry.id})"
+    return replace(diff, fixed=True, action=action)
 
 
 # Local sessions Stripe did not return ----------------------------------------------------

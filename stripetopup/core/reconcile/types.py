@@ -15,7 +15,10 @@ from stripetopup.core.reconcile.kinds import DifferenceKind
 
 class DifferenceAnswer(Answer):
     kind: str = Field(description="One of: " + ", ".join(KINDS) + ".")
-    checkout_session_id: str
+    checkout_session_id: str | None = Field(
+        description="The Checkout Session; null for an auto-recharge charge (see "
+        "payment_intent_id)."
+    )
     account_id: str | None
     amount_cents: int | None = Field(
         description="Stripe's side: what a paid session credits, refunded or withdrawn."
@@ -34,7 +37,11 @@ class DifferenceAnswer(Answer):
 
 @dataclass(frozen=True)
 class Difference(Answered):
-    """One session where Stripe and the ledger disagree, and what fixes it.
+    """One session (or auto-recharge PaymentIntent) where Stripe and the ledger disagree,
+    and what fixes it.
+
+    ``checkout_session_id`` is None for an off-session auto-recharge charge, which has only
+    its ``payment_intent_id``.
 
     ``amount_cents`` is Stripe's side (what a paid session credits by the credit rule,
     what was refunded or withdrawn) and
@@ -43,7 +50,7 @@ class Difference(Answered):
     """
 
     kind: DifferenceKind
-    checkout_session_id: str
+    checkout_session_id: str | None
     account_id: str | None
     amount_cents: int | None
     local_cents: int | None
@@ -60,6 +67,11 @@ class Difference(Answered):
     def fixable(self) -> bool:
         return KINDS[self.kind]
 
+    @property
+    def subject(self) -> str:
+        """What differs: the session's id, or a recharge charge's PaymentIntent id."""
+        return self.checkout_session_id or self.payment_intent_id or "?"
+
     amount = Dollars("amount_cents")
 
     local = Dollars("local_cents")
@@ -70,6 +82,10 @@ class ReconcileSummaryAnswer(Answer):
     until: IsoTime
     fix: bool
     sessions: int = Field(description="Checkout Sessions Stripe listed for the window.")
+    payment_intents: int = Field(
+        description="Auto-recharge PaymentIntents (metadata naming account and attempt) "
+        "Stripe listed for the window."
+    )
     pages: int
     differences: int
     fixed: int
@@ -111,6 +127,7 @@ class ReconcileReport(Answered):
     remaining: int
     items: tuple[Difference, ...] = field(default=())
     grant_problems: int = 0
+    payment_intents: int = 0
 
     @property
     def differences(self) -> int:
