@@ -5,10 +5,12 @@ in its transaction, within the rule's monthly cap and cooldown.
 :func:`arm` is called under the account's row lock (the change holds it) and inserts
 with ``ON CONFLICT DO NOTHING`` on the unique ``open_account_pk``, so at most one attempt
 is in flight per account even if two transactions got this far. The cap and cooldown are
-read from the attempts themselves, in the same transaction. A requires_action attempt
-gets one Checkout link (:func:`keep_link`), or the reason Stripe refused it
-(:func:`refuse_link`). Imports sqlalchemy/sqlmodel, models and the store's cards and upsert
-modules.
+read from the attempts themselves, in the same transaction: the cooldown from the last
+attempt's end (a charge made late still starts a whole cooldown), the month's cap over the
+attempts armed or ended in the calendar month (a charge armed on the 31st and made on the
+1st counts in both). A requires_action attempt gets one Checkout link (:func:`keep_link`),
+or the reason Stripe refused it (:func:`refuse_link`). Imports sqlalchemy/sqlmodel, models
+and the store's cards and upsert modules.
 """
 
 from __future__ import annotations
@@ -94,10 +96,19 @@ def _blocked(session: Session, rule: AutoRechargeRule, amount: int, now: datetim
     mine = _ATTEMPTS.c.account_pk == rule.account_pk
     if _count(session, mine, _ATTEMPTS.c.status == AttemptStatus.PENDING.value):
         return "an attempt is in flight"
-    latest = session.execute(sa.select(sa.func.max(_ATTEMPTS.c.created_at)).where(mine)).scalar()
+    # The cooldown runs from the last attempt's end (its charge, or its decline), not from
+    # when it was armed: an attempt left pending for a while (Stripe unreachable, a worker
+    # down) is charged late, and the next must still wait a whole cooldown after it.
+    ended = sa.func.coalesce(_ATTEMPTS.c.finished_at, _ATTEMPTS.c.created_at)
+    latest = session.execute(sa.select(sa.func.max(ended)).where(mine)).scalar()
     if latest is not None and _aware(latest) + timedelta(seconds=rule.cooldown_seconds) > now:
         return "cooldown"
-    month = (mine, _ATTEMPTS.c.created_at >= month_start(now), _ATTEMPTS.c.status.in_(_CHARGING))
+    # A month's charges are those armed in it and those charged in it: an attempt armed on
+    # the 31st and charged on the 1st counts against both months, so neither month's
+    # charges at Stripe can add up past the cap.
+    start = month_start(now)
+    in_month = sa.or_(_ATTEMPTS.c.created_at >= start, _ATTEMPTS.c.finished_at >= start)
+    month = (mine, in_month, _ATTEMPTS.c.status.in_(_CHARGING))
     charged = session.execute(
         sa.select(sa.func.coalesce(sa.func.sum(_ATTEMPTS.c.amount_cents), 0)).where(*month)
     ).scalar_one()
@@ -152,7 +163,14 @@ def finish(
     reason: str | None = None,
     payment_intent_id: str | None = None,
 ) -> bool:
-    """End a pending attempt (it leaves the in-flight slot); False when it was not pending."""
+    """End a pending attempt (it leaves the in-flight slot); False when it had ended.
+
+    ``succeeded`` also ends one we had ended otherwise: Stripe's charge outranks our record
+    (a card removed after a charge whose answer was lost; a declined or authentication-
+    requiring PaymentIntent the buyer completed later), so the month's cap counts it."""
+    endable = [AttemptStatus.PENDING.value]
+    if status == AttemptStatus.SUCCEEDED:
+        endable += [AttemptStatus.FAILED.value, AttemptStatus.REQUIRES_ACTION.value]
     values: dict[str, Any] = {
         "status": status.value,
         "open_account_pk": None,
@@ -163,10 +181,7 @@ def finish(
         values["payment_intent_id"] = payment_intent_id
     result = session.execute(
         sa.update(_ATTEMPTS)
-        .where(
-            _ATTEMPTS.c.attempt_key == attempt_key,
-            _ATTEMPTS.c.status == AttemptStatus.PENDING.value,
-        )
+        .where(_ATTEMPTS.c.attempt_key == attempt_key, _ATTEMPTS.c.status.in_(endable))
         .values(**values)
     )
     return bool(getattr(result, "rowcount", 0))
