@@ -5,82 +5,39 @@ writers (several uvicorn workers on one file) queue on the write lock instead of
 half-way. PostgreSQL: READ COMMITTED with row locks taken by the store; serialization
 failures, deadlocks and unique-key races are retried by :func:`run_in_transaction`.
 
-Imports sqlalchemy/sqlmodel and ``stripetopup.errors`` only.
+The engine itself, the SQLite write lock and the errors for a database we cannot use are
+in :mod:`stripetopup.engines` (sqlalchemy core only, for the reads that skip the ORM) and
+are named here too. Imports sqlalchemy/sqlmodel, ``engines`` and ``stripetopup.errors`` only.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import random
-import re
-import threading
 import time
-import weakref
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
-from typing import Any, TypeVar
+from contextlib import contextmanager
+from typing import TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlmodel import Session
 
-from stripetopup.errors import DatabaseError
-from stripetopup.redact import redact
+# Named here too (``X as X``: re-exported), for the callers of db.
+from stripetopup.engines import SQLITE_BUSY_TIMEOUT_MS as SQLITE_BUSY_TIMEOUT_MS
+from stripetopup.engines import create_db_engine as create_db_engine
+from stripetopup.engines import unavailable as unavailable
+from stripetopup.engines import unreachable as unreachable
+from stripetopup.engines import write_lock
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-SQLITE_BUSY_TIMEOUT_MS = 30_000
 MAX_ATTEMPTS = 8
 # PostgreSQL SQLSTATEs worth retrying: serialization_failure, deadlock_detected.
 _RETRYABLE_PG = {"40001", "40P01"}
 _UNIQUE_VIOLATION = "23505"
-
-
-# SQLite admits one writer at a time. Threads of one process queue on this lock instead of
-# on SQLite's busy handler, which sleeps in growing steps and wastes most of the wait;
-# other processes still meet the busy timeout.
-_sqlite_write_locks: weakref.WeakKeyDictionary[Engine, threading.RLock] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def create_db_engine(url: str, *, pool_size: int = 5) -> Engine:
-    """An engine for ``url`` with the per-dialect settings exactly-once relies on."""
-    if url.startswith("sqlite"):
-        engine = sa.create_engine(
-            url,
-            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
-        )
-        event.listen(engine, "connect", _sqlite_on_connect)
-        event.listen(engine, "begin", _sqlite_on_begin)
-        _sqlite_write_locks[engine] = threading.RLock()
-        return engine
-    return sa.create_engine(
-        url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True, pool_recycle=1800
-    )
-
-
-def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
-    # Take transaction control away from pysqlite so that we can issue BEGIN IMMEDIATE.
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    # FULL: a commit is on disk before we answer. With NORMAL a committed credit can vanish
-    # on power loss after Stripe got its 200 and stopped retrying.
-    cursor.execute("PRAGMA synchronous=FULL")
-    cursor.close()
-
-
-def _sqlite_on_begin(connection: sa.Connection) -> None:
-    # IMMEDIATE takes the write lock up front: two writers never both read-then-upgrade,
-    # which is what makes SQLITE_BUSY mid-transaction (and lost retries) impossible.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 @contextmanager
@@ -98,15 +55,8 @@ def transaction(engine: Engine) -> Iterator[Session]:
 
 @contextmanager
 def _transaction(engine: Engine) -> Iterator[Session]:
-    lock = _sqlite_write_locks.get(engine) or nullcontext()
-    with lock, Session(engine, expire_on_commit=False) as session, session.begin():
+    with write_lock(engine), Session(engine, expire_on_commit=False) as session, session.begin():
         yield session
-
-
-def unavailable(exc: DBAPIError) -> DatabaseError:
-    """The domain error for a driver failure: its class and message, never its SQL."""
-    detail = redact(str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else "")
-    return DatabaseError(f"database unavailable: {type(exc.orig).__name__}: {detail[:200]}")
 
 
 def run_in_transaction(engine: Engine, work: Callable[[Session], T]) -> T:
@@ -148,26 +98,3 @@ def check_connection(engine: Engine) -> None:
             connection.execute(sa.text("SELECT 1"))
     except DBAPIError as exc:
         raise unreachable(engine, exc) from None
-
-
-# psycopg wraps the reason in 'connection failed: connection to server at "h", port p failed:'.
-_PG_PREFIX = re.compile(
-    r'^(connection failed: )?(connection to server at "[^"]*", port \d+ failed: )?'
-)
-
-
-def unreachable(engine: Engine, exc: DBAPIError) -> DatabaseError:
-    """The error for a database we could not open: where we tried (never the user or the
-    password), the driver's reason in a few words, and what to check."""
-    first = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else ""
-    cause = redact(_PG_PREFIX.sub("", first).replace("FATAL:  ", "").strip())[:200]
-    url = engine.url
-    if url.get_backend_name() == "sqlite":
-        path = url.database
-        where = f"SQLite file {os.path.abspath(path)}" if path and path != ":memory:" else "SQLite"
-        check = "check DATABASE_URL (a SQLite file, in a directory that exists and is writable)"
-    else:
-        where = f"PostgreSQL {url.host or 'localhost'}:{url.port or 5432}/{url.database or ''}"
-        check = "check DATABASE_URL and that PostgreSQL is running there and accepts connections"
-    reason = cause or type(exc.orig).__name__
-    return DatabaseError(f"database unreachable at {where}: {reason}; {check}")
