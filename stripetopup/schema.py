@@ -1,5 +1,6 @@
 """Schema migrations: upgrade to head, and check that a database is at the revision this
-code expects (on sqlalchemy core and ``engines``: no ORM). Imports alembic lazily (only ``db upgrade`` and the first run pay for it).
+code expects, on sqlalchemy core and ``engines`` (no ORM: the quick read commands check it
+too). Imports alembic lazily (only ``db upgrade`` and the first run pay for it).
 """
 
 from __future__ import annotations
