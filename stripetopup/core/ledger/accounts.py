@@ -14,14 +14,14 @@ import uuid
 from sqlmodel import Session
 
 from stripetopup.core.context import Context
-from stripetopup.core.ledger import sources
-from stripetopup.core.ledger.types import Balance, Entry, NextExpiry, OpenedAccount, Posted
+from stripetopup.core.ledger import balances, sources
+from stripetopup.core.ledger.types import Balance, Entry, OpenedAccount, Posted
 from stripetopup.core.outbound import posting as outbound
 from stripetopup.core.outbound import thresholds
 from stripetopup.db import run_in_transaction, transaction
 from stripetopup.errors import InvalidAmount, UsageError
 from stripetopup.models import MAX_INTEGER, MAX_REASON_LENGTH, Account, LedgerKind
-from stripetopup.store import accounts, grants, holds, ledger
+from stripetopup.store import accounts, ledger
 from stripetopup.store.grants import GrantRule
 
 MAX_MANUAL_CENTS = 100_000_000_00  # one hundred million dollars: beyond this is a typo
@@ -68,29 +68,11 @@ def list_accounts(ctx: Context, *, limit: int = 1000) -> list[Balance]:
 
 def balance(ctx: Context, account_id: str) -> Balance:
     """The balance, by kind of credit, with holds, what may be spent and the next expiry."""
-    with transaction(ctx.engine) as session:
-        return _balance(session, ctx, accounts.get(session, account_id))
+    return balances.read(ctx, account_id)
 
 
 def _balance(session: Session, ctx: Context, account: Account) -> Balance:
-    now = ctx.clock()
-    held = holds.open_total(session, account, now)
-    credit = grants.summary(session, account, now)
-    soonest = credit.next_expiry_at
-    threshold = thresholds.threshold_of(ctx, account.low_balance_threshold_cents)
-    return Balance(
-        account.account_id,
-        account.balance_cents,
-        held,
-        ctx.currency,
-        low_balance_threshold_cents=threshold,
-        below_threshold=account.below_threshold and threshold is not None,
-        paid_cents=credit.paid_cents,
-        promotional_cents=credit.promotional_cents,
-        deficit_cents=credit.deficit_cents,
-        spendable_cents=credit.spendable_cents,
-        next_expiry=None if soonest is None else NextExpiry(credit.next_expiry_cents or 0, soonest),
-    )
+    return balances.of_account(session, ctx, account)
 
 
 def set_low_balance_threshold(

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar, Literal, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
 
 from pydantic import Field
 
 from stripetopup.core.answers import Answer, Answered, Dollars, IsoTime
-from stripetopup.models import (
-    LedgerEntry,
-)
+
+if TYPE_CHECKING:
+    # Only named in Entry.of: a balance's answer is built without the ORM's tables.
+    from stripetopup.models import LedgerEntry
 
 Applied = Literal["applied", "already_applied"]
 
