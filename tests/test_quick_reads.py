@@ -142,3 +142,27 @@ def test_every_default_rate_limit_parses() -> None:
     for name in checked:
         default = Settings.model_fields[name].default
         assert parse_many(default), name
+
+
+def test_the_command_table_names_what_each_module_registers() -> None:
+    """cli/main builds an app with just the module of the command run: the table must say,
+    for every command module, exactly the commands its ``register`` adds."""
+    from stripetopup.cli import main
+
+    on_disk = {p.stem for p in (REPO / "stripetopup/cli/commands").glob("*.py")} - {"__init__"}
+    assert set(main.COMMANDS) == on_disk
+    for module, names in main.COMMANDS.items():
+        built = main.build([module])
+        added = [c.name or c.callback.__name__ for c in built.registered_commands]  # type: ignore[union-attr]
+        added += [g.name for g in built.registered_groups if g.name]
+        assert sorted(added) == sorted(names), module
+
+
+def test_a_run_builds_only_its_commands_module() -> None:
+    from stripetopup.cli.main import COMMANDS, modules_for
+
+    assert modules_for(["balance", "acct-1", "--json"]) == ("money",)
+    assert modules_for(["--env-file", "x.env", "ledger", "acct-1"]) == ("ledger",)
+    assert modules_for(["--env-file=x.env", "keys", "list"]) == ("tokens",)
+    for everything in ([], ["--help"], ["balanse"], ["--bogus", "balance"]):
+        assert modules_for(everything) is COMMANDS
