@@ -98,6 +98,7 @@ class Summary:
     spendable_cents: int
     next_expiry_cents: int | None
     next_expiry_at: datetime | None
+    held_cents: int  # what open holds take (read once with the rest)
 
 
 def unknown(account_id: str, *, alternative: str | None = None) -> StripeTopupError:
@@ -183,12 +184,16 @@ def spendable(db: Executor, account_pk: int, balance_cents: int, now: datetime) 
     """What a debit may take without going negative: the drawable grants less the deficit,
     and never more than the balance less open holds (a hold from before grants reserved
     nothing)."""
-    by_grants = drawable_total(db, account_pk, now) - deficit(db, account_pk)
-    return min(balance_cents - held(db, account_pk, now), by_grants)
+    owed, on_hold = deficit(db, account_pk), held(db, account_pk, now)
+    return _spendable(balance_cents, on_hold, drawable_total(db, account_pk, now), owed)
+
+
+def _spendable(balance_cents: int, held_cents: int, drawable_cents: int, deficit_cents: int) -> int:
+    return min(balance_cents - held_cents, drawable_cents - deficit_cents)
 
 
 def summary(db: Executor, account_pk: int, balance_cents: int, now: datetime) -> Summary:
-    """What :class:`Summary` says for the account at ``now`` (its live grants read once)."""
+    """What :class:`Summary` says for the account at ``now`` (each part read once)."""
     live = db.execute(_live_statement(), {"account_pk": account_pk}).all()
     by_kind = {kind: 0 for kind in GrantCategory}
     for category, remaining, _expires in live:
@@ -196,13 +201,15 @@ def summary(db: Executor, account_pk: int, balance_cents: int, now: datetime) ->
     ahead = [(int(cents), at) for _, cents, at in live if at is not None and at > now]
     soonest = min((at for _, at in ahead), default=None)
     expiring = sum(cents for cents, at in ahead if at == soonest)
+    owed, on_hold = deficit(db, account_pk), held(db, account_pk, now)
     return Summary(
         by_kind[GrantCategory.PAID],
         by_kind[GrantCategory.PROMOTIONAL],
-        deficit(db, account_pk),
-        spendable(db, account_pk, balance_cents, now),
+        owed,
+        _spendable(balance_cents, on_hold, drawable_total(db, account_pk, now), owed),
         expiring if soonest is not None else None,
         soonest,
+        on_hold,
     )
 
 

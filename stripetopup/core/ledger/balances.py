@@ -48,14 +48,13 @@ def of_account(db: Executor, ctx: Context, account: AccountColumns) -> Balance:
     """The balance of ``account`` at the context's now, read inside the caller's transaction."""
     assert account.id is not None
     now = ctx.clock()
-    held = balances.held(db, account.id, now)
     credit = balances.summary(db, account.id, account.balance_cents, now)
     soonest = credit.next_expiry_at
     threshold = threshold_of(ctx, account.low_balance_threshold_cents)
     return Balance(
         account.account_id,
         account.balance_cents,
-        held,
+        credit.held_cents,
         ctx.currency,
         low_balance_threshold_cents=threshold,
         below_threshold=account.below_threshold and threshold is not None,
