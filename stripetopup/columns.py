@@ -1,4 +1,4 @@
-"""Column types and stored states shared by the SQLModel tables and the core-SQL reads.
+"""Column types, bounds and stored states shared by the SQLModel tables and the core-SQL reads.
 
 :mod:`stripetopup.models` declares the tables with these; :mod:`stripetopup.store.balances`
 reads the balance with them on sqlalchemy core alone, so a quick read command (``stripetopup
@@ -11,6 +11,10 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 import sqlalchemy as sa
+
+# INTEGER columns (ids, cents, balances) are 32-bit on PostgreSQL; SQLite's are wider. The
+# doors keep what they accept within this, so both databases answer alike.
+MAX_INTEGER = 2**31 - 1
 
 
 class GrantCategory(StrEnum):

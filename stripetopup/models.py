@@ -20,15 +20,13 @@ from sqlmodel import Field, SQLModel
 # The states and the timestamp type the core-SQL reads need too live in columns (no
 # sqlmodel there); they are named here as well, where the tables are.
 from stripetopup.columns import BIGINT
+from stripetopup.columns import MAX_INTEGER as MAX_INTEGER
 from stripetopup.columns import GrantCategory as GrantCategory
 from stripetopup.columns import GrantStatus as GrantStatus
 from stripetopup.columns import HoldStatus as HoldStatus
 from stripetopup.columns import UTCDateTime as UTCDateTime
 from stripetopup.dates import utcnow
 
-# INTEGER columns (ids, cents, balances) are 32-bit on PostgreSQL; SQLite's are wider. The
-# doors keep what they accept within this, so both databases answer alike.
-MAX_INTEGER = 2**31 - 1
 # The one limit on a reason, a resolution or an attention note: their columns' width, and
 # what the doors and the core check before writing one.
 MAX_REASON_LENGTH = 500

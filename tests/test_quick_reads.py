@@ -17,7 +17,7 @@ import pytest
 from stripetopup.config import Settings
 from stripetopup.core import TopUpService
 from stripetopup.models import SQLModel
-from stripetopup.store import balances
+from stripetopup.store import balances, entries
 from tests.conftest import ACCOUNT, settings_env
 from tests.support.servers import REPO, cli_env, run_cli
 
@@ -68,7 +68,13 @@ def accounts(service: TopUpService) -> TopUpService:
 def test_balance_imports_neither_the_orm_nor_the_web_stack_nor_the_sdk(
     settings: Settings, accounts: TopUpService
 ) -> None:
-    for args in (["balance", ACCOUNT], ["balance", ACCOUNT, "--json"], ["balance", "acct-x"]):
+    for args in (
+        ["balance", ACCOUNT],
+        ["balance", ACCOUNT, "--json"],
+        ["balance", "acct-x"],
+        ["ledger", ACCOUNT],
+        ["ledger", ACCOUNT, "--limit", "2", "--json"],
+    ):
         done, names = imported_by(args, settings)
         assert done.returncode in (0, 1), done.stderr[-2000:]
         assert "sqlalchemy" in names  # the probe sees what ran
@@ -85,6 +91,18 @@ def test_balance_answers_as_the_service_does(settings: Settings, accounts: TopUp
     assert (rich["paid_cents"], rich["promotional_cents"], rich["held_cents"]) == (1000, 250, 300)
     assert rich["next_expiry"]["amount_cents"] == 250
     assert json.loads(run_cli(["balance", BROKE, "--json"], env).stdout)["deficit_cents"] == 250
+
+
+def test_ledger_answers_as_the_service_does(settings: Settings, accounts: TopUpService) -> None:
+    env = cli_env(settings_env(settings))
+    for account, limit in ((ACCOUNT, 50), (BROKE, 1)):
+        shown = run_cli(["ledger", account, "--limit", str(limit), "--json"], env)
+        assert shown.returncode == 0, shown.stderr
+        expected = [entry.to_json() for entry in accounts.ledger(account, limit=limit)]
+        assert json.loads(shown.stdout) == expected
+        assert len(expected) == (2 if account == ACCOUNT else 1)
+    older = accounts.ledger(BROKE, limit=1, before_id=accounts.ledger(BROKE)[0].id)
+    assert [e.amount_cents for e in older] == [100]
 
 
 def test_balance_prints_the_same_lines_and_exit_codes(
@@ -122,6 +140,7 @@ def test_the_light_tables_name_the_models_columns_and_types() -> None:
         balances.GRANTS,
         balances.DRAWS,
         balances.RESERVATIONS,
+        entries.ENTRIES,
     ):
         table = SQLModel.metadata.tables[light.name]
         for column in light.columns:

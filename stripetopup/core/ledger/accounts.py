@@ -15,12 +15,13 @@ from sqlmodel import Session
 
 from stripetopup.core.context import Context
 from stripetopup.core.ledger import balances, sources
+from stripetopup.core.ledger import entries as ledger_entries
 from stripetopup.core.ledger.types import Balance, Entry, OpenedAccount, Posted
 from stripetopup.core.outbound import posting as outbound
 from stripetopup.core.outbound import thresholds
 from stripetopup.db import run_in_transaction, transaction
 from stripetopup.errors import InvalidAmount, UsageError
-from stripetopup.models import MAX_INTEGER, MAX_REASON_LENGTH, Account, LedgerKind
+from stripetopup.models import MAX_REASON_LENGTH, Account, LedgerKind
 from stripetopup.store import accounts, ledger
 from stripetopup.store.grants import GrantRule
 
@@ -96,14 +97,7 @@ def set_low_balance_threshold(
 def entries(
     ctx: Context, account_id: str, *, limit: int = 50, before_id: int | None = None
 ) -> list[Entry]:
-    if not 1 <= limit <= 1000:
-        raise UsageError("limit must be between 1 and 1000", param="limit")
-    if before_id is not None and not 1 <= before_id <= MAX_INTEGER:
-        raise UsageError(f"an entry id is between 1 and {MAX_INTEGER}", param="starting_after")
-    with transaction(ctx.engine) as session:
-        account = accounts.get(session, account_id)
-        rows = ledger.entries(session, account, limit=limit, before_id=before_id)
-        return [Entry.of(row, account.account_id) for row in rows]
+    return ledger_entries.read(ctx, account_id, limit=limit, before_id=before_id)
 
 
 def adjust(

@@ -12,6 +12,8 @@ from stripetopup.core.answers import Answer, Answered, Dollars, IsoTime
 
 if TYPE_CHECKING:
     # Only named in Entry.of: a balance's answer is built without the ORM's tables.
+    from sqlalchemy import Row
+
     from stripetopup.models import LedgerEntry
 
 Applied = Literal["applied", "already_applied"]
@@ -147,7 +149,8 @@ class Entry(Answered):
     created_at: datetime
 
     @classmethod
-    def of(cls, row: LedgerEntry, account_id: str) -> Entry:
+    def of(cls, row: LedgerEntry | Row[Any], account_id: str) -> Entry:
+        """From a ``LedgerEntry`` or a core row of ``store.entries`` (the same names)."""
         assert row.id is not None
         return cls(
             id=row.id,
