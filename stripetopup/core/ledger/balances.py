@@ -5,7 +5,7 @@ may be spent now, the next expiry and the low-balance threshold that applies.
 put together, inside any transaction (an ORM session of ``core.ledger.accounts`` or a core
 connection); :func:`read` reads one in a transaction of its own on sqlalchemy core alone,
 so ``stripetopup balance`` and ``TopUpService.balance`` answer alike without the first
-loading the ORM. Imports ``core.context``, the room's types, the outbound room's threshold
+loading the ORM. Imports ``core.context``, the room's balance types, the outbound room's threshold
 rule, ``store.balances`` and ``engines``.
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 from stripetopup.core.context import Context
-from stripetopup.core.ledger.types import Balance, NextExpiry
+from stripetopup.core.ledger.balance_types import Balance, NextExpiry
 from stripetopup.core.outbound.threshold_rule import threshold_of
 from stripetopup.engines import reading
 from stripetopup.store import balances
