@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-browser lint typecheck check bench clean postgres redis
+.PHONY: demo test test-browser lint typecheck check bench bench-webhook clean postgres redis
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,10 @@ check: lint typecheck test
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
+
+## The webhook benchmark alone (needs wrk: apt-get install wrk), e.g. ARGS='--only sqlite'.
+bench-webhook: $(STAMP) postgres
+	$(BIN)/python bench/webhook.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) demo test-artifacts *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -10,7 +10,8 @@ from pathlib import Path
 HERE = Path(__file__).parent
 BENCHMARKS = [
     ["startup.py", "20"],
-    ["webhook.py", "2000", "8"],
+    ["webhook.py", "--seconds", "5", "--rounds", "1"],
+    ["fast_credit.py"],
     ["outbox.py", "2000"],
     ["reconcile.py", "--counts", "1000", "10000", "20000"],
     ["emulator_seed_and_page.py"],

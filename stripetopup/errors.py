@@ -205,9 +205,20 @@ class StripeUnavailable(StripeTopupError):
 
     code = "stripe_error"
 
+    # Statuses that say "not now" rather than "never": a key or permission the operator
+    # fixes, the same Idempotency-Key still in flight (another worker), a rate limit.
+    _TRY_AGAIN = frozenset({401, 403, 409, 429})
+
     def __init__(self, message: str, *, http_status: int | None = None) -> None:
         super().__init__(message)
         self.http_status = http_status
+
+    @property
+    def refused(self) -> bool:
+        """True when Stripe refused the request itself, so the same request fails again:
+        a 4xx other than the try-again statuses. Unreachable (no status) is not refused."""
+        status = self.http_status
+        return status is not None and 400 <= status < 500 and status not in self._TRY_AGAIN
 
 
 class CardDeclined(StripeUnavailable):

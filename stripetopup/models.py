@@ -525,3 +525,8 @@ class RechargeAttempt(SQLModel, table=True):
     payment_intent_id: str | None = Field(default=None, max_length=255)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
     finished_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    # requires_action: the Checkout Session made for the buyer to pay on-session (one per
+    # attempt), or why Stripe refused to make one (migration 0010).
+    checkout_session_id: str | None = Field(default=None, max_length=255, unique=True, index=True)
+    checkout_url: str | None = Field(default=None, max_length=2000)
+    checkout_error: str | None = Field(default=None, max_length=200)

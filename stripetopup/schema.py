@@ -13,7 +13,7 @@ from stripetopup.engines import unreachable
 from stripetopup.errors import DatabaseError
 
 # The newest migration in stripetopup/migrations/versions (a test keeps them in step).
-HEAD_REVISION = "0009_auto_recharge"
+HEAD_REVISION = "0010_recharge_action_links"
 
 
 def upgrade(engine: Engine) -> str:

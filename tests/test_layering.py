@@ -310,6 +310,8 @@ ROOM_MAY_IMPORT = {
     "reconcile": {"events", "ledger"},
     "doctor": {"events", "ledger"},
     "grants": {"ledger", "outbound", "spending"},
+    # recharge never imports checkout (checkout imports it): the service hands the worker
+    # the checkout room's maker of a requires_action attempt's Checkout link.
     "recharge": {"ledger", "outbound"},
 }
 SHARED = {"context", "answers"}

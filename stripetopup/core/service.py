@@ -376,10 +376,14 @@ class TopUpService:
         return recharge_rules.resume(self.ctx, account_id)
 
     def run_auto_recharge(self, *, limit: int = 50) -> RechargeRun:
-        """Charge every pending recharge attempt once (the worker's one pass; for cron)."""
-        from stripetopup.core.recharge import charge  # deferred: start-up cost
+        """Charge every pending recharge attempt once, and give each requires_action one its
+        Checkout link (the worker's one pass; for cron)."""
+        from stripetopup.core.checkout import recharge_sessions  # deferred: start-up cost
+        from stripetopup.core.recharge import charge
 
-        return charge.run_once(self.ctx, limit=limit)
+        # The worker makes a requires_action attempt's Checkout link with the checkout
+        # room's maker, handed in here: the recharge room may not import checkout.
+        return charge.run_once(self.ctx, make_link=recharge_sessions.create, limit=limit)
 
     def auto_recharge_off(self, account_id: str) -> RuleOff:
         """Delete the account's rule (``deleted`` False when it had none)."""

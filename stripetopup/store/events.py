@@ -47,8 +47,33 @@ def record(
     One statement. An earlier success is kept when this attempt only found the work done
     (``already_applied``), so the log still says what the event did the first time.
     """
+    values = record_values(
+        event_id=event_id,
+        event_type=event_type,
+        livemode=livemode,
+        payload=payload,
+        secret_label=secret_label,
+        outcome=outcome,
+        error=error,
+        replay=replay,
+    )
+    session.execute(record_statement(dialect_of(session)), values)
+
+
+def record_values(
+    *,
+    event_id: str,
+    event_type: str,
+    livemode: bool,
+    payload: str,
+    secret_label: str | None,
+    outcome: str,
+    error: str | None = None,
+    replay: bool = False,
+) -> dict[str, Any]:
+    """The parameters of :func:`record_statement` (also the fast credit's)."""
     now = utcnow()
-    values = {
+    return {
         "event_id": event_id,
         "type": event_type[:100],
         "livemode": livemode,
@@ -62,7 +87,6 @@ def record(
         "replays": 1 if replay else 0,
         "keep_first": outcome == ALREADY_APPLIED,
     }
-    session.execute(_record_statement(dialect_of(session)), values)
 
 
 def storable(text: str) -> str:
@@ -74,7 +98,8 @@ def storable(text: str) -> str:
 
 
 @functools.cache
-def _record_statement(dialect: str) -> Any:
+def record_statement(dialect: str) -> Any:
+    """The event log's insert-or-count-again for ``dialect``, built once."""
     insert = insert_for(dialect, _EVENTS)
     new, old = insert.excluded, _EVENTS.c
     keep_old = sa.and_(

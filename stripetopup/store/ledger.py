@@ -70,24 +70,10 @@ def post(session: Session, posting: Posting) -> PostResult:
     """
     account_pk, balance = _lock_account(session, posting.account_id)
     balance_after = balance + posting.amount_cents
-    if max(abs(posting.amount_cents), abs(balance_after)) > MAX_INTEGER:
+    if out_of_range(posting.amount_cents, balance_after):
         return _out_of_range(session, posting)
-    values: dict[str, Any] = {
-        "account_pk": account_pk,
-        "amount_cents": posting.amount_cents,
-        "currency": posting.currency,
-        "kind": posting.kind,
-        "source": posting.source,
-        "balance_after_cents": balance_after,
-        "reason": posting.reason,
-        "actor": posting.actor,
-        "checkout_session_id": posting.checkout_session_id,
-        "payment_intent_id": posting.payment_intent_id,
-        "event_id": posting.event_id,
-        "request_fingerprint": posting.request_fingerprint,
-        "created_at": utcnow(),
-    }
-    inserted = session.execute(_insert_statement(dialect_of(session)), values).scalar()
+    values = entry_values(posting, account_pk, balance_after)
+    inserted = session.execute(insert_statement(dialect_of(session)), values).scalar()
     if inserted is None:
         existing = find_by_source(session, posting.source)
         assert existing is not None  # the conflict was on this source
@@ -110,8 +96,33 @@ def post(session: Session, posting: Posting) -> PostResult:
     return PostResult(LedgerEntry(id=inserted, **values), created=True, grant=made)
 
 
+def out_of_range(amount_cents: int, balance_after_cents: int) -> bool:
+    """True when an amount or the balance it leaves is beyond what the ledger holds."""
+    return max(abs(amount_cents), abs(balance_after_cents)) > MAX_INTEGER
+
+
+def entry_values(posting: Posting, account_pk: int, balance_after: int) -> dict[str, Any]:
+    """The new entry's columns (the parameters of :func:`insert_statement`)."""
+    return {
+        "account_pk": account_pk,
+        "amount_cents": posting.amount_cents,
+        "currency": posting.currency,
+        "kind": posting.kind,
+        "source": posting.source,
+        "balance_after_cents": balance_after,
+        "reason": posting.reason,
+        "actor": posting.actor,
+        "checkout_session_id": posting.checkout_session_id,
+        "payment_intent_id": posting.payment_intent_id,
+        "event_id": posting.event_id,
+        "request_fingerprint": posting.request_fingerprint,
+        "created_at": utcnow(),
+    }
+
+
 @functools.cache
-def _insert_statement(dialect: str) -> Any:
+def insert_statement(dialect: str) -> Any:
+    """The entry's insert for ``dialect``: nothing on a known source, else RETURNING its id."""
     columns = [column.name for column in _ENTRIES.c if column.name != "id"]
     return (
         insert_for(dialect, _ENTRIES)
@@ -125,13 +136,18 @@ def _out_of_range(session: Session, posting: Posting) -> PostResult:
     """A retry still finds its entry; new money past what a balance column holds is refused."""
     existing = find_by_source(session, posting.source)
     if existing is None:
-        raise InvalidAmount(
-            "the amount would take the balance beyond what the ledger can hold "
-            f"(±{MAX_INTEGER // 100:,}.{MAX_INTEGER % 100:02d})",
-            param="amount_cents",
-        )
+        raise beyond_range()
     _check_same_request(existing, posting)
     return PostResult(existing, created=False)
+
+
+def beyond_range() -> InvalidAmount:
+    """The refusal of new money past what a balance column holds."""
+    return InvalidAmount(
+        "the amount would take the balance beyond what the ledger can hold "
+        f"(±{MAX_INTEGER // 100:,}.{MAX_INTEGER % 100:02d})",
+        param="amount_cents",
+    )
 
 
 def _lock_account(session: Session, account_id: str) -> tuple[int, int]:

@@ -30,7 +30,7 @@ from stripetopup.store.upsert import dialect_of
 
 _TABLE = OutboundEvent.__table__  # type: ignore[attr-defined]
 # The advisory lock's key: any fixed 64-bit number no other code of ours uses.
-_ORDER_LOCK = 0x5354_4F55_5442_4F58  # "STOUTBOX"
+ORDER_LOCK = 0x5354_4F55_5442_4F58  # "STOUTBOX"
 _INSERT = sa.insert(_TABLE).returning(_TABLE.c.seq)
 
 
@@ -49,7 +49,7 @@ class NewEvent:
 def add(session: Session, event: NewEvent) -> int:
     """Insert ``event`` in the caller's transaction; returns its ``seq``."""
     if _is_pg(session):
-        session.execute(sa.select(sa.func.pg_advisory_xact_lock_shared(_ORDER_LOCK)))
+        session.execute(sa.select(sa.func.pg_advisory_xact_lock_shared(ORDER_LOCK)))
     values = {
         "message_id": event.message_id,
         "type": event.type,
@@ -80,7 +80,7 @@ def after(
     events to end (see the module docstring); call it in a transaction of its own.
     """
     if _is_pg(session):
-        session.execute(sa.select(sa.func.pg_advisory_xact_lock(_ORDER_LOCK)))
+        session.execute(sa.select(sa.func.pg_advisory_xact_lock(ORDER_LOCK)))
     statement = select(OutboundEvent)
     if after_seq is not None:
         statement = statement.where(col(OutboundEvent.seq) > after_seq)

@@ -86,9 +86,17 @@ def upsert_from_stripe(
     Stripe's fields are refreshed; our ``state`` is left alone (see :func:`advance`), and an
     account already on the row is kept. On PostgreSQL the upsert row-locks it until commit.
     """
+    row = session.execute(
+        upsert_statement(dialect_of(session)), upsert_values(checkout, account_id)
+    ).one()
+    return StripePayment(**row._mapping)
+
+
+def upsert_values(checkout: CheckoutSession, account_id: str | None) -> dict[str, Any]:
+    """The parameters of :func:`upsert_statement` for ``checkout`` (also the fast credit's)."""
     created = checkout.created
     now = utcnow()
-    values = {
+    return {
         "checkout_session_id": checkout.id,
         "account_id": account_id,
         "amount_total_cents": checkout.amount_total,
@@ -102,12 +110,11 @@ def upsert_from_stripe(
         "created_at": datetime.fromtimestamp(created, UTC) if created is not None else now,
         "updated_at": now,
     }
-    row = session.execute(_upsert_statement(dialect_of(session)), values).one()
-    return StripePayment(**row._mapping)
 
 
 @functools.cache
-def _upsert_statement(dialect: str) -> Any:
+def upsert_statement(dialect: str) -> Any:
+    """The payment upsert for ``dialect``, built once (RETURNING every column)."""
     insert = insert_for(dialect, _PAYMENTS)
     new, old = insert.excluded, _PAYMENTS.c
     return (

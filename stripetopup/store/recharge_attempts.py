@@ -1,11 +1,14 @@
-"""Recharge attempts (``recharge_attempts``): armed by the posting that crosses a rule's
-threshold, in its transaction, within the rule's monthly cap and cooldown.
+"""Recharge attempts (``recharge_attempts``): armed by the change that takes the available
+balance below a rule's threshold (a debit posted, a hold placed; ``store.recharge_arming``),
+in its transaction, within the rule's monthly cap and cooldown.
 
-:func:`arm` is called under the account's row lock (the posting holds it) and inserts
+:func:`arm` is called under the account's row lock (the change holds it) and inserts
 with ``ON CONFLICT DO NOTHING`` on the unique ``open_account_pk``, so at most one attempt
 is in flight per account even if two transactions got this far. The cap and cooldown are
-read from the attempts themselves, in the same transaction. Imports sqlalchemy/sqlmodel,
-models and the store's cards and upsert modules.
+read from the attempts themselves, in the same transaction. A requires_action attempt
+gets one Checkout link (:func:`keep_link`), or the reason Stripe refused it
+(:func:`refuse_link`). Imports sqlalchemy/sqlmodel, models and the store's cards and upsert
+modules.
 """
 
 from __future__ import annotations
@@ -198,3 +201,46 @@ def end_pending(session: Session, account_pk: int, reason: str, now: datetime) -
         )
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+# The Checkout link of a requires_action attempt (migration 0010) ---------------------------
+_WITHOUT_LINK = (
+    _ATTEMPTS.c.status == AttemptStatus.REQUIRES_ACTION.value,
+    _ATTEMPTS.c.checkout_session_id.is_(None),
+    _ATTEMPTS.c.checkout_error.is_(None),
+)
+
+
+def awaiting_link(session: Session, *, limit: int) -> list[str]:
+    """The keys of requires_action attempts with no Checkout link yet (and none refused),
+    oldest first: the worker's next run makes theirs."""
+    statement = (
+        sa.select(_ATTEMPTS.c.attempt_key)
+        .where(*_WITHOUT_LINK)
+        .order_by(_ATTEMPTS.c.id)
+        .limit(limit)
+    )
+    return [str(key) for key in session.execute(statement).scalars()]
+
+
+def _needs_link(attempt_key: str) -> tuple[sa.ColumnElement[bool], ...]:
+    return (_ATTEMPTS.c.attempt_key == attempt_key, *_WITHOUT_LINK)
+
+
+def keep_link(session: Session, attempt_key: str, checkout_session_id: str, url: str) -> bool:
+    """Store the attempt's Checkout Session; False when it had one already (another worker
+    stored the same session first) or is not requires_action."""
+    result = session.execute(
+        sa.update(_ATTEMPTS)
+        .where(*_needs_link(attempt_key))
+        .values(checkout_session_id=checkout_session_id, checkout_url=url)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+def refuse_link(session: Session, attempt_key: str, reason: str) -> bool:
+    """Record why Stripe refused the attempt's link (then none is tried again)."""
+    result = session.execute(
+        sa.update(_ATTEMPTS).where(*_needs_link(attempt_key)).values(checkout_error=reason[:200])
+    )
+    return bool(getattr(result, "rowcount", 0))

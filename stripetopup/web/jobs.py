@@ -1,6 +1,7 @@
 """What ``serve`` runs in the background while the app is up: expiry, and outbound delivery.
 
-- Expiry (and the auto-recharge worker's pass over pending attempts), every
+- Expiry (and the auto-recharge worker's pass over pending attempts and the Checkout
+  links of requires_action ones), every
   ``STRIPETOPUP_GRANT_EXPIRY_INTERVAL_SECONDS``: grants past their expiry are
   written off (:meth:`TopUpService.expire_grants`) and holds past theirs are closed, each
   telling the host with ``hold.expired`` (:meth:`TopUpService.expire_holds`), so an idle
@@ -59,9 +60,13 @@ def _expire(service: TopUpService) -> str:
     grants = service.expire_grants()
     holds = service.expire_holds()
     # The auto-recharge worker's pass rides the same beat: a pending attempt is charged
-    # within one interval of the debit that armed it.
+    # within one interval of the debit that armed it (a link Stripe could not make is
+    # asked for again on the next beat).
     recharged = service.run_auto_recharge()
-    return f"{grants}; {holds} hold(s) closed; {len(recharged.results)} recharge(s) tried"
+    return (
+        f"{grants}; {holds} hold(s) closed; {len(recharged.results)} recharge(s) tried, "
+        f"{len(recharged.links)} checkout link(s)"
+    )
 
 
 async def every(seconds: float, job: Callable[[], object]) -> None:

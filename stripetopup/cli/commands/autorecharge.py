@@ -74,6 +74,18 @@ def _human(rule: RuleView) -> None:
         if card
         else "  card: none"
     )
+    for attempt in rule.attempts[:1]:  # the latest; --json lists more
+        why = f" ({attempt.reason})" if attempt.reason else ""
+        say(f"  last attempt: {attempt.attempt_key} {attempt.status}{why}")
+        if attempt.status != "requires_action":
+            continue
+        if attempt.checkout_url:
+            say(f"  the buyer finishes it on-session at: {attempt.checkout_url}")
+            say(f"    (Checkout Session {attempt.checkout_session_id})")
+        elif attempt.checkout_error:
+            say(f"  no checkout link: {attempt.checkout_error}")
+        else:
+            say("  checkout link: not made yet (the worker's next run makes it)")
 
 
 @autorecharge_app.command("set")
@@ -104,7 +116,8 @@ def set_rule(
 
 @autorecharge_app.command("show")
 def show(account: Account, json_output: JsonOutput = False) -> None:
-    """Show an account's rule, its state (and why it is paused) and the card it charges."""
+    """Show an account's rule, its state (and why it is paused), the card it charges and the
+    latest attempt (with the buyer's Checkout link when the bank wants them)."""
     run_with(json_output, lambda: context.service().auto_recharge(account), _human)
 
 
@@ -137,12 +150,15 @@ def run(
     ] = True,
     json_output: JsonOutput = False,
 ) -> None:
-    """Charge every pending recharge attempt once (serve does this in the background)."""
+    """Charge every pending recharge attempt once, and make the Checkout link of each that
+    needs the buyer (serve does this in the background)."""
 
     def human(done: RechargeRun) -> None:
         if not done.results:
             say("No recharge attempt was pending.")
         for key, state in done.results.items():
             say(f"{key}: {state}")
+        for key, link in done.links.items():
+            say(f"{key}: checkout link {link}")
 
     run_with(json_output, lambda: context.service().run_auto_recharge(), human)

@@ -106,9 +106,17 @@ def create_returning(
     if save_card:  # only then: an unchanged request keeps its key from before
         parts += (save_card.value,)
     key = "stripetopup-checkout-" + fingerprint(*parts)
-    params = _session_params(ctx, account_id, amount_cents, returns)
-    _saving(params, customer, save_card)
+    params = session_params(ctx, account_id, amount_cents, returns)
+    saving(params, customer, save_card)
     created = stripe.create_checkout_session(params, idempotency_key=key)
+    return record(ctx, created, account_id, amount_cents)
+
+
+def record(
+    ctx: Context, created: dict[str, Any], account_id: str, amount_cents: int
+) -> CheckoutLink:
+    """The local payment row of a session just created (a no-op when a webhook wrote it
+    first), so landing, ``payments`` and reconcile know it; the link to it."""
     link = CheckoutLink(
         checkout_session_id=str(created["id"]),
         url=str(created["url"]),
@@ -131,7 +139,7 @@ def create_returning(
     return link
 
 
-def _saving(params: dict[str, Any], customer: str | None, door: ConsentDoor | None) -> None:
+def saving(params: dict[str, Any], customer: str | None, door: ConsentDoor | None) -> None:
     """The account's customer (if any) pays; with consent the card is saved off-session."""
     if customer:
         params["customer"] = customer
@@ -142,7 +150,7 @@ def _saving(params: dict[str, Any], customer: str | None, door: ConsentDoor | No
     params["payment_intent_data"] = {"metadata": metadata, "setup_future_usage": "off_session"}
 
 
-def _session_params(
+def session_params(
     ctx: Context, account_id: str, amount_cents: int, returns: ReturnUrls
 ) -> dict[str, Any]:
     settings = ctx.settings

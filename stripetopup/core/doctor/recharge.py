@@ -22,8 +22,9 @@ def paused_rules(ctx: Context) -> list[Check]:
         warn(
             f"auto-recharge of {account_id}",
             f"paused: {reason or 'no reason recorded'}",
-            f"see `stripetopup autorecharge show {account_id}`; once the card is fixed (or a "
-            f"new one saved), `stripetopup autorecharge resume {account_id}`",
+            f"see `stripetopup autorecharge show {account_id}` (an attempt the bank wants the "
+            "buyer to authenticate shows the Checkout link to send them); once the card is "
+            f"fixed (or a new one saved), `stripetopup autorecharge resume {account_id}`",
         )
         for account_id, reason in found
     ]

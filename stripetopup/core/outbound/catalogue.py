@@ -124,6 +124,21 @@ class RechargeData(_Data):
     )
 
 
+class RechargeActionData(RechargeData):
+    """``autorecharge.requires_action``: the attempt the bank wants the buyer to authenticate,
+    with the Checkout link the host sends the buyer to pay it on-session (sent once the
+    link exists; without one only when Stripe refused to make it, ``checkout_error`` why)."""
+
+    checkout_session_id: str | None = Field(
+        description="The Checkout Session (cs_...) made for this attempt; paying it credits "
+        "the account through the normal checkout path."
+    )
+    checkout_url: str | None = Field(description="Where to send the buyer (Stripe's Checkout).")
+    checkout_error: str | None = Field(
+        None, description="Why no link could be made (Stripe refused it), when none was."
+    )
+
+
 class _Event(BaseModel):
     model_config = ConfigDict(frozen=True, json_schema_serialization_defaults_required=True)
 
@@ -194,7 +209,7 @@ class AutorechargeFailed(_Event):
 
 class AutorechargeRequiresAction(_Event):
     type: Literal["autorecharge.requires_action"] = "autorecharge.requires_action"
-    data: RechargeData
+    data: RechargeActionData
 
 
 OutboundEventModel = (

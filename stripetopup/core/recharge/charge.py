@@ -8,10 +8,13 @@ never a second charge. A success is credited through the one posting point under
 source ``payment_intent:pi_...`` (a paid grant), which ``payment_intent.succeeded``
 shares: whichever comes first credits, the other finds it done. A 402 ends the attempt
 (``failed``, or ``requires_action`` for ``authentication_required``) and pauses the rule
-with the reason: nothing retries a declined off-session charge. Stripe unreachable leaves
-the attempt pending for the next run (the same key: no second charge).
-Imports core (context, ledger sources, outbound posting, the room's types), db, errors,
-models and store.
+with the reason: nothing retries a declined off-session charge. A requires_action attempt
+then gets one Checkout link for the buyer to pay on-session (:mod:`.action_links`, made by
+the maker the service hands :func:`run_once`: the checkout room's, which this room may not
+import). Stripe unreachable leaves the attempt pending for the next run (the same key: no
+second charge).
+Imports core (context, ledger sources, outbound posting, the room's action_links and
+types), db, errors, models and store.
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ from stripetopup.core.ledger import sources
 from stripetopup.core.outbound import posting as outbound
 from stripetopup.core.outbound.catalogue import EventType, RechargeData
 from stripetopup.core.outbound.emit import emit
-from stripetopup.core.recharge.types import RechargeRun
+from stripetopup.core.recharge import action_links
+from stripetopup.core.recharge.types import ActionLinkMaker, RechargeRun
 from stripetopup.db import run_in_transaction, transaction
 from stripetopup.errors import CardDeclined, NotFound, StripeUnavailable
 from stripetopup.models import Account, AttemptStatus, LedgerKind, RechargeAttempt, RuleState
@@ -37,10 +41,19 @@ log = logging.getLogger("stripetopup.core.recharge")
 ACTOR = "autorecharge"
 
 
-def run_once(ctx: Context, *, limit: int = 50) -> RechargeRun:
+def run_once(ctx: Context, *, make_link: ActionLinkMaker, limit: int = 50) -> RechargeRun:
+    """One pass: the Checkout links earlier runs could not make, then each pending attempt
+    charged (and, when the bank wants the buyer, its link made right after)."""
     with transaction(ctx.engine) as session:
+        unlinked = recharge_attempts.awaiting_link(session, limit=limit)
         keys = recharge_attempts.pending_keys(session, limit=limit)
-    return RechargeRun({key: charge(ctx, key) for key in keys})
+    links = {key: action_links.make(ctx, key, make_link) for key in unlinked}
+    results: dict[str, str] = {}
+    for key in keys:
+        results[key] = charge(ctx, key)
+        if results[key] == AttemptStatus.REQUIRES_ACTION:  # recorded: now the buyer's link
+            links[key] = action_links.make(ctx, key, make_link)
+    return RechargeRun(results, links)
 
 
 def _load(ctx: Context, attempt_key: str) -> tuple[RechargeAttempt, str] | None:
@@ -151,11 +164,10 @@ def credited(session: Session, payment_intent_id: str) -> bool:
 
 
 def _refused(exc: StripeUnavailable | NotFound) -> bool:
-    """A 4xx other than 429 (a detached card, a deleted customer): the same call fails again."""
-    if isinstance(exc, NotFound):
-        return True
-    status = exc.http_status or 0
-    return 400 <= status < 500 and status != 429
+    """Stripe refused the charge itself (a detached card, a deleted customer): the same call
+    fails again. A 409 (the same Idempotency-Key in flight on another worker), 401/403 (our
+    key) and 429 leave the attempt pending: no charge was made, and the next run asks again."""
+    return isinstance(exc, NotFound) or exc.refused
 
 
 def _declined(
@@ -183,13 +195,10 @@ def _declined(
         )
         if not ended:
             return "not pending"
-        account = accounts.get_by_pk(session, attempt.account_pk)
-        type_ = (
-            EventType.AUTORECHARGE_REQUIRES_ACTION
-            if needs_action
-            else EventType.AUTORECHARGE_FAILED
-        )
-        _tell(session, ctx, type_, attempt, account.account_id, exc.payment_intent_id, reason)
+        if not needs_action:  # requires_action is told with its link (action_links)
+            account_id = accounts.get_by_pk(session, attempt.account_pk).account_id
+            failed = EventType.AUTORECHARGE_FAILED
+            _tell(session, ctx, failed, attempt, account_id, exc.payment_intent_id, reason)
         declines = recharge_attempts.declines_in_a_row(session, attempt.account_pk)
         if needs_action or declines >= ctx.settings.auto_recharge_max_declines:
             pause = f"auto-recharge {attempt.attempt_key}: {reason}"[:200]

@@ -159,6 +159,9 @@ def attempt_view(row: RechargeAttempt) -> AttemptView:
         payment_intent_id=row.payment_intent_id,
         created_at=row.created_at,
         finished_at=row.finished_at,
+        checkout_session_id=row.checkout_session_id,
+        checkout_url=row.checkout_url,
+        checkout_error=row.checkout_error,
     )
 
 

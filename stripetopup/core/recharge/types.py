@@ -1,15 +1,21 @@
-"""The recharge room's answers: saved cards, and the doors a consent can come through."""
+"""The recharge room's answers: saved cards, and the doors a consent can come through; and
+the shape of the Checkout link maker the worker is given (:data:`ActionLinkMaker`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from pydantic import Field
 
 from stripetopup.core.answers import Answer, Answered, IsoTime
 from stripetopup.models import AttemptStatus, CardStatus, RuleState
+
+if TYPE_CHECKING:
+    from stripetopup.core.context import Context
 
 
 class ConsentDoor(StrEnum):
@@ -18,6 +24,9 @@ class ConsentDoor(StrEnum):
     CLI = "cli"
     API = "api"
     TOPUP_PAGE = "topup_page"
+    # The Checkout link of a recharge the bank wanted authenticated: the buyer, paying it
+    # on-session, saves the card again for the rule they set (Checkout states the terms).
+    RECHARGE_LINK = "recharge_link"
 
 
 class CardAnswer(Answer):
@@ -101,6 +110,14 @@ class AttemptAnswer(Answer):
     payment_intent_id: str | None
     created_at: IsoTime
     finished_at: IsoTime | None
+    checkout_session_id: str | None = Field(
+        description="requires_action: the Checkout Session made for the buyer to pay "
+        "on-session (null until the worker made it)."
+    )
+    checkout_url: str | None = Field(description="requires_action: where to send the buyer.")
+    checkout_error: str | None = Field(
+        description="requires_action: why Stripe refused to make the link (none is tried again)."
+    )
 
 
 @dataclass(frozen=True)
@@ -116,6 +133,9 @@ class AttemptView(Answered):
     payment_intent_id: str | None
     created_at: datetime
     finished_at: datetime | None
+    checkout_session_id: str | None = None
+    checkout_url: str | None = None
+    checkout_error: str | None = None
 
 
 class RuleAnswer(Answer):
@@ -168,6 +188,10 @@ class RechargeRunAnswer(Answer):
     results: dict[str, str] = Field(
         description="Each attempt charged in this run, by key: the state it is in now."
     )
+    links: dict[str, str] = Field(
+        description="Each requires_action attempt this run made a Checkout link for, by key: "
+        "the session (cs_...), or why it has none yet."
+    )
 
 
 @dataclass(frozen=True)
@@ -177,3 +201,30 @@ class RechargeRun(Answered):
     answer_model = RechargeRunAnswer
 
     results: dict[str, str]
+    links: dict[str, str]
+
+
+@dataclass(frozen=True)
+class ActionLinkRequest:
+    """What a requires_action attempt's Checkout link is made of: the attempt's amount,
+    currency and customer, for its account."""
+
+    attempt_key: str
+    account_id: str
+    amount_cents: int
+    currency: str
+    customer_id: str
+
+
+@dataclass(frozen=True)
+class ActionLink:
+    """The Checkout Session made for one attempt."""
+
+    checkout_session_id: str
+    url: str
+
+
+# Makes (or, under the same Idempotency-Key, finds again) the attempt's Checkout Session.
+# The checkout room has it (core.checkout.recharge_sessions.create); the service hands it to
+# the worker, since the recharge room may not import checkout (checkout imports recharge).
+ActionLinkMaker = Callable[["Context", ActionLinkRequest], ActionLink]

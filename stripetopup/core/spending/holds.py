@@ -14,8 +14,13 @@ released hold stays released).
 Outbound events: a capture's debit goes through ``core.outbound.posting``; placing,
 releasing and expiring a hold re-evaluate the low-balance flag (holds count against the
 available balance), and a hold closed as expired emits ``hold.expired``
-(:func:`expire_due`, and :func:`expire_all` for a worker). May import core.accounts/
-context/results/spend/spend_results, core.outbound, store, db, errors, ids and models.
+(:func:`expire_due`, and :func:`expire_all` for a worker).
+
+Auto-recharge: placing a hold lowers the available balance like a debit, so it calls the
+arming hook (``store.recharge_arming``) in its transaction; a capture's debit arms through
+the posting point; releasing or expiring a hold only gives money back, so arms nothing.
+May import core.accounts/context/results/spend/spend_results, core.outbound, store, db,
+errors, ids and models.
 """
 
 from __future__ import annotations
@@ -46,7 +51,7 @@ from stripetopup.errors import Conflict, HoldNotOpen, InvalidAmount, NotFound, U
 from stripetopup.ids import check_hold_id
 from stripetopup.models import Account, Hold, HoldStatus, LedgerKind
 from stripetopup.money import format_cents
-from stripetopup.store import accounts, grants, holds, ledger
+from stripetopup.store import accounts, grants, holds, ledger, recharge_arming
 from stripetopup.store.grants import GrantRule
 
 MAX_TTL_SECONDS = 30 * 24 * 3600
@@ -105,6 +110,14 @@ def place(
         assert row.id is not None
         grants.reserve(session, account.id, row.id, amount, now)
         evaluate(session, ctx, account.account_id)  # the hold lowered the available balance
+        recharge_arming.arm_if_low(  # ... and so may take it below the auto-recharge rule
+            session,
+            account.id,
+            account.account_id,
+            now=now,
+            currency=ctx.currency,
+            minimum_cents=ctx.settings.min_amount_cents,
+        )
         return HoldChange(_view(session, row, now, account.account_id), created=True)
 
     return run_in_transaction(ctx.engine, work)
