@@ -10,7 +10,7 @@ The balance is read from a fresh SQLite file with one account holding paid and p
 credit (or from DATABASE_URL given with --database-url, e.g. PostgreSQL; the account is
 opened there if missing). Run from the repository:
 
-    .venv/bin/python bench/startup.py [--runs N] [--database-url URL]
+    .venv/bin/python bench/startup.py [N | --runs N] [--database-url URL]
 """
 
 from __future__ import annotations
@@ -53,9 +53,11 @@ def prepared_env(database_url: str) -> dict[str, str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs_given", nargs="?", type=int, help="the same as --runs")
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--database-url", default=None)
     options = parser.parse_args()
+    options.runs = options.runs_given or options.runs  # run_all.py passes N positionally
     with tempfile.TemporaryDirectory() as scratch:
         url = options.database_url or f"sqlite:///{Path(scratch) / 'bench.db'}"
         env = prepared_env(url)
