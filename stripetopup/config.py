@@ -231,7 +231,11 @@ class Settings(BaseSettings):
         "rate_limit_forged_signatures",
     )
     @classmethod
-    def _rate_limit_syntax(cls, value: str) -> str:
+    def _rate_limit_syntax(cls, value: str, info: ValidationInfo) -> str:
+        # A default is known good (tests/test_settings_first_run.py parses each one): every
+        # command reads settings, and `limits` is slow to import for the quick ones.
+        if info.field_name is not None and value == cls.model_fields[info.field_name].default:
+            return value
         from limits import parse_many
 
         try:

@@ -1,5 +1,5 @@
 """SQLModel tables and the states and kinds their string columns hold. A leaf module:
-imports sqlmodel/sqlalchemy and ``dates`` (the clock) only.
+imports sqlmodel/sqlalchemy, ``columns`` and ``dates`` (the clock) only.
 
 Money is always an ``int`` of minor units; timestamps are timezone-aware UTC. Ledger entries
 are append-only: nothing in the package updates or deletes one. The unique ``source`` on
@@ -11,17 +11,22 @@ columns stay plain strings: no migration, and a member compares equal to its sto
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+# The states and the timestamp type the core-SQL reads need too live in columns (no
+# sqlmodel there); they are named here as well, where the tables are.
+from stripetopup.columns import BIGINT
+from stripetopup.columns import MAX_INTEGER as MAX_INTEGER
+from stripetopup.columns import GrantCategory as GrantCategory
+from stripetopup.columns import GrantStatus as GrantStatus
+from stripetopup.columns import HoldStatus as HoldStatus
+from stripetopup.columns import UTCDateTime as UTCDateTime
 from stripetopup.dates import utcnow
 
-# INTEGER columns (ids, cents, balances) are 32-bit on PostgreSQL; SQLite's are wider. The
-# doors keep what they accept within this, so both databases answer alike.
-MAX_INTEGER = 2**31 - 1
 # The one limit on a reason, a resolution or an attention note: their columns' width, and
 # what the doors and the core check before writing one.
 MAX_REASON_LENGTH = 500
@@ -83,48 +88,7 @@ class LedgerKind(StrEnum):
     GRANT_EXPIRY = "grant_expiry"
 
 
-class GrantCategory(StrEnum):
-    """What kind of credit a grant is (``credit_grants.category``): bought, or given."""
-
-    PAID = "paid"
-    PROMOTIONAL = "promotional"
-
-
-class GrantStatus(StrEnum):
-    """A grant's ``status``: ``live`` until its expiry is written off, then ``expired``."""
-
-    LIVE = "live"
-    EXPIRED = "expired"
-
-
-class HoldStatus(StrEnum):
-    """A hold's ``status``: open until captured, released or expired."""
-
-    OPEN = "open"
-    CAPTURED = "captured"
-    RELEASED = "released"
-    EXPIRED = "expired"
-
-
-# Grant, draw and reservation cents are BIGINT on PostgreSQL (wider than any balance).
-_BIGINT = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-
-
-class UTCDateTime(sa.TypeDecorator[datetime]):
-    """A timestamp that always comes back timezone-aware UTC, on SQLite too."""
-
-    impl = sa.DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        return value.astimezone(UTC) if value is not None else None
-
-    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+_BIGINT = BIGINT
 
 
 def _ts(**kwargs: object) -> sa.Column[datetime]:

@@ -1,5 +1,6 @@
 """Schema migrations: upgrade to head, and check that a database is at the revision this
-code expects. Imports alembic lazily (only ``db upgrade`` and the first run pay for it).
+code expects, on sqlalchemy core and ``engines`` (no ORM: the quick read commands check it
+too). Imports alembic lazily (only ``db upgrade`` and the first run pay for it).
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
-from stripetopup.db import unreachable
+from stripetopup.engines import unreachable
 from stripetopup.errors import DatabaseError
 
 # The newest migration in stripetopup/migrations/versions (a test keeps them in step).

@@ -45,7 +45,9 @@ def is_none(value: object) -> bool:
 class Answer(BaseModel):
     """A JSON answer, read from a result's attributes (properties included)."""
 
-    model_config = ConfigDict(from_attributes=True, frozen=True)
+    # defer_build: a schema is built when its answer is first made, so a command builds
+    # those it prints rather than every answer of the rooms it imports.
+    model_config = ConfigDict(from_attributes=True, frozen=True, defer_build=True)
 
     @classmethod
     def of(cls, result: Any) -> Self:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from sqlalchemy.engine import Engine
 
@@ -34,6 +34,16 @@ class Context:
     def check_on_first_use(self, check: Callable[[Engine], None]) -> None:
         """Run ``check`` on the engine just before its first use, not now."""
         self._before_first_use = check
+
+    def check_schema(self, when: bool | Literal["on_first_use"]) -> None:
+        """Check the database is at this version's schema (a new SQLite file is migrated on
+        the spot): now (True), just before the engine's first use, or not at all (False)."""
+        from stripetopup import schema  # here: only a context on a database checks it
+
+        if when == "on_first_use":
+            self.check_on_first_use(schema.ensure_current)
+        elif when:
+            schema.ensure_current(self._engine)
 
     @property
     def engine(self) -> Engine:

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy.engine import Engine
 
-from stripetopup import schema
 from stripetopup.config import Settings, load_settings
 from stripetopup.core.auth import credentials as auth
 from stripetopup.core.auth.types import Credential
@@ -114,10 +113,7 @@ class TopUpService:
         settings = settings or load_settings(**overrides)
         engine = create_db_engine(settings.database_url)
         service = cls(settings, engine, clock=clock)
-        if check_schema == "on_first_use":
-            service.ctx.check_on_first_use(schema.ensure_current)
-        elif check_schema:
-            schema.ensure_current(engine)
+        service.ctx.check_schema(check_schema)
         return service
 
     @property

@@ -18,11 +18,10 @@ from sqlmodel import Session, col, select
 
 from stripetopup import ids
 from stripetopup.dates import utcnow
-from stripetopup.errors import NotFound, StripeTopupError
 from stripetopup.models import Account, Hold, HoldStatus
+from stripetopup.store.balances import OPEN_COMMAND as OPEN_COMMAND
+from stripetopup.store.balances import unknown as unknown
 from stripetopup.store.upsert import insert_ignore
-
-OPEN_COMMAND = "stripetopup accounts create"
 
 
 def find(session: Session, account_id: str, *, lock: bool = False) -> Account | None:
@@ -47,17 +46,6 @@ def get(session: Session, account_id: str, *, lock: bool = False) -> Account:
     if account is None:
         raise unknown(account_id)
     return account
-
-
-def unknown(account_id: str, *, alternative: str | None = None) -> StripeTopupError:
-    """The error for an account that does not exist: how to open it, or, for an id off the
-    rule (which only an earlier release could have opened), the rule."""
-    if not ids.follows_account_rule(account_id):
-        return ids.invalid_account_id(account_id)
-    also = f" (or {alternative})" if alternative else ""
-    return NotFound(
-        f"unknown account: {account_id}; open it with: {OPEN_COMMAND} {account_id}{also}"
-    )
 
 
 def ensure(session: Session, account_id: str) -> tuple[Account, bool]:

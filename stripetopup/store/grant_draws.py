@@ -2,8 +2,9 @@
 
 A row's ``grant_pk`` NULL is the part of a debit no grant covered (positive) or a credit
 settling it (negative); the account's deficit is their sum. Rows are only ever added, by
-:mod:`stripetopup.store.grants` on the posting path. Imports sqlalchemy/sqlmodel and
-``stripetopup.models``.
+:mod:`stripetopup.store.grants` on the posting path; the deficit is read in
+:mod:`stripetopup.store.balances`. Imports sqlalchemy/sqlmodel, ``stripetopup.models`` and
+``store.balances``.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ import functools
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from stripetopup.models import GrantDraw
+from stripetopup.store import balances
 
 _COLUMNS = ("entry_id", "account_pk", "grant_pk", "amount_cents")
 
@@ -26,17 +28,10 @@ def add(session: Session, entry_id: int, account_pk: int, grant_pk: int | None, 
 
 def deficit(session: Session, account_pk: int) -> int:
     """The account's uncovered debits not yet settled by a credit (never negative)."""
-    return int(session.execute(_deficit_statement(), {"account_pk": account_pk}).scalar_one())
+    return balances.deficit(session, account_pk)
 
 
 @functools.cache
 def _insert_statement() -> Any:
     table = GrantDraw.__table__  # type: ignore[attr-defined]
     return sa.insert(table).values({name: sa.bindparam(name) for name in _COLUMNS})
-
-
-@functools.cache
-def _deficit_statement() -> Any:
-    return sa.select(sa.func.coalesce(sa.func.sum(GrantDraw.amount_cents), 0)).where(
-        col(GrantDraw.account_pk) == sa.bindparam("account_pk"), col(GrantDraw.grant_pk).is_(None)
-    )

@@ -2,12 +2,12 @@
 
 A reservation counts while its hold is ``open`` and unexpired at the caller's ``now``;
 releasing, capturing or the hold's expiry ends it with nothing to undo (the hold's status
-is the reservation's state). Imports sqlalchemy/sqlmodel and ``stripetopup.models``.
+is the reservation's state). Imports sqlalchemy/sqlmodel, ``stripetopup.models`` and
+``store.balances``.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from stripetopup.models import GrantReservation, Hold, HoldStatus
+from stripetopup.store import balances
 
 
 def reserved_by_grant(now: datetime, *, except_hold_pk: int | None = None) -> Any:
@@ -37,27 +38,13 @@ def reserved_by_grant(now: datetime, *, except_hold_pk: int | None = None) -> An
     return statement.subquery()
 
 
-NO_HOLD = -1  # ``except_hold``'s value when no hold is left out (no hold has this key)
+NO_HOLD = balances.NO_HOLD
 
 
-@functools.cache
 def reserved_by_grant_bound() -> Any:
     """:func:`reserved_by_grant` with ``:now`` and ``:except_hold`` bound at execution,
-    for statements built once (the posting path)."""
-    return (
-        sa.select(
-            col(GrantReservation.grant_pk).label("grant_pk"),
-            sa.func.sum(GrantReservation.amount_cents).label("reserved"),
-        )
-        .join(Hold, col(Hold.id) == col(GrantReservation.hold_pk))
-        .where(
-            col(Hold.status) == HoldStatus.OPEN,
-            col(Hold.expires_at) > sa.bindparam("now", type_=Hold.__table__.c.expires_at.type),  # type: ignore[attr-defined]
-            col(GrantReservation.hold_pk) != sa.bindparam("except_hold"),
-        )
-        .group_by(col(GrantReservation.grant_pk))
-        .subquery()
-    )
+    for statements built once (the posting path): the one in ``store.balances``."""
+    return balances.reserved_by_grant_bound()
 
 
 def reserved_on(session: Session, grant_pk: int, now: datetime) -> int:

@@ -18,7 +18,8 @@ and only what open holds do not reserve. Per account this keeps, exactly:
 ``balance == sum(remaining of live grants) - deficit`` with ``deficit == sum(draws with no
 grant) >= 0`` (checked by :mod:`stripetopup.store.grant_checks`).
 Imports sqlalchemy/sqlmodel, ``stripetopup.ids``, ``stripetopup.models`` and the store's
-grant draws, grant reservations and holds.
+grant draws and grant reservations, and ``store.balances`` (what "drawable" and "spendable"
+mean, said once there).
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ from sqlmodel import Session, col, select
 
 from stripetopup.ids import new_grant_id
 from stripetopup.models import Account, CreditGrant, GrantCategory, GrantStatus
-from stripetopup.store import grant_draws, grant_reservations, holds
+from stripetopup.store import balances, grant_draws, grant_reservations
+from stripetopup.store.balances import Summary as Summary
 
 DEFAULT_PRIORITY = 50
 
@@ -131,27 +133,9 @@ def _drawable_statement() -> Any:
     )
 
 
-@functools.cache
-def _total_statement() -> Any:
-    reserved = grant_reservations.reserved_by_grant_bound()
-    free = CreditGrant.remaining_cents - sa.func.coalesce(reserved.c.reserved, 0)
-    return (
-        sa.select(sa.func.coalesce(sa.func.sum(free), 0))
-        .select_from(CreditGrant)
-        .outerjoin(reserved, reserved.c.grant_pk == col(CreditGrant.id))
-        .where(*_drawable_bound(), free > 0)
-    )
-
-
 def _drawable_bound() -> tuple[sa.ColumnElement[bool], ...]:
-    now = sa.bindparam("now", type_=CreditGrant.__table__.c.expires_at.type)  # type: ignore[attr-defined]
-    return (
-        col(CreditGrant.account_pk) == sa.bindparam("account_pk"),
-        col(CreditGrant.status) == GrantStatus.LIVE,
-        col(CreditGrant.remaining_cents) > 0,
-        col(CreditGrant.effective_at) <= now,
-        sa.or_(col(CreditGrant.expires_at).is_(None), col(CreditGrant.expires_at) > now),
-    )
+    # What drawable means is said once, in store.balances (the balance reads it there).
+    return balances.drawable_where(CreditGrant.__table__)  # type: ignore[attr-defined]
 
 
 def _in_order(
@@ -178,8 +162,7 @@ def _in_order(
 
 def drawable_total(session: Session, account_pk: int, now: datetime) -> int:
     """Cents the account's grants could cover now, beyond what holds reserve (one sum)."""
-    params = {"account_pk": account_pk, "now": now, "except_hold": grant_reservations.NO_HOLD}
-    return int(session.execute(_total_statement(), params).scalar_one())
+    return balances.drawable_total(session, account_pk, now)
 
 
 def spendable(session: Session, account: Account, now: datetime) -> int:
@@ -187,8 +170,7 @@ def spendable(session: Session, account: Account, now: datetime) -> int:
     and never more than the balance less open holds (a hold from before grants reserved
     nothing)."""
     assert account.id is not None
-    by_grants = drawable_total(session, account.id, now) - grant_draws.deficit(session, account.id)
-    return min(account.balance_cents - holds.open_total(session, account, now), by_grants)
+    return balances.spendable(session, account.id, account.balance_cents, now)
 
 
 def reserve(
@@ -208,36 +190,10 @@ def reserve(
     return amount_cents - need
 
 
-@dataclass(frozen=True)
-class Summary:
-    """An account's credit by kind: what live grants hold, the deficit, the next expiry."""
-
-    paid_cents: int
-    promotional_cents: int
-    deficit_cents: int
-    spendable_cents: int
-    next_expiry_cents: int | None
-    next_expiry_at: datetime | None
-
-
 def summary(session: Session, account: Account, now: datetime) -> Summary:
     """What :class:`Summary` says for ``account`` at ``now`` (its grants are read once)."""
     assert account.id is not None
-    live = of_account(session, account.id)
-    by_kind = {kind: 0 for kind in GrantCategory}
-    for grant in live:
-        by_kind[GrantCategory(grant.category)] += grant.remaining_cents
-    ahead = [g for g in live if g.expires_at is not None and g.expires_at > now]
-    soonest = min((g.expires_at for g in ahead if g.expires_at is not None), default=None)
-    expiring = sum(g.remaining_cents for g in ahead if g.expires_at == soonest)
-    return Summary(
-        by_kind[GrantCategory.PAID],
-        by_kind[GrantCategory.PROMOTIONAL],
-        grant_draws.deficit(session, account.id),
-        spendable(session, account, now),
-        expiring if soonest is not None else None,
-        soonest,
-    )
+    return balances.summary(session, account.id, account.balance_cents, now)
 
 
 def find_by_source(session: Session, source: str) -> CreditGrant | None:
@@ -264,9 +220,7 @@ def of_account(
     """An account's grants in burn-down order; by default only live ones with cents left."""
     statement = select(CreditGrant).where(CreditGrant.account_pk == account_pk)
     if not include_closed:
-        statement = statement.where(
-            col(CreditGrant.status) == GrantStatus.LIVE, col(CreditGrant.remaining_cents) > 0
-        )
+        statement = statement.where(*balances.live_with_cents(CreditGrant.__table__))  # type: ignore[attr-defined]
     return session.exec(statement.order_by(*BURN_DOWN)).all()
 
 

@@ -4,7 +4,7 @@ A hold's ``status`` column is ``open`` until it is closed (``captured``, ``relea
 ``expired``); an open hold past ``expires_at`` no longer counts against the balance even
 before :func:`expire_due` closes it. Every question of time takes the caller's ``now`` (the
 core's clock), so expiry is judged by one clock. Imports sqlalchemy/sqlmodel,
-``stripetopup.ids`` and ``stripetopup.models``.
+``stripetopup.ids``, ``stripetopup.models`` and the balance reads (``store.balances``).
 """
 
 from __future__ import annotations
@@ -12,22 +12,17 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
 from stripetopup.ids import new_hold_id
 from stripetopup.models import Account, Hold, HoldStatus
+from stripetopup.store import balances
 
 
 def open_total(session: Session, account: Account, now: datetime) -> int:
     """Cents reserved by holds open and unexpired at ``now`` (what they still may capture)."""
-    total = session.exec(
-        select(func.coalesce(func.sum(Hold.amount_cents - Hold.captured_cents), 0)).where(
-            Hold.account_pk == account.id,
-            Hold.status == HoldStatus.OPEN,
-            col(Hold.expires_at) > now,
-        )
-    ).one()
-    return int(total)
+    assert account.id is not None
+    return balances.held(session, account.id, now)
 
 
 def expire_due(session: Session, account: Account, now: datetime) -> list[Hold]:

@@ -10,7 +10,6 @@ its insert and its whole transaction is retried, finding the entry this time.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -172,16 +171,6 @@ def _check_same_request(existing: LedgerEntry, posting: Posting) -> None:
             f"idempotency key already used for a different request ({existing.source}); "
             "use a new key for a new operation"
         )
-
-
-def entries(
-    session: Session, account: Account, *, limit: int = 100, before_id: int | None = None
-) -> Sequence[LedgerEntry]:
-    """An account's entries, newest first, ``limit`` at a time below ``before_id``."""
-    statement = select(LedgerEntry).where(LedgerEntry.account_pk == account.id)
-    if before_id is not None:
-        statement = statement.where(col(LedgerEntry.id) < before_id)
-    return session.exec(statement.order_by(col(LedgerEntry.id).desc()).limit(limit)).all()
 
 
 @dataclass(frozen=True)

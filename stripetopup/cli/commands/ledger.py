@@ -102,7 +102,13 @@ def show(
             ],
         )
 
-    run_with(json_output, lambda: context.service().ledger(account, limit=limit), human)
+    def read() -> list[Entry]:
+        # The ledger room's core-SQL read on a bare context, as for balance (no ORM).
+        from stripetopup.core.ledger import entries
+
+        return entries.read(context.reads(), account, limit=limit)
+
+    run_with(json_output, read, human)
 
 
 @ledger_app.command("verify")

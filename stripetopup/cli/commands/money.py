@@ -133,7 +133,14 @@ def balance(account: Account, json_output: JsonOutput = False) -> None:
                 f"{soon.expires_at.strftime('%Y-%m-%d %H:%M UTC')}"
             )
 
-    run_with(json_output, lambda: context.service().balance(account), human)
+    def read() -> Balance:
+        # The core room's read on a bare context, not the service: the same answer as
+        # TopUpService.balance, without importing the ORM (see core/ledger/balances.py).
+        from stripetopup.core.ledger import balances
+
+        return balances.read(context.reads(), account)
+
+    run_with(json_output, read, human)
 
 
 @dataclass(frozen=True)

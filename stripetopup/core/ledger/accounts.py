@@ -14,14 +14,15 @@ import uuid
 from sqlmodel import Session
 
 from stripetopup.core.context import Context
-from stripetopup.core.ledger import sources
-from stripetopup.core.ledger.types import Balance, Entry, NextExpiry, OpenedAccount, Posted
+from stripetopup.core.ledger import balances, sources
+from stripetopup.core.ledger import entries as ledger_entries
+from stripetopup.core.ledger.types import Balance, Entry, OpenedAccount, Posted
 from stripetopup.core.outbound import posting as outbound
 from stripetopup.core.outbound import thresholds
 from stripetopup.db import run_in_transaction, transaction
 from stripetopup.errors import InvalidAmount, UsageError
-from stripetopup.models import MAX_INTEGER, MAX_REASON_LENGTH, Account, LedgerKind
-from stripetopup.store import accounts, grants, holds, ledger
+from stripetopup.models import MAX_REASON_LENGTH, Account, LedgerKind
+from stripetopup.store import accounts, ledger
 from stripetopup.store.grants import GrantRule
 
 MAX_MANUAL_CENTS = 100_000_000_00  # one hundred million dollars: beyond this is a typo
@@ -68,29 +69,11 @@ def list_accounts(ctx: Context, *, limit: int = 1000) -> list[Balance]:
 
 def balance(ctx: Context, account_id: str) -> Balance:
     """The balance, by kind of credit, with holds, what may be spent and the next expiry."""
-    with transaction(ctx.engine) as session:
-        return _balance(session, ctx, accounts.get(session, account_id))
+    return balances.read(ctx, account_id)
 
 
 def _balance(session: Session, ctx: Context, account: Account) -> Balance:
-    now = ctx.clock()
-    held = holds.open_total(session, account, now)
-    credit = grants.summary(session, account, now)
-    soonest = credit.next_expiry_at
-    threshold = thresholds.threshold_of(ctx, account.low_balance_threshold_cents)
-    return Balance(
-        account.account_id,
-        account.balance_cents,
-        held,
-        ctx.currency,
-        low_balance_threshold_cents=threshold,
-        below_threshold=account.below_threshold and threshold is not None,
-        paid_cents=credit.paid_cents,
-        promotional_cents=credit.promotional_cents,
-        deficit_cents=credit.deficit_cents,
-        spendable_cents=credit.spendable_cents,
-        next_expiry=None if soonest is None else NextExpiry(credit.next_expiry_cents or 0, soonest),
-    )
+    return balances.of_account(session, ctx, account)
 
 
 def set_low_balance_threshold(
@@ -114,14 +97,7 @@ def set_low_balance_threshold(
 def entries(
     ctx: Context, account_id: str, *, limit: int = 50, before_id: int | None = None
 ) -> list[Entry]:
-    if not 1 <= limit <= 1000:
-        raise UsageError("limit must be between 1 and 1000", param="limit")
-    if before_id is not None and not 1 <= before_id <= MAX_INTEGER:
-        raise UsageError(f"an entry id is between 1 and {MAX_INTEGER}", param="starting_after")
-    with transaction(ctx.engine) as session:
-        account = accounts.get(session, account_id)
-        rows = ledger.entries(session, account, limit=limit, before_id=before_id)
-        return [Entry.of(row, account.account_id) for row in rows]
+    return ledger_entries.read(ctx, account_id, limit=limit, before_id=before_id)
 
 
 def adjust(

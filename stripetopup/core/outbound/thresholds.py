@@ -12,7 +12,9 @@ Setting a threshold re-evaluates at once: an account already below its new thres
 ``balance.low`` now, one back above gets ``balance.recovered``. Turning thresholds off
 (no account threshold and no default) clears the flag without an event.
 
-Imports ``core.context``, the room's catalogue and emit, store, db, errors and models.
+Which threshold applies is :func:`~stripetopup.core.outbound.threshold_rule.threshold_of`.
+Imports ``core.context``, the room's catalogue, emit and threshold rule, store, db, errors
+and models.
 """
 
 from __future__ import annotations
@@ -22,14 +24,10 @@ from sqlmodel import Session
 from stripetopup.core.context import Context
 from stripetopup.core.outbound.catalogue import EventType, ThresholdData
 from stripetopup.core.outbound.emit import emit
+from stripetopup.core.outbound.threshold_rule import threshold_of as threshold_of
 from stripetopup.errors import UsageError
 from stripetopup.models import MAX_INTEGER
 from stripetopup.store import accounts
-
-
-def threshold_of(ctx: Context, own_cents: int | None) -> int | None:
-    """The threshold that applies given the account's own (None: no alert for it)."""
-    return own_cents if own_cents is not None else ctx.settings.low_balance_threshold_cents
 
 
 def evaluate(session: Session, ctx: Context, account_id: str) -> EventType | None:
