@@ -18,8 +18,9 @@ from sqlmodel import Session, col, select
 
 from stripetopup import ids
 from stripetopup.dates import utcnow
-from stripetopup.models import Account, Hold, HoldStatus
+from stripetopup.models import Account
 from stripetopup.store.balances import OPEN_COMMAND as OPEN_COMMAND
+from stripetopup.store.balances import held_of
 from stripetopup.store.balances import unknown as unknown
 from stripetopup.store.upsert import insert_ignore
 
@@ -100,16 +101,7 @@ class LowBalanceState:
 
 
 _ACCOUNTS = Account.__table__  # type: ignore[attr-defined]
-_HOLDS = Hold.__table__  # type: ignore[attr-defined]
-_HELD = (
-    sa.select(sa.func.coalesce(sa.func.sum(_HOLDS.c.amount_cents - _HOLDS.c.captured_cents), 0))
-    .where(
-        _HOLDS.c.account_pk == _ACCOUNTS.c.id,
-        _HOLDS.c.status == HoldStatus.OPEN.value,
-        _HOLDS.c.expires_at > sa.bindparam("now", type_=_HOLDS.c.expires_at.type),
-    )
-    .scalar_subquery()
-)
+_HELD = held_of(_ACCOUNTS.c.id)  # what open holds take, as the balance defines it
 _STATE = sa.select(
     _ACCOUNTS.c.id,
     _ACCOUNTS.c.account_id,

@@ -134,6 +134,30 @@ def deficit(db: Executor, account_pk: int) -> int:
     return int(db.execute(_deficit_statement(), {"account_pk": account_pk}).scalar_one())
 
 
+def held_of(account_pk: Any) -> Any:
+    """The held cents (:func:`held`) as a scalar subquery, for the account whose key is
+    ``account_pk``: a bound parameter, or an accounts column the enclosing statement selects
+    from (the pre-built credit and the low-balance state read it with the account)."""
+    return (
+        sa.select(sa.func.coalesce(sa.func.sum(HOLDS.c.amount_cents - HOLDS.c.captured_cents), 0))
+        .where(
+            HOLDS.c.account_pk == account_pk,
+            HOLDS.c.status == HoldStatus.OPEN.value,
+            HOLDS.c.expires_at > _NOW,
+        )
+        .scalar_subquery()
+    )
+
+
+def deficit_of(account_pk: Any) -> Any:
+    """The deficit (:func:`deficit`) as a scalar subquery, as :func:`held_of`."""
+    return (
+        sa.select(sa.func.coalesce(sa.func.sum(DRAWS.c.amount_cents), 0))
+        .where(DRAWS.c.account_pk == account_pk, DRAWS.c.grant_pk.is_(None))
+        .scalar_subquery()
+    )
+
+
 NO_HOLD = -1  # ``except_hold``'s value when no hold is left out (no hold has this key)
 
 
@@ -228,20 +252,12 @@ def _account_statement() -> Any:
 
 @functools.cache
 def _held_statement() -> Any:
-    return sa.select(
-        sa.func.coalesce(sa.func.sum(HOLDS.c.amount_cents - HOLDS.c.captured_cents), 0)
-    ).where(
-        HOLDS.c.account_pk == sa.bindparam("account_pk"),
-        HOLDS.c.status == HoldStatus.OPEN.value,
-        HOLDS.c.expires_at > _NOW,
-    )
+    return sa.select(held_of(sa.bindparam("account_pk")))
 
 
 @functools.cache
 def _deficit_statement() -> Any:
-    return sa.select(sa.func.coalesce(sa.func.sum(DRAWS.c.amount_cents), 0)).where(
-        DRAWS.c.account_pk == sa.bindparam("account_pk"), DRAWS.c.grant_pk.is_(None)
-    )
+    return sa.select(deficit_of(sa.bindparam("account_pk")))
 
 
 @functools.cache

@@ -35,15 +35,13 @@ from stripetopup.models import (
     CreditGrant,
     EventResult,
     GrantDraw,
-    Hold,
-    HoldStatus,
     LedgerEntry,
     OutboundEvent,
     PaymentState,
     StripePayment,
     WebhookEvent,
 )
-from stripetopup.store import events, ledger, outbox, payments
+from stripetopup.store import balances, events, ledger, outbox, payments
 from stripetopup.store.upsert import bound_values
 
 _ACCOUNTS: sa.Table = Account.__table__  # type: ignore[attr-defined]
@@ -52,7 +50,6 @@ _EVENTS: sa.Table = WebhookEvent.__table__  # type: ignore[attr-defined]
 _ENTRIES: sa.Table = LedgerEntry.__table__  # type: ignore[attr-defined]
 _GRANTS: sa.Table = CreditGrant.__table__  # type: ignore[attr-defined]
 _DRAWS: sa.Table = GrantDraw.__table__  # type: ignore[attr-defined]
-_HOLDS: sa.Table = Hold.__table__  # type: ignore[attr-defined]
 _OUTBOX: sa.Table = OutboundEvent.__table__  # type: ignore[attr-defined]
 
 # An event that credited (or found its payment credited) has nothing left to do.
@@ -103,21 +100,9 @@ _LOOK = sa.select(
     _payment_of(_PAYMENTS.c.state),
 )
 
-_NOW = sa.bindparam("now", type_=_HOLDS.c.expires_at.type)
-_HELD = (
-    sa.select(sa.func.coalesce(sa.func.sum(_HOLDS.c.amount_cents - _HOLDS.c.captured_cents), 0))
-    .where(
-        _HOLDS.c.account_pk == _ACCOUNTS.c.id,
-        _HOLDS.c.status == HoldStatus.OPEN.value,
-        _HOLDS.c.expires_at > _NOW,
-    )
-    .scalar_subquery()
-)
-_DEFICIT = (
-    sa.select(sa.func.coalesce(sa.func.sum(_DRAWS.c.amount_cents), 0))
-    .where(_DRAWS.c.account_pk == _ACCOUNTS.c.id, _DRAWS.c.grant_pk.is_(None))
-    .scalar_subquery()
-)
+# The balance's parts, as the balance itself defines them, read with the account.
+_HELD = balances.held_of(_ACCOUNTS.c.id)
+_DEFICIT = balances.deficit_of(_ACCOUNTS.c.id)
 _ACCOUNT_COLUMNS = (
     _ACCOUNTS.c.id,
     _ACCOUNTS.c.balance_cents,
