@@ -10,23 +10,19 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
-import httpx
 import pytest
 
 from stripetopup.config import Settings
 from stripetopup.core import TopUpService
 from tests.conftest import ACCOUNT, settings_env
 from tests.support.receiver import Receiver
-from tests.support.servers import REPO, cli_env, free_port, serve_in_thread
+from tests.support.servers import cli_env, serve_group, serve_in_thread, wait_for
 
 pytestmark = pytest.mark.slow
 EVENTS = 500
-PATIENCE = 180.0  # seconds; generous on a loaded machine, never a measurement
 SERVE_ENV = {
     "STRIPETOPUP_HOOKS_TIMEOUT_SECONDS": "2",
     "STRIPETOPUP_HOOKS_LEASE_SECONDS": "6",
@@ -34,47 +30,11 @@ SERVE_ENV = {
 }
 
 
-def wait_for(condition: Callable[[], bool], seconds: float = PATIENCE) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return condition()
-
-
-def healthy(url: str) -> bool:
-    try:
-        return httpx.get(url + "/healthz", timeout=1).status_code == 200
-    except httpx.TransportError:
-        return False
-
-
 @contextmanager
 def serve(settings: Settings) -> Iterator[subprocess.Popen[bytes]]:
     """``stripetopup serve`` in a process group of its own, once healthy; stopped after."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "stripetopup", "serve", "--port", str(port)],
-        env={**cli_env(settings_env(settings)), **SERVE_ENV},
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        assert wait_for(lambda: process.poll() is not None or healthy(url), 60)
-        assert process.poll() is None, f"serve exited early ({process.returncode})"
+    with serve_group([], {**cli_env(settings_env(settings)), **SERVE_ENV}) as (process, _url):
         yield process
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(5)
 
 
 def queue_events(service: TopUpService, url: str) -> str:

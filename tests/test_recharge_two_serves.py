@@ -15,9 +15,8 @@ passed; nothing asserts a duration.
 from __future__ import annotations
 
 import itertools
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import replace
@@ -35,10 +34,9 @@ from stripetopup.core.recharge.types import RuleTerms
 from stripetopup.emulator import EmulatorServer
 from tests.conftest import ACCOUNT, API_KEY, Running, settings_env
 from tests.support.cards import saved_and_paid
-from tests.support.servers import cli_env, free_port, serve_subprocess
+from tests.support.servers import cli_env, free_port, serve_subprocess, wait_for
 
 pytestmark = pytest.mark.slow
-PATIENCE = 120.0  # seconds; generous on a loaded machine, never a measurement
 COOLDOWN = 2
 RULE = RuleTerms(
     below_cents=500, amount_cents=2000, monthly_cap_cents=10000, cooldown_seconds=COOLDOWN
@@ -51,15 +49,6 @@ SERVE_ENV = {
     "STRIPETOPUP_GRANT_EXPIRY_INTERVAL_SECONDS": "1",  # the workers' beat
     "STRIPETOPUP_HOOKS_WORKER": "false",
 }
-
-
-def wait_for(condition: Callable[[], bool], seconds: float = PATIENCE) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return condition()
 
 
 @contextmanager

@@ -13,10 +13,8 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
@@ -28,7 +26,7 @@ import sqlalchemy as sa
 from stripetopup.config import Settings
 from stripetopup.core import TopUpService
 from tests.conftest import ACCOUNT, NEW_SECRET, settings_env
-from tests.support.servers import REPO, cli_env, free_port, run_cli
+from tests.support.servers import cli_env, run_cli, serve_group
 from tests.support.stripe_events import body, checkout_session, event, sign
 
 pytestmark = pytest.mark.slow
@@ -37,47 +35,11 @@ KILL_AFTER = 60  # answers seen before the kill
 PATIENCE = 120.0  # seconds; generous on a loaded machine, never a measurement
 
 
-def wait_for(condition: Callable[[], bool], seconds: float = PATIENCE) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
-
-
-def healthy(url: str) -> bool:
-    try:
-        return httpx.get(url + "/healthz", timeout=1).status_code == 200
-    except httpx.TransportError:
-        return False
-
-
 @contextmanager
 def serve(settings: Settings) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """``stripetopup serve --workers 2`` in a process group of its own, once healthy."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "stripetopup", "serve", "--workers", "2", "--port", str(port)],
-        env=cli_env(settings_env(settings)),
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        assert wait_for(lambda: process.poll() is not None or healthy(url), 60)
-        assert process.poll() is None, f"serve exited early ({process.returncode})"
-        yield process, url
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(5)
+    with serve_group(["--workers", "2"], cli_env(settings_env(settings))) as running:
+        yield running
 
 
 def deliver(http: httpx.Client, payload: bytes) -> int | None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,3 +146,54 @@ def _wait_healthy(running: ServerProcess, process: subprocess.Popen[str]) -> Non
             pass
         time.sleep(0.1)
     raise RuntimeError("server did not become healthy")
+
+
+PATIENCE = 180.0  # seconds; generous on a loaded machine, never a measurement
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = PATIENCE) -> bool:
+    """Poll ``condition`` until it holds or ``seconds`` pass; its last answer."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def healthy(url: str) -> bool:
+    try:
+        return httpx.get(url + "/healthz", timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+@contextmanager
+def serve_group(
+    args: list[str], env: Mapping[str, str]
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """``stripetopup serve ARGS`` in a process group of its own (so a test can kill -9 all
+    of it: ``os.killpg(process.pid, SIGKILL)``), its output dropped; yields the process and
+    its URL once healthy, and stops what is left of it after."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "stripetopup", "serve", "--port", str(port), *args],
+        env=dict(env),
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        assert wait_for(lambda: process.poll() is not None or healthy(url), 60)
+        assert process.poll() is None, f"serve exited early ({process.returncode})"
+        yield process, url
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(5)
