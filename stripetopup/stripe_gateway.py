@@ -116,6 +116,10 @@ class StripeGateway:
             params["expand"] = [f"data.{path}" for path in expand]
         return self._pages("/v1/payment_intents", params)
 
+    def customer_payment_intent_pages(self, customer_id: str) -> Iterator[list[dict[str, Any]]]:
+        """Every PaymentIntent of ``customer_id``, newest first, 100 a page."""
+        return self._pages("/v1/payment_intents", {"limit": PAGE_SIZE, "customer": customer_id})
+
     def _list_page(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
         """One list page as plain JSON, through the SDK's own requestor (auth, retries,
         error mapping) but without building a StripeObject per item: paging 20,000

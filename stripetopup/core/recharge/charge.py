@@ -12,7 +12,9 @@ with the reason: nothing retries a declined off-session charge. A requires_actio
 then gets one Checkout link for the buyer to pay on-session (:mod:`.action_links`, made by
 the maker the service hands :func:`run_once`: the checkout room's, which this room may not
 import). Stripe unreachable leaves the attempt pending for the next run (the same key: no
-second charge).
+second charge). Stripe keeps a key for 24 hours at least, so an attempt older than
+:data:`KEY_TRUSTED_FOR` is first looked for among its customer's PaymentIntents (by its
+tag): a charge whose answer was lost a day ago is credited, not made again.
 Imports core (context, ledger sources, outbound posting, the room's action_links and
 types), db, errors, models and store.
 """
@@ -20,6 +22,7 @@ types), db, errors, models and store.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from sqlmodel import Session
@@ -39,6 +42,9 @@ from stripetopup.store.grants import GrantRule
 
 log = logging.getLogger("stripetopup.core.recharge")
 ACTOR = "autorecharge"
+# How long an attempt's Idempotency-Key alone is trusted to make a repeated charge harmless:
+# half of the 24 hours Stripe keeps a key at least.
+KEY_TRUSTED_FOR = timedelta(hours=12)
 
 
 def run_once(ctx: Context, *, make_link: ActionLinkMaker, limit: int = 50) -> RechargeRun:
@@ -82,7 +88,9 @@ def charge(ctx: Context, attempt_key: str) -> str:
         "metadata": tags.metadata_for(account_id, attempt_key),
     }
     try:
-        pi = ctx.stripe.create_payment_intent(params, idempotency_key=f"stripetopup-{attempt_key}")
+        pi = _charged_before(ctx, attempt) or ctx.stripe.create_payment_intent(
+            params, idempotency_key=f"stripetopup-{attempt_key}"
+        )
     except CardDeclined as exc:
         return _declined(ctx, attempt, exc)
     except (StripeUnavailable, NotFound) as exc:
@@ -99,6 +107,41 @@ def charge(ctx: Context, attempt_key: str) -> str:
         return AttemptStatus.PENDING.value  # processing: payment_intent.succeeded credits it
     return run_in_transaction(
         ctx.engine, lambda session: settle(session, ctx, attempt_key, pi, actor=ACTOR)
+    )
+
+
+def _charged_before(ctx: Context, attempt: RechargeAttempt) -> dict[str, Any] | None:
+    """The attempt's PaymentIntent, when an attempt old enough for Stripe to have forgotten
+    its Idempotency-Key was charged already (an answer lost, its webhook never delivered).
+
+    Stripe keeps a key for 24 hours at least; past :data:`KEY_TRUSTED_FOR` the key alone no
+    longer proves a repeat is harmless, so the customer's PaymentIntents are searched for
+    the attempt's tag first (one list call, rare: a young attempt skips it). A declined or
+    authentication-requiring PaymentIntent found here answers as its lost 402 would have.
+    """
+    if ctx.clock() - attempt.created_at < KEY_TRUSTED_FOR:
+        return None
+    for page in ctx.stripe.customer_payment_intent_pages(attempt.customer_id):
+        for pi in page:
+            tag = tags.tag_of(pi)
+            if tag is not None and tag.attempt_key == attempt.attempt_key:
+                _raise_if_declined(pi)
+                return pi
+    return None
+
+
+def _raise_if_declined(pi: dict[str, Any]) -> None:
+    """The 402 Stripe answered for ``pi`` when it was created, rebuilt from the object."""
+    status = pi.get("status")
+    if status not in ("requires_payment_method", "requires_action", "canceled"):
+        return
+    error = pi.get("last_payment_error") or {}
+    code = "authentication_required" if status == "requires_action" else error.get("code")
+    raise CardDeclined(
+        f"Stripe declined the charge ({code or status}) before its answer was lost",
+        stripe_code=code or "card_declined",
+        decline_code=error.get("decline_code"),
+        payment_intent_id=str(pi["id"]),
     )
 
 
