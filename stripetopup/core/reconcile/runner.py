@@ -7,7 +7,9 @@ so Stripe and the database work overlap); each page costs a fixed number of loca
 with the window except an 8-byte digest per session, kept to find local sessions that
 Stripe did not return. Each session is validated into a typed
 :class:`~stripetopup.stripe_objects.CheckoutSession` as its page arrives. ``fix`` credits
-through :func:`stripetopup.core.events.credit.credit_session` and debits through
+through the webhook's own credit (its pre-built statements,
+:func:`stripetopup.core.events.fast_credit.credit_checkout`, else
+:func:`stripetopup.core.events.credit.credit_session`) and debits through
 :mod:`stripetopup.core.ledger.reversals` (both exactly once), one transaction per page.
 
 Then the window's PaymentIntents are paged the same way, and those whose metadata names an
@@ -35,7 +37,8 @@ from sqlmodel import Session
 
 from stripetopup import metrics
 from stripetopup.core.context import Context
-from stripetopup.core.events.credit import credit_session
+from stripetopup.core.events import fast_credit
+from stripetopup.core.events.credit import Credit, credit_session
 from stripetopup.core.ledger import reversals, sources
 from stripetopup.core.recharge import charge as recharge_charge
 from stripetopup.core.reconcile import compare as checks
@@ -294,7 +297,7 @@ def _fix(session: Session, ctx: Context, work: _Work) -> Difference:
         return _fix_recharge(session, ctx, diff, work.intent)
     if diff.kind == DifferenceKind.PAID_NOT_CREDITED:
         assert work.checkout is not None
-        credit = credit_session(session, ctx, work.checkout, actor=ACTOR, event_id=None)
+        credit = _credit(session, ctx, work.checkout)
         entry_id = credit.entry_id
         if credit.result == EventResult.CREDITED:
             action = f"credited {format_cents(diff.amount_cents or 0)} (entry {entry_id})"
@@ -325,6 +328,21 @@ def _fix(session: Session, ctx: Context, work: _Work) -> Difference:
         credit_session(session, ctx, work.checkout, actor=ACTOR, event_id=None)
         return replace(diff, action="recorded as needing attention")
     return diff
+
+
+def _credit(
+    session: Session, ctx: Context, checkout: CheckoutSession
+) -> fast_credit.SessionCredit | Credit:
+    """The webhook's own credit: its pre-built statements on the page's connection, else
+    (attention, an unknown account, a payment an operator must see) the general path."""
+    session.flush()  # the statements read what this page's fixes wrote so far
+    fast = fast_credit.credit_checkout(
+        session.connection(), ctx, checkout, actor=ACTOR, event_id=None
+    )
+    if fast is None:
+        return credit_session(session, ctx, checkout, actor=ACTOR, event_id=None)
+    session.expire_all()  # what they wrote (the balance, the payment), the ORM reads afresh
+    return fast
 
 
 def _fix_recharge(
