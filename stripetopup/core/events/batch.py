@@ -109,7 +109,14 @@ def asks_stripe(item: Prepared) -> bool:
     if item.typed.type not in GATHERERS:
         return False
     says = ASKS_STRIPE.get(item.typed.type)
-    return says(item.typed) if says is not None else True
+    if says is None:
+        return True
+    try:
+        return says(item.typed)
+    except StripeTopupError:
+        # An object its handler cannot read (a mistyped field): gathering fails at once on
+        # the same parse, asks nothing, and the failure is recorded with the batch (500).
+        return False
 
 
 def gather(ctx: Context, item: Prepared) -> Prepared:
