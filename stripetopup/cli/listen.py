@@ -21,7 +21,10 @@ def claim(host: str, port: int, *, option: str) -> socket.socket:
     ``option`` is the command-line option the port came from, named in the message.
     """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on connections whose socket says
+    # it is TCP, and without it Nagle holds a response's body behind its headers until the
+    # client's delayed ACK (about 40 ms a request on keep-alive connections).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
