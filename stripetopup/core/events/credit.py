@@ -12,6 +12,7 @@ Imports core (sources, context), store, models, errors and the typed Stripe obje
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlmodel import Session
 
@@ -104,6 +105,38 @@ def _mode(ctx: Context) -> str:
     return "live" if ctx.settings.livemode else "test"
 
 
+def session_posting(
+    ctx: Context,
+    checkout: CheckoutSession,
+    account_id: str,
+    amount_cents: int,
+    *,
+    actor: str,
+    event_id: str | None,
+    payment_intent_id: str | None,
+    now: datetime,
+    reason: str | None = None,
+) -> ledger.Posting:
+    """The ledger posting that credits a paid session (both paths, the ORM's and the
+    pre-built statements', build it here): the session's one source, and a paid grant that
+    expires after ``STRIPETOPUP_PAID_CREDIT_EXPIRES`` when that is set."""
+    ttl = ctx.settings.paid_credit_ttl
+    return ledger.Posting(
+        account_id=account_id,
+        amount_cents=amount_cents,
+        currency=checkout.currency_code,
+        kind=LedgerKind.TOPUP,
+        source=sources.checkout_credit(checkout.id),
+        actor=actor,
+        reason=reason,
+        checkout_session_id=checkout.id,
+        payment_intent_id=payment_intent_id,
+        event_id=event_id,
+        grants=GrantRule(expires_at=None if ttl is None else now + ttl),  # a paid grant
+        at=now,
+    )
+
+
 def credit_session(
     session: Session,
     ctx: Context,
@@ -134,21 +167,16 @@ def credit_session(
     amount = credited_cents(ctx, checkout)
     if amount is None or amount <= 0:  # an operator's assignment skips attention_reason
         return _attention(session, ctx, payment, "the session has no positive amount to credit")
-    now = ctx.clock()
-    ttl = ctx.settings.paid_credit_ttl
-    posting = ledger.Posting(
-        account_id=account_id,
-        amount_cents=amount,
-        currency=checkout.currency_code,
-        kind=LedgerKind.TOPUP,
-        source=sources.checkout_credit(checkout.id),
+    posting = session_posting(
+        ctx,
+        checkout,
+        account_id,
+        amount,
         actor=actor,
-        reason=reason,
-        checkout_session_id=checkout.id,
-        payment_intent_id=payment.payment_intent_id,
         event_id=event_id,
-        grants=GrantRule(expires_at=None if ttl is None else now + ttl),  # a paid grant
-        at=now,
+        payment_intent_id=payment.payment_intent_id,
+        now=ctx.clock(),
+        reason=reason,
     )
     try:
         posted = outbound.post(session, ctx, posting)

@@ -30,7 +30,12 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from stripetopup.core.context import Context
-from stripetopup.core.events.credit import attention_reason, credited_cents, session_account_id
+from stripetopup.core.events.credit import (
+    attention_reason,
+    credited_cents,
+    session_account_id,
+    session_posting,
+)
 from stripetopup.core.events.types import EventOutcome
 from stripetopup.core.ledger import sources
 from stripetopup.core.outbound.catalogue import EntryData, EventType, GrantData, ThresholdData
@@ -44,13 +49,12 @@ from stripetopup.models import (
     EventResult,
     GrantCategory,
     GrantStatus,
-    LedgerKind,
     PaymentState,
 )
 from stripetopup.store import credit_statements as sql
 from stripetopup.store import events as event_log
 from stripetopup.store import ledger, payments
-from stripetopup.store.grants import DEFAULT_PRIORITY, GrantRule
+from stripetopup.store.grants import DEFAULT_PRIORITY
 from stripetopup.stripe_objects import CheckoutSession, Event
 
 COMPLETED = "checkout.session.completed"
@@ -257,19 +261,15 @@ def _credit(
         if existing is None:
             raise ledger.beyond_range()
         return _already_marked(connection, payment, existing)
-    ttl = ctx.settings.paid_credit_ttl
-    posting = ledger.Posting(
-        account_id=account_id,
-        amount_cents=amount,
-        currency=checkout.currency_code,
-        kind=LedgerKind.TOPUP,
-        source=sources.checkout_credit(checkout.id),
+    posting = session_posting(
+        ctx,
+        checkout,
+        account_id,
+        amount,
         actor=actor,
-        checkout_session_id=checkout.id,
-        payment_intent_id=payment.payment_intent_id,
         event_id=event_id,
-        grants=GrantRule(expires_at=None if ttl is None else now + ttl),
-        at=now,
+        payment_intent_id=payment.payment_intent_id,
+        now=now,
     )
     entry = ledger.entry_values(posting, account.account_pk, balance_after)
     entry_id = sql.insert_entry(connection, entry)
