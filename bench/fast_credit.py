@@ -8,9 +8,10 @@ Each round delivers ``--events`` new paid ``checkout.session.completed`` events 
 session for one of 20 accounts) through each way, then the same events again (duplicates):
 
 - ``general``: ``process.apply`` (parse, gather, one transaction and commit per event);
-- ``fast``: one transaction, a savepoint and ``fast_credit.apply``, commit per event;
-- ``fast, batched``: every event of the round in one transaction, a savepoint each (what
-  the group-commit writer does): the statements' cost without a commit per event.
+- ``fast``: ``batch.apply_batch`` of one event at a time (its savepoint, the pre-built
+  statements of ``fast_credit``, a commit per event);
+- ``fast, batched``: every event of the round in one ``apply_batch`` (what the
+  group-commit writer does): the statements' cost without a commit per event.
 
 Printed: the median over rounds of milliseconds per event, wall clock and this process's
 CPU (the server's share of the work; PostgreSQL's own CPU is not in it), and each ratio to
@@ -37,9 +38,9 @@ import sqlalchemy as sa
 
 from stripetopup import schema
 from stripetopup.core import TopUpService
-from stripetopup.core.events import fast_credit, process
+from stripetopup.core.events import batch as batches
+from stripetopup.core.events import process
 from stripetopup.db import create_db_engine
-from stripetopup.stripe_objects import Event
 
 ACCOUNTS = [f"acct-bench-{n}" for n in range(20)]
 
@@ -90,28 +91,21 @@ def general(service: TopUpService, batch: list[dict[str, Any]]) -> None:
 
 def fast(service: TopUpService, batch: list[dict[str, Any]]) -> None:
     for evt in batch:
-        with service.engine.begin() as connection, connection.begin_nested():
-            _fast_one(service, connection, evt)
+        _applied(batches.apply_batch(service.ctx, [_prepared(service, evt)]))
 
 
 def fast_batched(service: TopUpService, batch: list[dict[str, Any]]) -> None:
-    with service.engine.begin() as connection:
-        for evt in batch:
-            with connection.begin_nested():
-                _fast_one(service, connection, evt)
+    _applied(batches.apply_batch(service.ctx, [_prepared(service, evt) for evt in batch]))
 
 
-def _fast_one(service: TopUpService, connection: sa.Connection, evt: dict[str, Any]) -> None:
+def _prepared(service: TopUpService, evt: dict[str, Any]) -> batches.Prepared:
     process.check_shape(evt)
-    outcome = fast_credit.apply(
-        connection,
-        service.ctx,
-        Event.parse(evt),
-        actor="webhook",
-        payload=json.dumps(evt),
-        secret_label="bench",
-    )
-    assert outcome is not None, "every bench event is the common case"
+    payload = json.dumps(evt)
+    return batches.prepare(service.ctx, evt, actor="webhook", payload=payload, secret_label="bench")
+
+
+def _applied(results: list[batches.ItemResult]) -> None:
+    assert all(r.outcome is not None for r in results), "every bench event applies"
 
 
 WAYS: dict[str, Callable[[TopUpService, list[dict[str, Any]]], None]] = {

@@ -15,10 +15,11 @@ A leaf: imports pydantic and ``stripetopup.errors`` only.
 
 from __future__ import annotations
 
+import builtins  # Event's field ``type`` hides the builtin in its class body
 from collections.abc import Mapping
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from stripetopup.errors import PayloadError
 
@@ -38,6 +39,9 @@ class StripeObject(BaseModel):
             return cls.model_validate(data)
         except ValidationError as exc:
             raise PayloadError(_refusal(cls.label, data, exc)) from None
+
+
+_Object = TypeVar("_Object", bound=StripeObject)
 
 
 def _refusal(label: str, data: Mapping[str, Any], exc: ValidationError) -> str:
@@ -195,3 +199,18 @@ class Event(StripeObject):
     type: str
     livemode: bool = False
     data: EventData
+    # The object parsed as each type asked for: a delivery's steps (the Stripe check, the
+    # gatherer, the credit) each read the session, and one parse is enough.
+    # Keyed by the object's identity too: a copy given another ``data`` shares this dict.
+    _views: dict[tuple[builtins.type[StripeObject], int], StripeObject] = PrivateAttr(
+        default_factory=dict
+    )
+
+    def object_as(self, cls: builtins.type[_Object]) -> _Object:
+        """``data.object`` parsed as ``cls`` (:meth:`StripeObject.parse`), once per event."""
+        key = (cls, id(self.data.object))
+        view = self._views.get(key)
+        if view is None:
+            view = self._views[key] = cls.parse(self.data.object)
+        assert isinstance(view, cls)
+        return view

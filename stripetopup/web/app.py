@@ -19,6 +19,7 @@ from stripetopup.web.deps import Service
 from stripetopup.web.limits import BodyLimitMiddleware
 from stripetopup.web.routes import billing, grants, hooks, metrics, outbound, recharge, spend, topup
 from stripetopup.web.schemas import Health, Version, error
+from stripetopup.web.webhook_door import WebhookDoor
 from stripetopup.web.webhook_writer import WebhookWriter
 
 
@@ -75,6 +76,8 @@ def create_app(service: TopUpService, *, demo: bool = False, jobs: bool = True) 
         app.include_router(demo_pages.router)
     _add_probes(app)
     ratelimit.install(app, service.settings)
+    # Added last, so outermost: the webhook is served there, past none of the above.
+    app.add_middleware(WebhookDoor, writer=writer)
     _document_only_what_is_answered(app)
     return app
 

@@ -84,6 +84,18 @@ def status_for(exc: errors.StripeTopupError) -> int:
     return 500
 
 
+async def response_for(request: Request, exc: Exception) -> JSONResponse:
+    """The answer :func:`install`'s handlers give ``exc``, for a door that serves in front
+    of them (web.webhook_door): the same status, body, headers and log line."""
+    if isinstance(exc, errors.StripeTopupError):
+        return await _domain(request, exc)
+    if isinstance(exc, StarletteHTTPException):
+        return await _http(request, exc)
+    if isinstance(exc, ClientDisconnect):
+        return await _disconnected(request, exc)
+    return await _unexpected(request, exc)
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(errors.StripeTopupError, _domain)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation)  # type: ignore[arg-type]

@@ -27,6 +27,7 @@ import json
 import anyio
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from stripetopup.web.errors import error_body
@@ -63,12 +64,7 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         limit = self.limit_for(scope["path"])
-        headers = Headers(scope=scope)
-        declared = headers.get("content-length")
-        if declared is not None and not fits(declared, limit):
-            if headers.get("expect", "").lower() != "100-continue":
-                await drain(receive)
-            await send_too_large(scope, send, limit)
+        if await refused_as_declared(scope, receive, send, limit):
             return
         started = False
         received = 0
@@ -95,6 +91,43 @@ class BodyLimitMiddleware:
             if started:  # the app answered already; nothing more can be said
                 raise
             await send_too_large(scope, send, limit)
+
+
+async def refused_as_declared(scope: Scope, receive: Receive, send: Send, limit: int) -> bool:
+    """True, having answered 413, when the declared ``Content-Length`` is over ``limit``."""
+    headers = Headers(scope=scope)
+    declared = headers.get("content-length")
+    if declared is None or fits(declared, limit):
+        return False
+    if headers.get("expect", "").lower() != "100-continue":
+        await drain(receive)
+    await send_too_large(scope, send, limit)
+    return True
+
+
+async def read_within(scope: Scope, receive: Receive, send: Send, limit: int) -> bytes | None:
+    """The whole body, for a door with no middleware around it (web.webhook_door); None
+    when it has answered 413 instead (as :class:`BodyLimitMiddleware` would).
+    ClientDisconnect when the client went away before the body was whole."""
+    if await refused_as_declared(scope, receive, send, limit):
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":  # http.disconnect
+            raise ClientDisconnect
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        more = message.get("more_body", False)
+        if size > limit:
+            if more:
+                await drain(receive)
+            await send_too_large(scope, send, limit)
+            return None
+        chunks.append(chunk)
+        if not more:
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 async def drain(receive: Receive) -> None:

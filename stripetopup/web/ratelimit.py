@@ -33,7 +33,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from fastapi import FastAPI, Request
 from limits import RateLimitItem, parse_many
@@ -44,6 +44,7 @@ from limits.strategies import (
     RateLimiter,
     SlidingWindowCounterRateLimiter,
 )
+from starlette.types import ASGIApp
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from stripetopup import metrics
@@ -62,6 +63,16 @@ def install(app: FastAPI, settings: Settings) -> None:
     if settings.trusted_proxies:
         # Added last, so outermost: every part of the app sees the real client address.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
+
+
+def behind_trusted_proxies(app: ASGIApp, settings: Settings) -> ASGIApp:
+    """``app`` believing X-Forwarded-For from the trusted proxies, as :func:`install` makes
+    the FastAPI app: for a door served in front of it (web.webhook_door)."""
+    if not settings.trusted_proxies:
+        return app
+    # uvicorn types its middleware with its own, narrower ASGI types than starlette's.
+    proxied = ProxyHeadersMiddleware(app, trusted_hosts=settings.trusted_proxies)  # type: ignore[arg-type]
+    return cast(ASGIApp, proxied)
 
 
 def address_of(request: Request) -> str:

@@ -44,6 +44,7 @@ from stripetopup.models import EventResult
 from stripetopup.redact import redact
 from stripetopup.store import events as event_log
 from stripetopup.store.events import FAILED
+from stripetopup.store.savepoints import Savepoint
 from stripetopup.stripe_objects import Event
 
 log = logging.getLogger("stripetopup.core.events")  # the name log filters already use
@@ -189,23 +190,23 @@ def _apply_one(connection: sa.Connection, ctx: Context, item: Prepared) -> ItemR
     if item.failure is not None:
         return _record_failure(connection, item, item.failure, item.cause)
     for attempt in range(1, ITEM_ATTEMPTS + 1):
-        savepoint = connection.begin_nested()
+        savepoint = Savepoint(connection)
         try:
             outcome = _apply_on(connection, ctx, item)
-            savepoint.commit()
+            savepoint.release()
             return ItemResult(outcome=outcome)
         except (OperationalError, InterfaceError):
             raise  # the connection or the transaction is gone: the whole batch fails
         except DBAPIError as exc:
-            _rollback(savepoint)
             orig_sqlstate = getattr(exc.orig, "sqlstate", None)
             if orig_sqlstate in {"40001", "40P01"}:
                 raise  # the whole transaction is suspect: retry the batch
+            savepoint.rollback()
             if isinstance(exc, IntegrityError) and is_retryable(exc) and attempt < ITEM_ATTEMPTS:
                 continue  # another writer got there first; the next try sees its row
             return _record_failure(connection, item, _describe(exc))
         except Exception as exc:
-            _rollback(savepoint)
+            savepoint.rollback()
             return _record_failure(connection, item, _describe(exc), exc)
     raise AssertionError("unreachable")
 
@@ -215,8 +216,9 @@ def _apply_on(connection: sa.Connection, ctx: Context, item: Prepared) -> EventO
 
     First the pre-built statements of the common credit and of a re-delivery
     (:func:`fast_credit.apply`, which writes nothing when it answers None); else the general
-    path: the event's handler through the ORM (a Session joined to the item's savepoint,
-    which it flushes into and never commits), then the event log's row with its outcome.
+    path: the event's handler through the ORM, then the event log's row with its outcome,
+    in a Session that makes its own savepoint inside the item's (which SQLAlchemy does not
+    know of: store.savepoints) and commits only that.
     """
     fast = fast_credit.apply(
         connection,
@@ -230,11 +232,11 @@ def _apply_on(connection: sa.Connection, ctx: Context, item: Prepared) -> EventO
     if fast is not None:
         return fast
     with Session(
-        bind=connection, join_transaction_mode="rollback_only", expire_on_commit=False
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
     ) as session:
         outcome = dispatch(session, ctx, item.typed, item.actor, item.facts)
         _record(session, item, outcome.result)
-        session.commit()  # a flush: the item's savepoint is the caller's to release
+        session.commit()  # releases the Session's savepoint; the item's is the caller's
     return outcome
 
 

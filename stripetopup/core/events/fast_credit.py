@@ -74,7 +74,7 @@ def eligible(ctx: Context, event: Event) -> CheckoutSession | None:
     """
     if event.type not in (COMPLETED, ASYNC_SUCCEEDED):
         return None
-    checkout = CheckoutSession.parse(event.data.object)
+    checkout = event.object_as(CheckoutSession)
     if event.type == ASYNC_SUCCEEDED:
         # As the handler does: the async success is the payment's confirmation.
         checkout = checkout.model_copy(update={"payment_status": "paid"})

@@ -35,7 +35,7 @@ def hosted_invoice_url(ctx: Context, invoice_id: str) -> str | None:
 
 def gather_receipt(ctx: Context, event: Event) -> str | None:
     """For a session event: its invoice's receipt page, asked before the transaction."""
-    checkout = CheckoutSession.parse(event.data.object)
+    checkout = event.object_as(CheckoutSession)
     if checkout.invoice_id is None:  # invoice creation off, or not paid yet
         return None
     return hosted_invoice_url(ctx, checkout.invoice_id)

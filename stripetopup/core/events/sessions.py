@@ -46,7 +46,7 @@ def _outcome(
 
 
 def _checkout(event: Event) -> CheckoutSession:
-    return CheckoutSession.parse(event.data.object)
+    return event.object_as(CheckoutSession)
 
 
 @dataclass(frozen=True)
