@@ -345,6 +345,35 @@ def test_x_forwarded_for_is_ignored_unless_the_peer_is_a_trusted_proxy(
         assert failing_from(app, "198.51.100.1, 203.0.113.9").status_code == 401
 
 
+def test_forged_webhook_signatures_are_counted_per_forwarded_client_behind_a_trusted_proxy(
+    database_url: str, emulator: EmulatorServer
+) -> None:
+    # The webhook is served by its own door, in front of the app's middleware: it must
+    # believe the same proxies, and only them.
+    def forged_from(app: App, client: str) -> httpx.Response:
+        payload = paid_event()
+        headers = {
+            "Content-Type": "application/json",
+            "Stripe-Signature": sign(payload, "whsec_forged_" + "z" * 24),
+            "X-Forwarded-For": client,
+        }
+        return app.http.post("/billing/webhook", content=payload, headers=headers)
+
+    with serve(database_url, emulator.url, rate_limit_forged_signatures="1/hour") as app:
+        assert forged_from(app, "203.0.113.7").status_code == 400
+        assert_rate_limited(forged_from(app, "203.0.113.8"), 3600)  # one peer, one count
+    trusted = {"rate_limit_forged_signatures": "1/hour", "trusted_proxies": ["127.0.0.1"]}
+    with serve(database_url, emulator.url, **trusted) as app:
+        assert forged_from(app, "203.0.113.7").status_code == 400
+        response = forged_from(app, "203.0.113.7")
+        assert_rate_limited(response, 3600)
+        assert response.headers["Request-Id"].startswith("req_")
+        assert forged_from(app, "203.0.113.8").status_code == 400  # its own count
+        payload = paid_event()
+        genuine = deliver(app, payload, sign(payload, NEW_SECRET))
+        assert genuine.status_code == 200  # a genuine delivery is never refused
+
+
 def scope_from(host: str) -> Request:
     return Request({"type": "http", "client": (host, 1234), "headers": []})
 
