@@ -8,6 +8,7 @@ A leaf module: imports pydantic, ``limits`` (to check rate limit strings),
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import ipaddress
 import os
@@ -496,6 +497,7 @@ def _seconds(text: str, variable: str) -> int:
         raise ValueError("must be lengths of time like 30s, 5m, 24h or 5d") from None
 
 
+@functools.lru_cache(maxsize=8)  # read on every delivery; the answer is immutable
 def _parse_webhook_secrets(raw: str) -> tuple[WebhookSecret, ...]:
     """``whsec_a,new:whsec_b`` -> secrets labelled ``1`` and ``new``."""
     secrets = []

@@ -45,6 +45,48 @@ def loads(raw: bytes | str, *, max_depth: int) -> Any:
 
 def check_tree(value: Any, *, max_depth: int) -> None:
     """UnsafeJson unless ``value`` nests at most ``max_depth`` deep with storable strings."""
+    if not _within(value, max_depth):
+        _refuse(value, max_depth)
+
+
+def _within(value: Any, max_depth: int) -> bool:
+    """True when ``value`` keeps every bound: the common case, walked without the paths
+    a refusal names (:func:`_refuse` walks again to find them)."""
+    containers: list[tuple[Any, int]] = []
+    strings: list[str] = []
+    if isinstance(value, dict | list):
+        containers.append((value, 0))
+    elif isinstance(value, str):
+        strings.append(value)
+    while containers:
+        item, depth = containers.pop()
+        if depth >= max_depth:
+            return False
+        if isinstance(item, dict):
+            strings.extend(item)  # keys: always strings in parsed JSON
+            children = item.values()
+        else:
+            children = item
+        for child in children:
+            if isinstance(child, str):
+                strings.append(child)
+            elif isinstance(child, dict | list):
+                containers.append((child, depth + 1))
+    # One pass over every string: ASCII without NUL, the common case, costs two C calls.
+    joined = "".join(strings)
+    return "\x00" not in joined and (joined.isascii() or all(map(_encodes, strings)))
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _refuse(value: Any, max_depth: int) -> None:
+    """Raise the UnsafeJson naming the first place in ``value`` that breaks a bound."""
     stack: list[tuple[Any, int, str]] = [(value, 0, "")]
     while stack:
         item, depth, path = stack.pop()
@@ -58,6 +100,7 @@ def check_tree(value: Any, *, max_depth: int) -> None:
                 if isinstance(key, str):
                     check_text(key, path, key=True)
                 stack.append((child, depth + 1, _child_path(path, key)))
+    raise AssertionError("_within refused a value that breaks no bound")
 
 
 def check_text(text: str, path: str, *, key: bool = False) -> None:

@@ -149,12 +149,21 @@ class WebhookWriter:
             results = [failure] * len(waiting)
         finally:
             self._applying = 0
+        # One wake-up per event loop for the whole batch (each call_soon_threadsafe writes
+        # to the loop's self-pipe): serve has one loop, in-process callers may have several.
+        by_loop: dict[asyncio.AbstractEventLoop, list[_Answer]] = {}
         for entry, result in zip(waiting, results, strict=True):
-            # RuntimeError: that request's loop has closed, so nobody is waiting for it.
+            by_loop.setdefault(entry.loop, []).append((entry.future, result))
+        for loop, answers in by_loop.items():
+            # RuntimeError: that loop has closed, so nobody is waiting for these.
             with contextlib.suppress(RuntimeError):
-                entry.loop.call_soon_threadsafe(_resolve, entry.future, result)
+                loop.call_soon_threadsafe(_resolve, answers)
 
 
-def _resolve(future: asyncio.Future[batch.ItemResult], result: batch.ItemResult) -> None:
-    if not future.done():  # the request may have been cancelled (the client went away)
-        future.set_result(result)
+_Answer = tuple[asyncio.Future[batch.ItemResult], batch.ItemResult]
+
+
+def _resolve(answers: list[_Answer]) -> None:
+    for future, result in answers:
+        if not future.done():  # the request may have been cancelled (the client went away)
+            future.set_result(result)
