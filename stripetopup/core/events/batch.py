@@ -323,6 +323,8 @@ def log_result(item: Prepared, result: ItemResult) -> None:
     Logged by the caller, after the batch, so the line carries its request's id.
     """
     if result.outcome is not None:
+        if not log.isEnabledFor(logging.INFO):  # its fields cost more than the rest of it
+            return
         outcome = result.outcome
         log.info(
             "%s",
