@@ -119,7 +119,7 @@ _PG_LOCK = sa.select(*_ACCOUNT_COLUMNS).where(_BY_ACCOUNT_ID).with_for_update()
 _PG_AROUND = (
     sa.select(_HELD, _DEFICIT, sa.func.pg_advisory_xact_lock_shared(outbox.ORDER_LOCK))
     .select_from(_ACCOUNTS)
-    .where(_ACCOUNTS.c.id == sa.bindparam("account_pk"))
+    .where(_BY_ACCOUNT_ID)  # by account id: sent with the lock, before its key is known
 )
 
 _ENTRY_BY_SOURCE = sa.select(_ENTRIES.c.id).where(_ENTRIES.c.source == sa.bindparam("source"))
@@ -183,11 +183,22 @@ class Prepared:
     ) -> list[Any]:
         """Execute on the connection's DBAPI connection, in its open transaction; the rows
         it returned (none read when not ``fetch``: in a pipeline, no round trip)."""
+        cursor = self.send(connection, given)
+        return self.rows(connection, cursor) if fetch else []
+
+    def send(self, connection: sa.Connection, given: dict[str, Any]) -> Any:
+        """Execute without reading the answer: the cursor :meth:`rows` reads it from (in a
+        pipeline, nothing has waited for the server yet)."""
         raw = connection.connection.driver_connection
         assert raw is not None
         try:
-            cursor = raw.execute(self.sql, self.params(given))
-            return list(cursor.fetchall()) if fetch else []
+            return raw.execute(self.sql, self.params(given))
+        except connection.dialect.loaded_dbapi.Error as exc:
+            raise translated(connection, exc, self.sql) from None
+
+    def rows(self, connection: sa.Connection, cursor: Any) -> list[Any]:
+        try:
+            return list(cursor.fetchall())
         except connection.dialect.loaded_dbapi.Error as exc:
             raise translated(connection, exc, self.sql) from None
 
@@ -268,6 +279,19 @@ def _run(
     return PREPARED[connection.dialect.name][key].run(connection, params, fetch=fetch)
 
 
+def _run_together(
+    connection: sa.Connection, steps: Sequence[tuple[str, dict[str, Any]]]
+) -> list[list[Any]]:
+    """Each statement's rows, in order. On PostgreSQL, inside :func:`pipelined`, all are
+    sent before any answer is read: one round trip for them all, executed in this order
+    (so their locks are taken in it). On SQLite (no network) one after another."""
+    prepared = PREPARED[connection.dialect.name]
+    if connection.dialect.name != "postgresql":
+        return [prepared[key].run(connection, params) for key, params in steps]
+    sent = [(prepared[key], prepared[key].send(connection, params)) for key, params in steps]
+    return [statement.rows(connection, cursor) for statement, cursor in sent]
+
+
 @dataclass(frozen=True)
 class Duplicate:
     """An applied event's earlier outcome, and what its payment's credit was."""
@@ -287,7 +311,33 @@ def count_duplicate(
     now: datetime,
 ) -> Duplicate | None:
     """Count a re-delivery of an applied event, or None (and nothing written) if it is not."""
-    params = {
+    params = _duplicate_params(event_id, checkout_session_id, secret_label, replay, now)
+    return _duplicate_of(_run(connection, "duplicate", params))
+
+
+def duplicate_or_look(
+    connection: sa.Connection,
+    *,
+    event_id: str,
+    checkout_session_id: str,
+    account_id: str,
+    secret_label: str | None,
+    replay: bool,
+    now: datetime,
+) -> tuple[Duplicate | None, tuple[int | None, str | None]]:
+    """:func:`count_duplicate` and :func:`look` together (one round trip in a pipeline):
+    the look's answer is for a delivery that turns out not to be a duplicate."""
+    duplicate = _duplicate_params(event_id, checkout_session_id, secret_label, replay, now)
+    look = {"account_id": account_id, "checkout_session_id": checkout_session_id}
+    counted, looked = _run_together(connection, [("duplicate", duplicate), ("look", look)])
+    ((account_pk, state),) = looked
+    return _duplicate_of(counted), (account_pk, state)
+
+
+def _duplicate_params(
+    event_id: str, checkout_session_id: str, secret_label: str | None, replay: bool, now: datetime
+) -> dict[str, Any]:
+    return {
         "b_event_id": event_id,
         "checkout_session_id": checkout_session_id,
         "b_attempts": 0 if replay else 1,
@@ -295,7 +345,9 @@ def count_duplicate(
         "b_secret_label": secret_label,
         "b_processed_at": now,
     }
-    rows = _run(connection, "duplicate", params)
+
+
+def _duplicate_of(rows: list[Any]) -> Duplicate | None:
     if not rows:
         return None
     outcome, entry_id, amount = rows[0]
@@ -322,9 +374,31 @@ class PaymentRow:
     payment_intent_id: str | None
 
 
-def upsert_payment(connection: sa.Connection, values: dict[str, Any]) -> PaymentRow:
-    """``store.payments``'s upsert (``upsert_values``), its row as it now is."""
-    (row,) = _run(connection, "payment_upsert", values)
+def upsert_payment_and_lock(
+    connection: sa.Connection, values: dict[str, Any], account_id: str, now: datetime
+) -> tuple[PaymentRow, AccountState | None]:
+    """``store.payments``'s upsert (``upsert_values``), its row as it now is, then the
+    account under its lock (None when there is none), in the general path's lock order:
+    the payment row, the account row, then (PostgreSQL) the outbox's order lock. One round
+    trip in a pipeline; the account's holds and deficit are read after its lock (see the
+    module), so under READ COMMITTED they see what the transaction we waited for wrote."""
+    account = {"account_id": account_id, "now": now}
+    if connection.dialect.name == "postgresql":
+        upserted, locked, around = _run_together(
+            connection,
+            [("payment_upsert", values), ("account_lock", account), ("account_around", account)],
+        )
+        state = (*locked[0], *around[0][:2]) if locked else None
+    else:
+        upserted, found = _run_together(
+            connection, [("payment_upsert", values), ("account", account)]
+        )
+        state = tuple(found[0]) if found else None
+    (row,) = upserted
+    return _payment_row(row), None if state is None else _account_state(state)
+
+
+def _payment_row(row: Sequence[Any]) -> PaymentRow:
     found = dict(zip(_PAYMENT_COLUMNS, row, strict=True))
     return PaymentRow(
         int(found["id"]),
@@ -347,22 +421,7 @@ class AccountState:
     deficit_cents: int
 
 
-def lock_account(connection: sa.Connection, account_id: str, now: datetime) -> AccountState | None:
-    """The account under its lock (see the module), or None when there is none."""
-    params = {"account_id": account_id, "now": now}
-    if connection.dialect.name == "postgresql":
-        found = _run(connection, "account_lock", params)
-        if not found:
-            return None
-        locked = found[0]
-        around = {"account_pk": locked[0], "now": now}
-        ((held, deficit, _),) = _run(connection, "account_around", around)
-        row: Sequence[Any] = (*locked, held, deficit)
-    else:
-        found = _run(connection, "account", params)
-        if not found:
-            return None
-        row = tuple(found[0])
+def _account_state(row: Sequence[Any]) -> AccountState:
     pk, balance, threshold, below, held, deficit = row
     return AccountState(int(pk), int(balance), threshold, bool(below), int(held), int(deficit))
 

@@ -21,11 +21,17 @@ NAME = "stripetopup_item"  # one at a time: each is released or rolled back befo
 
 
 class Savepoint:
-    """``SAVEPOINT`` now; then exactly one of :meth:`release` and :meth:`rollback`."""
+    """:meth:`begin`, then exactly one of :meth:`release` and :meth:`rollback`.
+
+    Begun inside ``credit_statements.pipelined`` on PostgreSQL, the ``SAVEPOINT`` is sent
+    with the statements after it, in their round trip.
+    """
 
     def __init__(self, connection: sa.Connection) -> None:
         self.connection = connection
         self.open = False
+
+    def begin(self) -> None:
         self._execute(f"SAVEPOINT {NAME}")
         self.open = True
 

@@ -11,7 +11,7 @@ transaction where the database lets us.
 
 The webhook's writer (web.webhook_writer), ``replay`` and ``TopUpService.apply_event``
 all come here (the last two as a batch of one), so they share one per-event step,
-:func:`_apply_on`. On PostgreSQL a batch takes its row locks in one order (sorted by
+:func:`_apply_one`. On PostgreSQL a batch takes its row locks in one order (sorted by
 the account an event names, then the event), and a deadlock or serialization failure
 retries the whole batch, answering nobody until it commits.
 
@@ -43,6 +43,7 @@ from stripetopup.errors import DatabaseError, ProcessingError, StripeTopupError
 from stripetopup.models import EventResult
 from stripetopup.redact import redact
 from stripetopup.store import events as event_log
+from stripetopup.store.credit_statements import pipelined
 from stripetopup.store.events import FAILED
 from stripetopup.store.savepoints import Savepoint
 from stripetopup.stripe_objects import Event
@@ -192,7 +193,12 @@ def _apply_one(connection: sa.Connection, ctx: Context, item: Prepared) -> ItemR
     for attempt in range(1, ITEM_ATTEMPTS + 1):
         savepoint = Savepoint(connection)
         try:
-            outcome = _apply_on(connection, ctx, item)
+            # On PostgreSQL the SAVEPOINT travels with the fast path's first round trip.
+            with pipelined(connection):
+                savepoint.begin()
+                outcome = _apply_fast(connection, ctx, item)
+            if outcome is None:
+                outcome = _apply_general(connection, ctx, item)
             savepoint.release()
             return ItemResult(outcome=outcome)
         except (OperationalError, InterfaceError):
@@ -211,16 +217,11 @@ def _apply_one(connection: sa.Connection, ctx: Context, item: Prepared) -> ItemR
     raise AssertionError("unreachable")
 
 
-def _apply_on(connection: sa.Connection, ctx: Context, item: Prepared) -> EventOutcome:
-    """The per-event step, on the batch's connection inside the item's savepoint.
-
-    First the pre-built statements of the common credit and of a re-delivery
-    (:func:`fast_credit.apply`, which writes nothing when it answers None); else the general
-    path: the event's handler through the ORM, then the event log's row with its outcome,
-    in a Session that makes its own savepoint inside the item's (which SQLAlchemy does not
-    know of: store.savepoints) and commits only that.
-    """
-    fast = fast_credit.apply(
+def _apply_fast(connection: sa.Connection, ctx: Context, item: Prepared) -> EventOutcome | None:
+    """The per-event step's first try, inside the item's savepoint: the pre-built
+    statements of the common credit and of a re-delivery (:func:`fast_credit.apply`, which
+    writes nothing when it answers None)."""
+    return fast_credit.apply(
         connection,
         ctx,
         item.typed,
@@ -229,8 +230,14 @@ def _apply_on(connection: sa.Connection, ctx: Context, item: Prepared) -> EventO
         secret_label=item.secret_label,
         replay=item.replay,
     )
-    if fast is not None:
-        return fast
+
+
+def _apply_general(connection: sa.Connection, ctx: Context, item: Prepared) -> EventOutcome:
+    """The per-event step for everything else, inside the item's savepoint: the event's
+    handler through the ORM, then the event log's row with its outcome, in a Session that
+    makes its own savepoint inside the item's (which SQLAlchemy does not know of:
+    store.savepoints) and commits only that. Never inside a pipeline: the ORM reads
+    every answer as it goes."""
     with Session(
         bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
     ) as session:

@@ -140,8 +140,12 @@ def _duplicate(
         replay=replay,
         now=utcnow(),  # the record's processed_at, as store.events.record stamps it
     )
-    if found is None:
-        return None
+    return None if found is None else _duplicate_outcome(event, checkout, found)
+
+
+def _duplicate_outcome(
+    event: Event, checkout: CheckoutSession, found: sql.Duplicate
+) -> EventOutcome:
     return _outcome(
         event,
         checkout,
@@ -171,14 +175,26 @@ def apply(
     checkout = eligible(ctx, event)
     if checkout is None:
         return None
-    duplicate = _duplicate(connection, event, checkout, secret_label=secret_label, replay=replay)
-    if duplicate is not None:
-        return duplicate
-    # Pipelined on PostgreSQL: the writes whose answers are not read go in one round trip.
+    account_id = session_account_id(checkout)
+    assert account_id is not None  # attention_reason refuses a session without one
+    # Pipelined on PostgreSQL: statements whose answers are not needed before the next
+    # is sent share one round trip (the duplicate check and the look; the payment upsert
+    # and the account's locks; the writes at the end).
     with sql.pipelined(connection):
-        credit = _credit_checkout(connection, ctx, checkout, actor=actor, event_id=event.id)
-        if credit is None:
-            return None
+        duplicate, (account_pk, state) = sql.duplicate_or_look(
+            connection,
+            event_id=event.id,
+            checkout_session_id=checkout.id,
+            account_id=account_id,
+            secret_label=secret_label,
+            replay=replay,
+            now=utcnow(),  # the record's processed_at, as store.events.record stamps it
+        )
+        if duplicate is not None:
+            return _duplicate_outcome(event, checkout, duplicate)
+        if account_pk is None or state not in _HANDLED_STATES:
+            return None  # unknown account (attention), or a payment an operator must see to
+        credit = _credit(connection, ctx, checkout, account_id, actor, event.id)
         record = event_log.record_values(
             event_id=event.id,
             event_type=event.type,
@@ -243,15 +259,16 @@ def _credit(
     event_id: str | None,
 ) -> SessionCredit:
     """``credit.credit_session`` for an eligible session whose account exists."""
-    payment = sql.upsert_payment(connection, payments.upsert_values(checkout, account_id))
+    now = ctx.clock()  # the moment the grants are judged at, and the events' time
+    payment, account = sql.upsert_payment_and_lock(
+        connection, payments.upsert_values(checkout, account_id), account_id, now
+    )
     if payment.state == PaymentState.DISMISSED:  # dismissed since we looked
         return SessionCredit(EventResult.IGNORED, DISMISSED, None, payment.amount_total_cents)
     if payment.state == PaymentState.CREDITED:
         return _already(payment.amount_total_cents, payment.credited_entry_id)
     amount = credited_cents(ctx, checkout)
     assert amount is not None  # eligible() checked it is positive
-    now = ctx.clock()  # the moment the grants are judged at, and the events' time
-    account = sql.lock_account(connection, account_id, now)
     if account is None:  # accounts are never deleted: seen by look(), so still here
         raise AssertionError(f"account {account_id} vanished under its lock")
     balance_after = account.balance_cents + amount
