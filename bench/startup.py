@@ -2,9 +2,11 @@
 
 Targets (issue 16): balance within 7x of `import typer`, --help at or below 1.84x (CPU
 time, user + sys, of each whole process: steadier than wall time on a shared machine).
-The commands run in alternating rounds (typer, help, balance, typer, ...), N rounds after
-one warm-up round; each ratio is the median of the per-round ratios, so a drift of the
-machine's speed during the run cancels out.
+The other light read commands (on sqlalchemy core, without the ORM: `ledger ACCOUNT`,
+`accounts list`, and balance's --json) are reported beside them, with no target of their
+own. The commands run in alternating rounds (typer, help, balance, ..., typer, ...), N
+rounds after one warm-up round; each ratio is the median of the per-round ratios, so a
+drift of the machine's speed during the run cancels out.
 
 The balance is read from a fresh SQLite file with one account holding paid and promotional
 credit (or from DATABASE_URL given with --database-url, e.g. PostgreSQL; the account is
@@ -26,6 +28,12 @@ from pathlib import Path
 BIN = Path(sys.executable).parent
 ACCOUNT = "acct-bench"
 TARGETS = {"balance": 7.0, "--help": 1.84}
+# The other light reads, as run (after `stripetopup`); reported without a target.
+LIGHT_READS = {
+    "balance --json": ["balance", ACCOUNT, "--json"],
+    "ledger": ["ledger", ACCOUNT],
+    "accounts list": ["accounts", "list"],
+}
 
 
 def cpu_seconds(command: list[str], env: dict[str, str]) -> float:
@@ -66,6 +74,7 @@ def main() -> None:
             "--help": [str(BIN / "stripetopup"), "--help"],
             "balance": [str(BIN / "stripetopup"), "balance", ACCOUNT],
         }
+        commands.update({name: [str(BIN / "stripetopup"), *a] for name, a in LIGHT_READS.items()})
         times: dict[str, list[float]] = {name: [] for name in commands}
         for round_ in range(options.runs + 1):
             for name, command in commands.items():
@@ -84,6 +93,10 @@ def main() -> None:
             f"  {label:28} {statistics.median(times[name]) * 1000:7.1f} ms"
             f"   {ratio:5.2f}x (target <= {target}x)"
         )
+    for name, args in LIGHT_READS.items():
+        ratio = statistics.median(o / b for o, b in zip(times[name], base, strict=True))
+        label = "stripetopup " + " ".join(args)
+        print(f"  {label:28} {statistics.median(times[name]) * 1000:7.1f} ms   {ratio:5.2f}x")
 
 
 if __name__ == "__main__":

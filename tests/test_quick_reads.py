@@ -1,5 +1,7 @@
-"""The quick read commands: ``stripetopup balance`` runs without the ORM, the web stack or the
-Stripe SDK, and answers exactly as ``TopUpService.balance`` does (both databases).
+"""The quick read commands: ``stripetopup balance``, ``ledger ACCOUNT`` and ``accounts list``
+run without the ORM, the web stack or the Stripe SDK (and, piped, without rich), and answer
+exactly as the service does (both databases); the other read commands, still on the
+service, load neither the web stack, nor the SDK, nor prometheus_client.
 
 What the process imports is read from the real entry point's ``-X importtime`` report, not
 timed: the speed itself is measured in ``bench/startup.py``.
@@ -14,6 +16,7 @@ from datetime import timedelta
 
 import pytest
 
+from stripetopup.cli import output
 from stripetopup.config import Settings
 from stripetopup.core import TopUpService
 from stripetopup.models import SQLModel
@@ -22,6 +25,8 @@ from tests.conftest import ACCOUNT, settings_env
 from tests.support.servers import REPO, cli_env, run_cli
 
 HEAVY = ("sqlmodel", "sqlalchemy.orm", "fastapi", "starlette", "stripe", "httpx", "uvicorn")
+# What no read command needs, even those that still read through the service (the ORM).
+SERVING = ("fastapi", "starlette", "stripe", "httpx", "uvicorn", "prometheus_client")
 BROKE = "acct-broke"
 
 
@@ -46,8 +51,8 @@ def imported_by(
     return done, names
 
 
-def heavy_in(names: set[str]) -> list[str]:
-    return sorted(n for n in names if any(n == h or n.startswith(h + ".") for h in HEAVY))
+def heavy_in(names: set[str], heavy: tuple[str, ...] = HEAVY) -> list[str]:
+    return sorted(n for n in names if any(n == h or n.startswith(h + ".") for h in heavy))
 
 
 @pytest.fixture
@@ -74,11 +79,46 @@ def test_balance_imports_neither_the_orm_nor_the_web_stack_nor_the_sdk(
         ["balance", "acct-x"],
         ["ledger", ACCOUNT],
         ["ledger", ACCOUNT, "--limit", "2", "--json"],
+        ["accounts", "list"],
+        ["accounts", "list", "--json"],
     ):
         done, names = imported_by(args, settings)
         assert done.returncode in (0, 1), done.stderr[-2000:]
         assert "sqlalchemy" in names  # the probe sees what ran
         assert heavy_in(names) == [], args
+
+
+def test_a_piped_balance_prints_without_rich(settings: Settings, accounts: TopUpService) -> None:
+    for account in (ACCOUNT, BROKE, "acct-nobody"):
+        done, names = imported_by(["balance", account], settings)
+        assert done.returncode in (0, 1), done.stderr[-2000:]
+        assert heavy_in(names, ("rich",)) == [], account
+    done, names = imported_by(["ledger", ACCOUNT], settings)  # a table: rich draws it
+    assert done.returncode == 0
+    assert "rich.table" in names
+
+
+def test_the_reads_on_the_service_load_no_web_stack_sdk_or_metrics(
+    settings: Settings, accounts: TopUpService
+) -> None:
+    for args in (
+        ["ledger", "verify"],
+        ["ledger", "verify", "--json"],
+        ["payments"],
+        ["payments", "list", "--json"],
+        ["events"],
+        ["events", "list", "--json"],
+        ["grants", ACCOUNT],
+        ["grants", "show", ACCOUNT, "--json"],
+        ["cards", ACCOUNT],
+        ["cards", "show", ACCOUNT, "--json"],
+        ["autorecharge", "show", ACCOUNT],
+        ["autorecharge", "show", ACCOUNT, "--json"],
+    ):
+        done, names = imported_by(args, settings)
+        assert done.returncode in (0, 1), done.stderr[-2000:]
+        assert "sqlmodel" in names  # these still read through the service's ORM
+        assert heavy_in(names, SERVING) == [], args
 
 
 def test_balance_answers_as_the_service_does(settings: Settings, accounts: TopUpService) -> None:
@@ -103,6 +143,24 @@ def test_ledger_answers_as_the_service_does(settings: Settings, accounts: TopUpS
         assert len(expected) == (2 if account == ACCOUNT else 1)
     older = accounts.ledger(BROKE, limit=1, before_id=accounts.ledger(BROKE)[0].id)
     assert [e.amount_cents for e in older] == [100]
+
+
+def test_accounts_list_answers_as_the_service_does(
+    settings: Settings, accounts: TopUpService
+) -> None:
+    env = cli_env(settings_env(settings))
+    shown = run_cli(["accounts", "list", "--json"], env)
+    assert shown.returncode == 0, shown.stderr
+    expected = [balance.to_json() for balance in accounts.accounts()]
+    assert json.loads(shown.stdout) == expected
+    assert [(b["account_id"], b["balance_cents"]) for b in expected] == [
+        (ACCOUNT, 1250),
+        (BROKE, -250),
+    ]
+    table = run_cli(["accounts", "list"], env)
+    assert table.returncode == 0, table.stderr
+    rows = [line.split() for line in table.stdout.splitlines() if "acct-" in line]
+    assert rows == [["│", ACCOUNT, "│", "12.50", "│"], ["│", BROKE, "│", "-2.50", "│"]]
 
 
 def test_balance_prints_the_same_lines_and_exit_codes(
@@ -130,6 +188,53 @@ def test_a_bad_setting_is_refused_by_balance_as_by_every_command(
     assert quick.returncode == full.returncode == 2
     assert quick.stderr == full.stderr
     assert "STRIPETOPUP_HOLD_TTL_SECONDS" in quick.stderr
+
+
+SAID = [
+    f"{ACCOUNT}: [green]12.50 USD[/green]",
+    f"{BROKE}: [red]-2.50 USD[/red]",
+    "paid: 10.00 USD, promotional: 2.50 USD, deficit: 0.50 USD",
+    "next expiry: 2.50 USD on 2026-12-05 12:00 UTC",
+    "[bold]a[/bold] [dim]b[/dim] [yellow][red]c[/red][/yellow]",
+    "Account user@example.com+1 is open (balance 0.00).",
+    "  spaced   out  ",
+    "",
+    "x" * 500,
+    # Only rich can say what these print: an emoji code, a time, other markup, a closing
+    # tag out of order, an unknown style, an escape, a tab, non-ASCII.
+    "ok :thumbs_up: done",
+    "at 12:00:00",
+    "[link=https://example.com]here[/link]",
+    "[red]x[/green]",
+    "[blink]x[/blink]",
+    "\\[red] literal",
+    "a\tb",
+    "café",
+]
+
+
+@pytest.mark.parametrize("message", SAID)
+def test_a_plain_line_is_what_rich_prints_when_piped(
+    message: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """say skips rich on a non-terminal only where its bytes are rich's; otherwise rich."""
+    for variable in ("FORCE_COLOR", "TTY_COMPATIBLE"):
+        monkeypatch.delenv(variable, raising=False)
+    try:
+        output.console().print(message, soft_wrap=True)
+    except Exception:  # markup rich refuses: the plain path must not accept it either
+        capsys.readouterr()
+        assert output.plain_line(message) is None
+        return
+    by_rich = capsys.readouterr().out
+    plain = output.plain_line(message)
+    output.say(message)
+    assert capsys.readouterr().out == by_rich
+    if plain is not None:
+        assert plain + "\n" == by_rich
+    assert (plain is None) == (SAID.index(message) >= SAID.index("ok :thumbs_up: done"))
+    monkeypatch.setenv("FORCE_COLOR", "1")  # colour forced: rich's, always
+    assert output.plain_line(message) is None
 
 
 def test_the_light_tables_name_the_models_columns_and_types() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -70,9 +71,43 @@ def say(message: str) -> None:
     """A line for people on stdout (never used together with --json).
 
     Soft-wrapped: the terminal, not rich, breaks a long line, so an id in it stays whole
-    when copied.
+    when copied. Piped, a plain line is written without rich (see :func:`plain_line`).
     """
-    console().print(message, soft_wrap=True)
+    line = plain_line(message)
+    if line is None:
+        console().print(message, soft_wrap=True)
+    else:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+
+# The styles a plain line may carry (rich knows each); rich drops them on a non-terminal.
+_PLAIN_STYLES = frozenset({"red", "green", "yellow", "bold", "dim"})
+_STYLE_TAG = re.compile(r"\[(/?)([a-z]+)\]")
+# What rich would treat as an emoji code (``:name:``), or escape, or another tag.
+_RICH_SPECIAL = re.compile(r":\S*?:|[\[\]\\]")
+
+
+def plain_line(message: str) -> str | None:
+    """``message`` as rich would print it to stdout when that is not a terminal (its style
+    tags dropped), or None when only rich can say (a terminal, a forced one, or markup
+    beyond balanced tags of :data:`_PLAIN_STYLES` on printable ASCII).
+
+    Why: importing rich costs about as much as the rest of ``stripetopup balance``'s own
+    work; a script piping a read command gets the same bytes without it.
+    """
+    if "TTY_COMPATIBLE" in os.environ or "FORCE_COLOR" in os.environ or sys.stdout.isatty():
+        return None
+    if not (message.isascii() and message.isprintable()):
+        return None
+    opened: list[str] = []
+    for closing, style in _STYLE_TAG.findall(message):
+        if style not in _PLAIN_STYLES or (closing and (not opened or opened.pop() != style)):
+            return None
+        if not closing:
+            opened.append(style)
+    text = _STYLE_TAG.sub("", message)
+    return None if opened or _RICH_SPECIAL.search(text) else text
 
 
 def run_with(json_output: bool, produce: Callable[[], Any], human: Callable[[Any], None]) -> None:

@@ -32,7 +32,6 @@ from stripetopup.core.checkout.types import (
 )
 from stripetopup.core.context import Context
 from stripetopup.core.doctor.types import DoctorReport
-from stripetopup.core.events import intake as webhook
 from stripetopup.core.events import log as event_log
 from stripetopup.core.events import process as events
 from stripetopup.core.events.types import EventOutcome, EventRecord, ReplayBatch
@@ -70,7 +69,6 @@ from stripetopup.core.spending import holds, spend
 from stripetopup.core.spending.types import HoldChange, HoldView, Spent
 from stripetopup.dates import utcnow
 from stripetopup.db import create_db_engine
-from stripetopup.metrics import Snapshot
 from stripetopup.models import GrantCategory
 from stripetopup.store.grants import DEFAULT_PRIORITY
 from stripetopup.stripe_gateway import StripeGateway
@@ -78,6 +76,7 @@ from stripetopup.stripe_gateway import StripeGateway
 if TYPE_CHECKING:
     from stripetopup.core.outbound.worker import DeliveryWorker
     from stripetopup.core.recharge.types import RechargeRun
+    from stripetopup.metrics import Snapshot
 
 
 class TopUpService:
@@ -429,6 +428,9 @@ class TopUpService:
         return page.verify_landing(self.ctx, token)
 
     def handle_webhook(self, payload: bytes, signature_header: str | None) -> EventOutcome:
+        # Deferred: the intake brings prometheus_client (its counters), which no read needs.
+        from stripetopup.core.events import intake as webhook
+
         return webhook.handle(self.ctx, payload, signature_header)
 
     def apply_event(self, event: dict[str, Any], *, actor: str) -> EventOutcome:

@@ -8,13 +8,12 @@ the balance and what open holds take, in one statement).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from stripetopup import ids
 from stripetopup.dates import utcnow
@@ -65,10 +64,6 @@ def ensure(session: Session, account_id: str) -> tuple[Account, bool]:
         {"account_id": account_id, "balance_cents": 0, "created_at": now, "updated_at": now},
     )
     return get(session, account_id), created
-
-
-def list_all(session: Session, *, limit: int = 1000) -> Sequence[Account]:
-    return session.exec(select(Account).order_by(col(Account.account_id)).limit(limit)).all()
 
 
 def set_low_balance(

@@ -123,6 +123,12 @@ def get_account(db: Executor, account_id: str) -> AccountRow:
     return AccountRow(int(pk), str(name), int(balance), threshold, bool(below))
 
 
+def listed(db: Executor, *, limit: int) -> list[tuple[str, int]]:
+    """Up to ``limit`` accounts' ids and balances, by id (what ``accounts list`` shows)."""
+    rows = db.execute(_listing_statement(), {"limit": limit}).all()
+    return [(str(name), int(cents)) for name, cents in rows]
+
+
 def held(db: Executor, account_pk: int, now: datetime) -> int:
     """Cents reserved by holds open and unexpired at ``now`` (what they still may capture)."""
     params = {"account_pk": account_pk, "now": now}
@@ -248,6 +254,16 @@ def _account_statement() -> Any:
         columns.low_balance_threshold_cents,
         columns.below_threshold,
     ).where(columns.account_id == sa.bindparam("account_id"))
+
+
+@functools.cache
+def _listing_statement() -> Any:
+    columns = ACCOUNTS.c
+    return (
+        sa.select(columns.account_id, columns.balance_cents)
+        .order_by(columns.account_id)
+        .limit(sa.bindparam("limit"))
+    )
 
 
 @functools.cache

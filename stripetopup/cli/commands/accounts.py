@@ -108,9 +108,16 @@ def _threshold_line(balance: Balance) -> None:
 @accounts_app.command("list")
 def list_(json_output: JsonOutput = False) -> None:
     """List accounts and their balances."""
+
+    def read() -> list[Balance]:
+        # The ledger room's core-SQL listing on a bare context, as for balance (no ORM).
+        from stripetopup.core.ledger import balances
+
+        return balances.listed(context.reads())
+
     run_with(
         json_output,
-        lambda: context.service().accounts(),
+        read,
         lambda rows: table(
             "Accounts",
             [Column("Account", keep=True), Column("Balance", keep=True, numeric=True)],

@@ -19,7 +19,7 @@ from stripetopup.core.ledger import entries as ledger_entries
 from stripetopup.core.ledger.types import Balance, Entry, OpenedAccount, Posted
 from stripetopup.core.outbound import posting as outbound
 from stripetopup.core.outbound import thresholds
-from stripetopup.db import run_in_transaction, transaction
+from stripetopup.db import run_in_transaction
 from stripetopup.errors import InvalidAmount, UsageError
 from stripetopup.models import MAX_REASON_LENGTH, Account, LedgerKind
 from stripetopup.store import accounts, ledger
@@ -60,11 +60,7 @@ def open_account(ctx: Context, account_id: str) -> OpenedAccount:
 
 
 def list_accounts(ctx: Context, *, limit: int = 1000) -> list[Balance]:
-    with transaction(ctx.engine) as session:
-        return [
-            Balance(a.account_id, a.balance_cents, 0, ctx.currency)
-            for a in accounts.list_all(session, limit=limit)
-        ]
+    return balances.listed(ctx, limit=limit)
 
 
 def balance(ctx: Context, account_id: str) -> Balance:

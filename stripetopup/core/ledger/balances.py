@@ -1,12 +1,13 @@
 """An account's balance as the ledger room answers it: by kind of credit, with holds, what
 may be spent now, the next expiry and the low-balance threshold that applies.
 
-:func:`of_account` is the one place a :class:`~stripetopup.core.ledger.types.Balance` is
-put together, inside any transaction (an ORM session of ``core.ledger.accounts`` or a core
-connection); :func:`read` reads one in a transaction of its own on sqlalchemy core alone,
-so ``stripetopup balance`` and ``TopUpService.balance`` answer alike without the first
-loading the ORM. Imports ``core.context``, the room's balance types, the outbound room's threshold
-rule, ``store.balances`` and ``engines``.
+:func:`of_account` is the one place a full :class:`~stripetopup.core.ledger.types.Balance`
+is put together, inside any transaction (an ORM session of ``core.ledger.accounts`` or a
+core connection); :func:`read` reads one in a transaction of its own on sqlalchemy core
+alone, so ``stripetopup balance`` and ``TopUpService.balance`` answer alike without the
+first loading the ORM. :func:`listed` is every account's cached balance, for ``accounts
+list``, read the same way. Imports ``core.context``, the room's balance types, the outbound
+room's threshold rule, ``store.balances`` and ``engines``.
 """
 
 from __future__ import annotations
@@ -42,6 +43,14 @@ def read(ctx: Context, account_id: str) -> Balance:
     """The balance of ``account_id`` now (NotFound, with how to open it, if there is none)."""
     with reading(ctx.engine) as connection:
         return of_account(connection, ctx, balances.get_account(connection, account_id))
+
+
+def listed(ctx: Context, *, limit: int = 1000) -> list[Balance]:
+    """Up to ``limit`` accounts' balances by account id, as listed: the cached balance
+    alone (no holds nor grants read), in a transaction of its own on sqlalchemy core."""
+    with reading(ctx.engine) as connection:
+        rows = balances.listed(connection, limit=limit)
+    return [Balance(name, cents, 0, ctx.currency) for name, cents in rows]
 
 
 def of_account(db: Executor, ctx: Context, account: AccountColumns) -> Balance:
