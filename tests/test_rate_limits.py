@@ -13,7 +13,7 @@ import logging
 import os
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -327,51 +327,50 @@ def test_every_limit_lets_its_client_through_again_once_retry_after_has_passed(
 # Where the address comes from --------------------------------------------------------------
 
 
+def failed_login_from(app: App, client: str) -> httpx.Response:
+    headers = {**bearer("stu_" + secrets.token_urlsafe(32)), "X-Forwarded-For": client}
+    return app.http.get("/billing/balance", headers=headers)
+
+
+def forged_from(app: App, client: str) -> httpx.Response:
+    payload = paid_event()
+    headers = {
+        "Content-Type": "application/json",
+        "Stripe-Signature": sign(payload, "whsec_forged_" + "z" * 24),
+        "X-Forwarded-For": client,
+    }
+    return app.http.post("/billing/webhook", content=payload, headers=headers)
+
+
+# The webhook is served by its own door, ahead of the app's middleware: it must believe the
+# same proxies as every other route, and only them.
+@pytest.mark.parametrize(
+    ("limit", "refused_from", "status"),
+    [
+        ("rate_limit_auth_failures", failed_login_from, 401),
+        ("rate_limit_forged_signatures", forged_from, 400),
+    ],
+    ids=["authentication", "webhook"],
+)
 def test_x_forwarded_for_is_ignored_unless_the_peer_is_a_trusted_proxy(
-    database_url: str, emulator: EmulatorServer
+    database_url: str,
+    emulator: EmulatorServer,
+    limit: str,
+    refused_from: Callable[[App, str], httpx.Response],
+    status: int,
 ) -> None:
-    def failing_from(app: App, client: str) -> httpx.Response:
-        headers = {**bearer("stu_" + secrets.token_urlsafe(32)), "X-Forwarded-For": client}
-        return app.http.get("/billing/balance", headers=headers)
-
-    with serve(database_url, emulator.url, rate_limit_auth_failures="1/hour") as app:
-        assert failing_from(app, "203.0.113.7").status_code == 401
-        assert_rate_limited(failing_from(app, "203.0.113.8"), 3600)  # one peer, one count
-    trusted = {"rate_limit_auth_failures": "1/hour", "trusted_proxies": ["127.0.0.1"]}
-    with serve(database_url, emulator.url, **trusted) as app:
-        assert failing_from(app, "203.0.113.7").status_code == 401
-        assert_rate_limited(failing_from(app, "203.0.113.7"), 3600)
-        assert failing_from(app, "203.0.113.8").status_code == 401  # its own count
-        assert failing_from(app, "198.51.100.1, 203.0.113.9").status_code == 401
-
-
-def test_forged_webhook_signatures_are_counted_per_forwarded_client_behind_a_trusted_proxy(
-    database_url: str, emulator: EmulatorServer
-) -> None:
-    # The webhook is served by its own door, in front of the app's middleware: it must
-    # believe the same proxies, and only them.
-    def forged_from(app: App, client: str) -> httpx.Response:
-        payload = paid_event()
-        headers = {
-            "Content-Type": "application/json",
-            "Stripe-Signature": sign(payload, "whsec_forged_" + "z" * 24),
-            "X-Forwarded-For": client,
-        }
-        return app.http.post("/billing/webhook", content=payload, headers=headers)
-
-    with serve(database_url, emulator.url, rate_limit_forged_signatures="1/hour") as app:
-        assert forged_from(app, "203.0.113.7").status_code == 400
-        assert_rate_limited(forged_from(app, "203.0.113.8"), 3600)  # one peer, one count
-    trusted = {"rate_limit_forged_signatures": "1/hour", "trusted_proxies": ["127.0.0.1"]}
-    with serve(database_url, emulator.url, **trusted) as app:
-        assert forged_from(app, "203.0.113.7").status_code == 400
-        response = forged_from(app, "203.0.113.7")
-        assert_rate_limited(response, 3600)
-        assert response.headers["Request-Id"].startswith("req_")
-        assert forged_from(app, "203.0.113.8").status_code == 400  # its own count
-        payload = paid_event()
-        genuine = deliver(app, payload, sign(payload, NEW_SECRET))
-        assert genuine.status_code == 200  # a genuine delivery is never refused
+    with serve(database_url, emulator.url, **{limit: "1/hour"}) as app:
+        assert refused_from(app, "203.0.113.7").status_code == status
+        assert_rate_limited(refused_from(app, "203.0.113.8"), 3600)  # one peer, one count
+    with serve(
+        database_url, emulator.url, **{limit: "1/hour"}, trusted_proxies=["127.0.0.1"]
+    ) as app:
+        assert refused_from(app, "203.0.113.7").status_code == status
+        limited = refused_from(app, "203.0.113.7")
+        assert_rate_limited(limited, 3600)
+        assert limited.headers["Request-Id"].startswith("req_")
+        assert refused_from(app, "203.0.113.8").status_code == status  # its own count
+        assert refused_from(app, "198.51.100.1, 203.0.113.9").status_code == status
 
 
 def scope_from(host: str) -> Request:
