@@ -193,7 +193,8 @@ def _apply_one(connection: sa.Connection, ctx: Context, item: Prepared) -> ItemR
     for attempt in range(1, ITEM_ATTEMPTS + 1):
         savepoint = Savepoint(connection)
         try:
-            # On PostgreSQL the SAVEPOINT travels with the fast path's first round trip.
+            # On PostgreSQL one pipeline for the fast path: the SAVEPOINT travels with its
+            # first round trip, its last writes with the pipeline's end.
             with pipelined(connection):
                 savepoint.begin()
                 outcome = _apply_fast(connection, ctx, item)

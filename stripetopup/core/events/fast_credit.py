@@ -170,41 +170,43 @@ def apply(
 
     Runs in the caller's open transaction (the caller holds a savepoint around it and
     commits); it never begins, commits or rolls back. An exception leaves the caller to
-    roll back, as from the general path's handler.
+    roll back, as from the general path's handler. Inside a pipeline
+    (``credit_statements.pipelined``) its writes may be sent, and fail, only when the
+    pipeline ends.
     """
     checkout = eligible(ctx, event)
     if checkout is None:
         return None
     account_id = session_account_id(checkout)
     assert account_id is not None  # attention_reason refuses a session without one
-    # Pipelined on PostgreSQL: statements whose answers are not needed before the next
-    # is sent share one round trip (the duplicate check and the look; the payment upsert
-    # and the account's locks; the writes at the end).
-    with sql.pipelined(connection):
-        duplicate, (account_pk, state) = sql.duplicate_or_look(
-            connection,
-            event_id=event.id,
-            checkout_session_id=checkout.id,
-            account_id=account_id,
-            secret_label=secret_label,
-            replay=replay,
-            now=utcnow(),  # the record's processed_at, as store.events.record stamps it
-        )
-        if duplicate is not None:
-            return _duplicate_outcome(event, checkout, duplicate)
-        if account_pk is None or state not in _HANDLED_STATES:
-            return None  # unknown account (attention), or a payment an operator must see to
-        credit = _credit(connection, ctx, checkout, account_id, actor, event.id)
-        record = event_log.record_values(
-            event_id=event.id,
-            event_type=event.type,
-            livemode=event.livemode,
-            payload=payload,
-            secret_label=secret_label,
-            outcome=credit.result,
-            replay=replay,
-        )
-        sql.record_event(connection, record)
+    # In the writer's pipeline on PostgreSQL (batch._apply_one opens it, with the item's
+    # SAVEPOINT first): statements whose answers are not needed before the next is sent
+    # share a round trip (the duplicate check and the look; the payment upsert and the
+    # account's locks; the writes at the end, sent when the caller's pipeline ends).
+    duplicate, (account_pk, state) = sql.duplicate_or_look(
+        connection,
+        event_id=event.id,
+        checkout_session_id=checkout.id,
+        account_id=account_id,
+        secret_label=secret_label,
+        replay=replay,
+        now=utcnow(),  # the record's processed_at, as store.events.record stamps it
+    )
+    if duplicate is not None:
+        return _duplicate_outcome(event, checkout, duplicate)
+    if account_pk is None or state not in _HANDLED_STATES:
+        return None  # unknown account (attention), or a payment an operator must see to
+    credit = _credit(connection, ctx, checkout, account_id, actor, event.id)
+    record = event_log.record_values(
+        event_id=event.id,
+        event_type=event.type,
+        livemode=event.livemode,
+        payload=payload,
+        secret_label=secret_label,
+        outcome=credit.result,
+        replay=replay,
+    )
+    sql.record_event(connection, record)
     return _outcome(
         event,
         checkout,
