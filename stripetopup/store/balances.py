@@ -8,7 +8,7 @@ deficit, never more than the balance less holds). The ORM store delegates here
 quick ``stripetopup balance`` reads here on a plain connection, without sqlmodel.
 
 The tables are named as light ``sa.table`` clauses with just the columns read here;
-``tests/test_store_balances.py`` keeps them in step with :mod:`stripetopup.models`. Every
+``tests/test_quick_reads.py`` keeps them in step with :mod:`stripetopup.models`. Every
 function takes what executes a statement: an ORM session (inside its transaction, which
 flushes first) or a core connection. Imports sqlalchemy (core), ``columns``, ``ids`` and
 ``errors``.
