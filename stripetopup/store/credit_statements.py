@@ -388,14 +388,14 @@ def upsert_payment_and_lock(
             connection,
             [("payment_upsert", values), ("account_lock", account), ("account_around", account)],
         )
-        state = (*locked[0], *around[0][:2]) if locked else None
+        account_row = (*locked[0], *around[0][:2]) if locked else None
     else:
         upserted, found = _run_together(
             connection, [("payment_upsert", values), ("account", account)]
         )
-        state = tuple(found[0]) if found else None
+        account_row = tuple(found[0]) if found else None
     (row,) = upserted
-    return _payment_row(row), None if state is None else _account_state(state)
+    return _payment_row(row), None if account_row is None else _account_state(account_row)
 
 
 def _payment_row(row: Sequence[Any]) -> PaymentRow:
@@ -464,7 +464,7 @@ def insert_draws(connection: sa.Connection, rows: Sequence[dict[str, Any]]) -> N
 
 def insert_outbox(connection: sa.Connection, rows: Sequence[outbox.NewEvent]) -> None:
     """Outbox rows in order (their ``seq`` follows it); on PostgreSQL the caller holds the
-    shared order lock (:func:`lock_account` took it)."""
+    shared order lock (:func:`upsert_payment_and_lock` took it)."""
     values = [{name: getattr(event, name) for name in _OUTBOX_COLUMNS} for event in rows]
     PREPARED[connection.dialect.name]["outbox_insert"].run_many(connection, values)
 

@@ -37,8 +37,8 @@ class Savepoint:
 
     def release(self) -> None:
         """Keep what was done since the savepoint (in the enclosing transaction)."""
-        self.open = False
         self._execute(f"RELEASE SAVEPOINT {NAME}")
+        self.open = False  # only now: a RELEASE that failed leaves it to roll back
 
     def rollback(self) -> None:
         """Undo what was done since the savepoint, and end it (nothing if already ended)."""

@@ -127,7 +127,7 @@ async def read_within(scope: Scope, receive: Receive, send: Send, limit: int) ->
             return None
         chunks.append(chunk)
         if not more:
-            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+            return b"".join(chunks)  # one chunk: that very object, no copy
 
 
 async def drain(receive: Receive) -> None:

@@ -177,13 +177,12 @@ def apply(
     checkout = eligible(ctx, event)
     if checkout is None:
         return None
-    account_id = session_account_id(checkout)
-    assert account_id is not None  # attention_reason refuses a session without one
+    account_id = _account_of(checkout)
     # In the writer's pipeline on PostgreSQL (batch._apply_one opens it, with the item's
     # SAVEPOINT first): statements whose answers are not needed before the next is sent
     # share a round trip (the duplicate check and the look; the payment upsert and the
     # account's locks; the writes at the end, sent when the caller's pipeline ends).
-    duplicate, (account_pk, state) = sql.duplicate_or_look(
+    duplicate, found = sql.duplicate_or_look(
         connection,
         event_id=event.id,
         checkout_session_id=checkout.id,
@@ -194,9 +193,9 @@ def apply(
     )
     if duplicate is not None:
         return _duplicate_outcome(event, checkout, duplicate)
-    if account_pk is None or state not in _HANDLED_STATES:
-        return None  # unknown account (attention), or a payment an operator must see to
-    credit = _credit(connection, ctx, checkout, account_id, actor, event.id)
+    credit = _credit_found(connection, ctx, checkout, account_id, found, actor, event.id)
+    if credit is None:
+        return None
     record = event_log.record_values(
         event_id=event.id,
         event_type=event.type,
@@ -231,21 +230,30 @@ def credit_checkout(
     event record)."""
     if not creditable(ctx, checkout):
         return None
+    account_id = _account_of(checkout)
     with sql.pipelined(connection):
-        return _credit_checkout(connection, ctx, checkout, actor=actor, event_id=event_id)
+        found = sql.look(connection, account_id, checkout.id)
+        return _credit_found(connection, ctx, checkout, account_id, found, actor, event_id)
 
 
-def _credit_checkout(
+def _account_of(checkout: CheckoutSession) -> str:
+    account_id = session_account_id(checkout)
+    assert account_id is not None  # attention_reason refuses a session without one
+    return account_id
+
+
+def _credit_found(
     connection: sa.Connection,
     ctx: Context,
     checkout: CheckoutSession,
-    *,
+    account_id: str,
+    found: tuple[int | None, str | None],
     actor: str,
     event_id: str | None,
 ) -> SessionCredit | None:
-    account_id = session_account_id(checkout)
-    assert account_id is not None  # attention_reason refuses a session without one
-    account_pk, state = sql.look(connection, account_id, checkout.id)
+    """:func:`_credit` when ``sql.look`` ``found`` the account and a payment this path
+    handles; None, having written nothing, otherwise."""
+    account_pk, state = found
     if account_pk is None or state not in _HANDLED_STATES:
         return None  # unknown account (attention), or a payment an operator must see to
     # From here on this path writes, and answers whatever it finds, as the general one.

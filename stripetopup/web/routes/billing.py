@@ -95,7 +95,9 @@ async def _webhook(
     payload: Annotated[bytes, Depends(raw_body)],
     stripe_signature: Annotated[str | None, Header()] = None,
 ) -> WebhookReceipt:
-    # async: verified on the event loop, applied by the process's one writer (group commit)
+    # create_app serves every POST here by web.webhook_door, ahead of FastAPI; this route
+    # documents it in /openapi.json, gives other methods their 405, and serves the webhook
+    # wherever the router is used without the door, through the same deliver().
     writer: WebhookWriter = request.app.state.webhook_writer
     outcome = await deliver(request, writer, payload, stripe_signature)
     return WebhookReceipt(result=outcome.result, event_id=outcome.event_id)
