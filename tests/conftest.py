@@ -195,10 +195,12 @@ def clocked(settings: Settings, clock: ManualClock) -> Iterator[TopUpService]:
 
 @pytest.fixture
 def running(service: TopUpService, control: EmulatorControl) -> Iterator[Running]:
+    app = create_app(service)
     with (
-        serve_in_thread(create_app(service)) as url,
+        serve_in_thread(app) as url,
         httpx.Client(base_url=url, timeout=30) as http,
     ):
         endpoint = control.add_webhook_endpoint(url + "/billing/webhook", secrets=[NEW_SECRET])
         yield Running(url, service, control, http, str(endpoint["id"]))
         control.wait_idle(timeout=30)
+    app.state.webhook_writer.stop()  # as serve's lifespan does: nothing left for later

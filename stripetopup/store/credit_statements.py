@@ -53,7 +53,7 @@ _DRAWS: sa.Table = GrantDraw.__table__  # type: ignore[attr-defined]
 _OUTBOX: sa.Table = OutboundEvent.__table__  # type: ignore[attr-defined]
 
 # An event that credited (or found its payment credited) has nothing left to do.
-_DONE = (EventResult.CREDITED.value, EventResult.ALREADY_APPLIED.value)
+DONE = (EventResult.CREDITED.value, EventResult.ALREADY_APPLIED.value)
 
 
 def _payment_of(column: sa.Column[Any]) -> sa.ScalarSelect[Any]:
@@ -71,7 +71,7 @@ _DUPLICATE = (
     sa.update(_EVENTS)
     .where(
         _EVENTS.c.event_id == sa.bindparam("b_event_id"),
-        sa.or_(*(_EVENTS.c.outcome == done for done in _DONE)),  # no expanding IN: raw SQL
+        sa.or_(*(_EVENTS.c.outcome == done for done in DONE)),  # no expanding IN: raw SQL
         sa.exists().where(
             _PAYMENTS.c.checkout_session_id == sa.bindparam("checkout_session_id"),
             _PAYMENTS.c.state == PaymentState.CREDITED.value,
@@ -250,10 +250,11 @@ _DRAW_COLUMNS = ("entry_id", "account_pk", "grant_pk", "amount_cents")
 _OUTBOX_COLUMNS = ("message_id", "type", "schema_version", "account_id", "created_at", "payload")
 _PAYMENT_COLUMNS = tuple(column.name for column in _PAYMENTS.c)
 # Named parameters on both drivers (sqlite3's :name, psycopg's %(name)s), built at import.
-PREPARED = {
-    "sqlite": _prepare(sqlite.dialect(paramstyle="named")),
-    "postgresql": _prepare(postgresql.psycopg.dialect()),  # type: ignore[no-untyped-call]
+DIALECTS: dict[str, sa.Dialect] = {
+    "sqlite": sqlite.dialect(paramstyle="named"),
+    "postgresql": postgresql.psycopg.dialect(),  # type: ignore[no-untyped-call]
 }
+PREPARED = {name: _prepare(dialect) for name, dialect in DIALECTS.items()}
 
 
 @contextmanager

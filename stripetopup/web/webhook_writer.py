@@ -9,10 +9,13 @@ load one fsync answers many deliveries, idle a delivery waits for nobody.
 
 :func:`deliver` is the route's whole path: verification, parsing and shape checks on the
 event loop (microseconds), the writes a refusal needs and the Stripe calls a few event
-types need first in a worker thread, then the writer. Started with the first delivery
-(or by the lifespan) and stopped by the app's lifespan, after the queue is drained.
-Imports asyncio, anyio, threading, the core's intake and batch, the service and
-web.ratelimit.
+types need first in a worker thread, then the writer. A re-delivery of an event applied
+already never reaches the writer: :meth:`WebhookWriter.settled` answers it from a read
+(core.events.redeliveries) and tallies its attempt, which the writer thread counts a
+moment later, between batches. Started with the first delivery (or by the lifespan) and
+stopped by the app's lifespan, after the queue is drained and the tally counted.
+Imports asyncio, anyio, threading, the core's intake, batch and re-deliveries, the
+service and web.ratelimit.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import anyio.to_thread
 from fastapi import Request
 
 from stripetopup.core import TopUpService
-from stripetopup.core.events import batch, intake
+from stripetopup.core.events import batch, intake, redeliveries
 from stripetopup.core.events.types import EventOutcome
 from stripetopup.errors import DatabaseError, SignatureError
 from stripetopup.web import ratelimit
@@ -55,12 +58,18 @@ async def deliver(
     if verified.refusal is not None:
         await anyio.to_thread.run_sync(intake.refuse, ctx, verified)
     item = intake.ready(verified)
+    settled = await writer.settled(item)
+    if settled is not None:  # a re-delivery of an applied event: answered from a read
+        return intake.finish(verified, item, settled)
     if batch.asks_stripe(item):  # Stripe calls: never on the event loop
         item = await anyio.to_thread.run_sync(batch.gather, ctx, item)
     else:
         item = batch.gather(ctx, item)
     result = await writer.submit(item)
     return intake.finish(verified, item, result)
+
+
+_TALLIED = "tallied"
 
 
 @dataclass(frozen=True)
@@ -76,11 +85,14 @@ class WebhookWriter:
     def __init__(self, service: TopUpService, *, max_batch: int = MAX_BATCH) -> None:
         self.service = service
         self.max_batch = max_batch
-        self._queue: queue.SimpleQueue[_Waiting | None] = queue.SimpleQueue()
+        # A delivery to apply, _TALLIED (attempts to count soon) or None (stop).
+        self._queue: queue.SimpleQueue[_Waiting | str | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._stopping = False
         self._applying = 0
+        self._reads = redeliveries.reads_for(service.ctx)
+        self._tally = redeliveries.Tally()
 
     def queued(self) -> int:
         """Deliveries waiting for the next batch (approximately: the queue moves)."""
@@ -108,6 +120,20 @@ class WebhookWriter:
         if thread is not None:
             self._queue.put(None)
             thread.join(timeout)
+        if self._reads is not None:
+            self._reads.close()
+
+    async def settled(self, item: batch.Prepared) -> batch.ItemResult | None:
+        """The answer to a re-delivery of an event applied already, read without the
+        writer (its attempt tallied, counted by the writer thread a moment later); None
+        for anything else, which goes to :meth:`submit`."""
+        if self._reads is None or self._stopping:
+            return None
+        result = await redeliveries.answered(self.service.ctx, self._reads, item)
+        if result is not None and self._tally.add(item.typed.id, item.secret_label):
+            self.start()
+            self._queue.put(_TALLIED)  # the writer may be idle: it counts in a moment
+        return result
 
     async def submit(self, item: batch.Prepared) -> batch.ItemResult:
         """Queue ``item`` and wait for its result, which comes after its batch committed."""
@@ -121,23 +147,41 @@ class WebhookWriter:
 
     def _run(self) -> None:
         while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            waiting = [first]
-            stop = False
-            while len(waiting) < self.max_batch:
+            try:
+                first = self._queue.get(timeout=self._tally.due_in())
+            except queue.Empty:  # nothing queued, and tallied attempts are due
+                first = _TALLIED
+            stop = first is None
+            waiting = [first] if isinstance(first, _Waiting) else []
+            while not stop and len(waiting) < self.max_batch:
                 try:
                     more = self._queue.get_nowait()
                 except queue.Empty:
                     break
                 if more is None:
                     stop = True
-                    break
-                waiting.append(more)
-            self._apply(waiting)
+                elif isinstance(more, _Waiting):
+                    waiting.append(more)
+            if waiting:
+                self._apply(waiting)
+            if stop or self._tally.due_in() == 0:
+                self._count_attempts()
             if stop:
                 return
+
+    def _count_attempts(self) -> None:
+        taken = self._tally.take()
+        if not taken:
+            return
+        try:
+            redeliveries.count(self.service.ctx, taken)
+        except Exception as exc:  # the database is away: count them with the next ones
+            log.warning(
+                "webhook writer: %d re-delivered events' attempts not counted yet: %s",
+                len(taken),
+                type(exc).__name__,
+            )
+            self._tally.give_back(taken, retry_after=redeliveries.RETRY_COUNT_AFTER_SECONDS)
 
     def _apply(self, waiting: list[_Waiting]) -> None:
         self._applying = len(waiting)

@@ -140,12 +140,13 @@ def _duplicate(
         replay=replay,
         now=utcnow(),  # the record's processed_at, as store.events.record stamps it
     )
-    return None if found is None else _duplicate_outcome(event, checkout, found)
+    return None if found is None else duplicate_outcome(event, checkout, found)
 
 
-def _duplicate_outcome(
+def duplicate_outcome(
     event: Event, checkout: CheckoutSession, found: sql.Duplicate
 ) -> EventOutcome:
+    """The answer to a re-delivery of an applied event: its first credit's entry and amount."""
     return _outcome(
         event,
         checkout,
@@ -192,7 +193,7 @@ def apply(
         now=utcnow(),  # the record's processed_at, as store.events.record stamps it
     )
     if duplicate is not None:
-        return _duplicate_outcome(event, checkout, duplicate)
+        return duplicate_outcome(event, checkout, duplicate)
     credit = _credit_found(connection, ctx, checkout, account_id, found, actor, event.id)
     if credit is None:
         return None

@@ -1,0 +1,132 @@
+"""A re-delivery of an event already applied, answered from a read; its attempt tallied.
+
+The writer's batch (core.events.batch) answers a re-delivery too, but with a transaction
+and a commit for what is only a counter. The web door asks first, on the event loop:
+:func:`recognised` (is it the kind of event the pre-built credit handles, so that "applied"
+has one meaning?), then ``store.settled_reads.SettledReads`` (did it credit, and is its
+payment credited still?), and answers with :func:`answer`, exactly what the batch would
+have answered (``already_applied``, the first credit's entry and amount). Anything else,
+or any doubt, goes to the writer, which decides everything again.
+
+Each such answer adds to a :class:`Tally`, which the writer thread writes in one
+statement a moment later (:func:`count`): the event's record counts every delivery, but
+that count is not money and need not be on disk before Stripe has its 200.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping
+
+from stripetopup.core.context import Context
+from stripetopup.core.events import batch, fast_credit
+from stripetopup.dates import utcnow
+from stripetopup.db import run_in_transaction
+from stripetopup.errors import StripeTopupError
+from stripetopup.store import settled_reads
+from stripetopup.store.credit_statements import Duplicate
+from stripetopup.store.settled_reads import Attempts, SettledReads
+from stripetopup.stripe_objects import CheckoutSession
+
+# How long a tallied attempt may wait for its count: long enough that a burst of
+# re-deliveries is one statement, short enough that `events show` is right a moment later.
+COUNT_AFTER_SECONDS = 0.25
+# After a count failed (the database away): when to try again, and not log more often.
+RETRY_COUNT_AFTER_SECONDS = 5.0
+
+
+def reads_for(ctx: Context) -> SettledReads | None:
+    """The settled-event reads for the service's database; None where a second connection
+    would not see it (an in-memory SQLite database)."""
+    return SettledReads(ctx.engine) if SettledReads.usable(ctx.engine) else None
+
+
+async def answered(
+    ctx: Context, reads: SettledReads, item: batch.Prepared
+) -> batch.ItemResult | None:
+    """The batch's answer to ``item`` when it is a re-delivery of an applied event, read
+    on ``reads`` (nothing written, nothing tallied); None for anything else."""
+    checkout = recognised(ctx, item)
+    if checkout is None:
+        return None
+    found = await reads.settled(item.typed.id, checkout.id)
+    return None if found is None else answer(item, checkout, found)
+
+
+def recognised(ctx: Context, item: batch.Prepared) -> CheckoutSession | None:
+    """The session of a delivery the pre-built credit handles, or None. Never raises: an
+    event it cannot read is the writer's to record as failed."""
+    if item.replay or item.failure is not None:
+        return None
+    try:
+        return fast_credit.eligible(ctx, item.typed)
+    except StripeTopupError:
+        return None
+
+
+def answer(item: batch.Prepared, checkout: CheckoutSession, found: Duplicate) -> batch.ItemResult:
+    """What the batch answers for a re-delivery of an applied event (fast_credit)."""
+    return batch.ItemResult(outcome=fast_credit.duplicate_outcome(item.typed, checkout, found))
+
+
+class Tally:
+    """Re-deliveries answered and not counted yet, by event; safe across threads."""
+
+    def __init__(self, *, count_after: float = COUNT_AFTER_SECONDS) -> None:
+        self.count_after = count_after
+        self._lock = threading.Lock()
+        self._pending: dict[str, Attempts] = {}
+        self._since = 0.0  # time.monotonic() of the oldest pending attempt
+
+    def add(self, event_id: str, secret_label: str | None) -> bool:
+        """Tally one delivery of ``event_id``; True when the tally was empty before."""
+        now = utcnow()
+        with self._lock:
+            first = not self._pending
+            if first:
+                self._since = time.monotonic()
+            earlier = self._pending.get(event_id)
+            if earlier is None:
+                self._pending[event_id] = Attempts(1, now, secret_label)
+            else:
+                label = secret_label if secret_label is not None else earlier.secret_label
+                self._pending[event_id] = Attempts(earlier.count + 1, now, label)
+            return first
+
+    def due_in(self) -> float | None:
+        """Seconds until the oldest pending attempt should be counted; None: none pending."""
+        with self._lock:
+            if not self._pending:
+                return None
+            return max(0.0, self._since + self.count_after - time.monotonic())
+
+    def take(self) -> dict[str, Attempts]:
+        """Everything pending, emptying the tally."""
+        with self._lock:
+            taken, self._pending = self._pending, {}
+            return taken
+
+    def give_back(self, taken: Mapping[str, Attempts], *, retry_after: float) -> None:
+        """Put back what :meth:`take` took and could not count, due in ``retry_after``."""
+        for event_id, attempts in taken.items():
+            with self._lock:
+                if not self._pending:
+                    self._since = time.monotonic() + retry_after - self.count_after
+                later = self._pending.get(event_id)
+                if later is None:
+                    self._pending[event_id] = attempts
+                else:  # counted again meanwhile: the later one has the last time and label
+                    label = later.secret_label or attempts.secret_label
+                    self._pending[event_id] = Attempts(
+                        attempts.count + later.count, later.last_at, label
+                    )
+
+
+def count(ctx: Context, taken: Mapping[str, Attempts]) -> None:
+    """Write ``taken`` to the events' records, in one transaction (in event id order, so two
+    processes counting the same events never wait for each other in a cycle)."""
+    ordered = dict(sorted(taken.items()))
+    run_in_transaction(
+        ctx.engine, lambda session: settled_reads.count_attempts(session.connection(), ordered)
+    )

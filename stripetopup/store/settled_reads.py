@@ -1,0 +1,257 @@
+"""Re-deliveries of applied events, read without the writer, counted a moment later.
+
+Stripe re-delivers an event it did not see answered, and most re-deliveries are of events
+we applied already. Their answer needs no write: the event's record says it credited and
+the payment is still credited. So :class:`SettledReads` asks exactly that (the condition
+``credit_statements``'s duplicate update is guarded by) on a read-only connection of the
+event loop's own, and the web door answers from it; the writer thread never sees them.
+What a read found is final (a credited payment stays credited), so the process remembers
+the recent ones and answers their next re-delivery without reading again.
+
+What such a re-delivery still writes, one more attempt on the event's record (and its
+``processed_at`` and ``secret_label``, as ``store.events.record`` stamps them), is not money:
+the caller tallies it and :func:`count_attempts` adds a tally's counts in one statement,
+a moment later, in a transaction of their own. A crash in that moment loses counts, never
+a credit.
+
+SQLite: one ``sqlite3`` connection, ``query_only`` and without a busy wait: in WAL a read
+never waits for the writer, and where SQLite says busy all the same (a checkpoint
+restarting the log) the delivery simply goes to the writer. PostgreSQL: one psycopg
+``AsyncConnection`` per event loop, autocommit, so each read is its own snapshot of what
+has committed; an unreachable server is a fallback to the writer too.
+
+Imports sqlalchemy (the statements), sqlite3 and psycopg (the driver of the URL only).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import threading
+import weakref
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from stripetopup.models import PaymentState, StripePayment, WebhookEvent
+from stripetopup.store import credit_statements
+
+if TYPE_CHECKING:
+    import psycopg
+
+log = logging.getLogger("stripetopup.store.settled_reads")
+
+_EVENTS: sa.Table = WebhookEvent.__table__  # type: ignore[attr-defined]
+_PAYMENTS: sa.Table = StripePayment.__table__  # type: ignore[attr-defined]
+
+# The duplicate update's condition, as a read: the event credited (or found its payment
+# credited) and the payment it names is credited still; its entry and amount for the answer.
+_SETTLED = (
+    sa.select(
+        _EVENTS.c.outcome,
+        _PAYMENTS.c.credited_entry_id,
+        _PAYMENTS.c.amount_total_cents,
+    )
+    .select_from(_EVENTS)
+    .join(_PAYMENTS, _PAYMENTS.c.checkout_session_id == sa.bindparam("checkout_session_id"))
+    .where(
+        _EVENTS.c.event_id == sa.bindparam("event_id"),
+        sa.or_(*(_EVENTS.c.outcome == done for done in credit_statements.DONE)),
+        _PAYMENTS.c.state == PaymentState.CREDITED.value,
+    )
+)
+# A tally of re-deliveries: counted as ``store.events.record`` counts an attempt.
+_COUNT = (
+    sa.update(_EVENTS)
+    .where(_EVENTS.c.event_id == sa.bindparam("b_event_id"))
+    .values(
+        attempts=_EVENTS.c.attempts + sa.bindparam("b_attempts"),
+        secret_label=sa.func.coalesce(
+            sa.bindparam("b_secret_label", type_=sa.String), _EVENTS.c.secret_label
+        ),
+        processed_at=sa.bindparam("b_processed_at", type_=_EVENTS.c.processed_at.type),
+    )
+)
+# Settled events remembered by a process (about 300 bytes each): Stripe's retries of
+# one event come minutes to hours apart, so the recent ones are the ones asked again.
+KNOWN_EVENTS = 20_000
+_PREPARED = {
+    dialect: (
+        credit_statements.Prepared(_SETTLED, compiled_for),
+        credit_statements.Prepared(_COUNT, compiled_for),
+    )
+    for dialect, compiled_for in credit_statements.DIALECTS.items()
+}
+
+
+@dataclass(frozen=True)
+class Attempts:
+    """Re-deliveries of one event not counted yet: how many, the last one's time and the
+    last secret that verified one (None: keep the record's)."""
+
+    count: int
+    last_at: datetime
+    secret_label: str | None
+
+
+def count_attempts(connection: sa.Connection, tally: Mapping[str, Attempts]) -> None:
+    """Add ``tally``'s counts to the events' records, in the caller's transaction."""
+    _, count = _PREPARED[connection.dialect.name]
+    rows = [
+        {
+            "b_event_id": event_id,
+            "b_attempts": attempts.count,
+            "b_secret_label": attempts.secret_label,
+            "b_processed_at": attempts.last_at,
+        }
+        for event_id, attempts in tally.items()
+    ]
+    count.run_many(connection, rows)
+
+
+class SettledReads:
+    """The settled-event read for ``engine``, on connections of the event loop's own.
+
+    :meth:`settled` answers None whenever it cannot say (no such settled event, or no
+    connection, or any error of the driver): the caller then goes the writer's way,
+    which decides everything again. Its connections are closed by :meth:`close`, or
+    when it is collected.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.dialect = engine.dialect.name
+        self._select, _ = _PREPARED[self.dialect]
+        self._connect_args = engine.dialect.create_connect_args(engine.url)
+        self._open = _Connections()
+        self._known = _Known(KNOWN_EVENTS)
+        self._closing = weakref.finalize(self, self._open.close)
+
+    @staticmethod
+    def usable(engine: Engine) -> bool:
+        """False for an in-memory SQLite database: a second connection sees another one."""
+        if engine.dialect.name == "postgresql":
+            return True
+        database = engine.url.database
+        memory = not database or database == ":memory:" or "mode=memory" in database
+        return engine.dialect.name == "sqlite" and not memory
+
+    async def settled(
+        self, event_id: str, checkout_session_id: str
+    ) -> credit_statements.Duplicate | None:
+        key = (event_id, checkout_session_id)
+        known = self._known.get(key)
+        if known is not None:
+            return known
+        params = self._select.params({"event_id": event_id, "checkout_session_id": key[1]})
+        if self.dialect == "sqlite":
+            rows = self._read_sqlite(params)
+        else:
+            rows = await self._read_postgres(params)
+        if not rows:
+            return None
+        outcome, entry_id, amount = rows[0]
+        found = credit_statements.Duplicate(str(outcome), entry_id, amount)
+        self._known.add(key, found)
+        return found
+
+    def close(self) -> None:
+        """Close every connection (from any thread); a later read opens its own again."""
+        self._open.close()
+
+    def _read_sqlite(self, params: dict[str, Any]) -> Sequence[Any]:
+        open_ = self._open
+        with open_.lock:
+            try:
+                if open_.sqlite is None:
+                    open_.sqlite = self._open_sqlite()
+                return open_.sqlite.execute(self._select.sql, params).fetchall()
+            except sqlite3.Error as exc:
+                log.debug("settled read skipped: %s", type(exc).__name__)
+                return ()
+
+    def _open_sqlite(self) -> sqlite3.Connection:
+        (database,), options = self._connect_args
+        connection = sqlite3.connect(
+            database,
+            timeout=0,  # never wait on the event loop: busy means "ask the writer"
+            check_same_thread=False,  # used under the lock, from the loop's thread
+            isolation_level=None,
+            uri=bool(options.get("uri")),
+        )
+        connection.execute("PRAGMA query_only=ON")
+        return connection
+
+    async def _read_postgres(self, params: dict[str, Any]) -> Sequence[Any]:
+        import psycopg
+
+        loop = asyncio.get_running_loop()
+        connecting = self._open.pg.get(loop)
+        if connecting is None:  # the first read of this loop connects; the others wait
+            _, kwargs = self._connect_args
+            options = {"connect_timeout": 5, **kwargs, "autocommit": True}
+            connecting = loop.create_task(psycopg.AsyncConnection.connect(**options))
+            self._open.pg[loop] = connecting
+        try:
+            connection = await asyncio.shield(connecting)
+            cursor = await connection.execute(self._select.sql, params)
+            return await cursor.fetchall()
+        except psycopg.Error as exc:
+            log.debug("settled read skipped: %s", type(exc).__name__)
+            if self._open.pg.get(loop) is connecting:
+                self._open.forget(loop)
+            return ()
+
+
+class _Known:
+    """The settled events read lately, by (event, session), the oldest forgotten first.
+
+    What a read found stays true: a credited payment is final (no event moves it out of
+    ``credited``, ``models.FINAL_PAYMENT_STATES``) and its entry is never replaced, so a
+    re-delivery of an event found here needs no read at all. Safe across threads.
+    """
+
+    def __init__(self, most: int) -> None:
+        self.most = most
+        self._lock = threading.Lock()
+        self._found: dict[tuple[str, str], credit_statements.Duplicate] = {}
+
+    def get(self, key: tuple[str, str]) -> credit_statements.Duplicate | None:
+        return self._found.get(key)  # one dict read: atomic, needs no lock
+
+    def add(self, key: tuple[str, str], found: credit_statements.Duplicate) -> None:
+        with self._lock:
+            if key not in self._found and len(self._found) >= self.most:
+                del self._found[next(iter(self._found))]  # dicts keep insertion order
+            self._found[key] = found
+
+
+class _Connections:
+    """What :class:`SettledReads` holds open; apart from it, so it can close them when the
+    reads object is collected."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()  # a sqlite3 connection is not for two threads at once
+        self.sqlite: sqlite3.Connection | None = None
+        # One per event loop (a psycopg AsyncConnection belongs to the loop it was made
+        # in), kept as the task that connects it: concurrent first reads share it.
+        self.pg: dict[asyncio.AbstractEventLoop, asyncio.Task[psycopg.AsyncConnection[Any]]] = {}
+
+    def forget(self, loop: asyncio.AbstractEventLoop) -> None:
+        connecting = self.pg.pop(loop, None)
+        if connecting is None or not connecting.done() or connecting.cancelled():
+            return  # still connecting (only when closing): it ends with its loop
+        if connecting.exception() is None:
+            connecting.result().pgconn.finish()  # libpq's close: synchronous, any thread
+
+    def close(self) -> None:
+        with self.lock:
+            if self.sqlite is not None:
+                self.sqlite.close()
+                self.sqlite = None
+        for loop in list(self.pg):
+            self.forget(loop)

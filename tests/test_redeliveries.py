@@ -1,0 +1,147 @@
+"""A re-delivery of an event already applied: answered from a read on the event loop, never
+waiting for the writer, with the first credit's answer; its attempt is counted a moment
+later, and before the writer ends. Both databases, uvicorn on loopback, every delivery
+really signed.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+import sqlalchemy as sa
+
+from stripetopup.core import TopUpService
+from stripetopup.core.events.redeliveries import Tally
+from stripetopup.store.settled_reads import SettledReads
+from stripetopup.web.app import create_app
+from tests.conftest import ACCOUNT, NEW_SECRET, OLD_SECRET, Running
+from tests.support.servers import serve_in_thread
+from tests.support.stripe_events import body, checkout_session, event, sign
+
+# Waits on the real clock (the count's moment, a held lock) get generous margins: the
+# answers themselves never depend on them.
+DEADLINE_SECONDS = 30
+
+
+def deliver(http: httpx.Client, payload: bytes, secret: str = NEW_SECRET) -> httpx.Response:
+    headers = {"Content-Type": "application/json", "Stripe-Signature": sign(payload, secret)}
+    return http.post("/billing/webhook", content=payload, headers=headers)
+
+
+def entries(service: TopUpService) -> int:
+    with service.engine.connect() as connection:
+        return int(connection.execute(sa.text("SELECT COUNT(*) FROM ledger_entries")).scalar_one())
+
+
+def attempts_become(service: TopUpService, event_id: str, expected: int) -> int:
+    """The record's attempts once they reach ``expected`` (or whatever they are at the
+    deadline, for the assertion to show)."""
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while (seen := service.event(event_id).attempts) != expected and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return seen
+
+
+def test_a_redelivery_answers_already_applied_and_its_attempts_are_counted(
+    running: Running,
+) -> None:
+    evt = event("checkout.session.completed", checkout_session(ACCOUNT, 700))
+    payload = body(evt)
+    first = deliver(running.http, payload)
+    assert (first.status_code, first.json()["result"]) == (200, "credited")
+    for secret in (NEW_SECRET, OLD_SECRET):  # Stripe's retries, signed again each time
+        again = deliver(running.http, payload, secret)
+        assert again.status_code == 200, again.text
+        expected = {"received": True, "result": "already_applied", "event_id": evt["id"]}
+        assert again.json() == expected
+    assert running.service.balance(ACCOUNT).balance_cents == 700
+    assert entries(running.service) == 1
+    assert attempts_become(running.service, evt["id"], 3) == 3
+    record = running.service.event(evt["id"])
+    assert (record.outcome, record.secret_label) == ("credited", "old")  # the last to verify
+
+
+@contextmanager
+def writer_held(service: TopUpService, event_id: str) -> Iterator[None]:
+    """The database's write side held by another connection: SQLite's write lock, or on
+    PostgreSQL the event's record locked. A delivery that needs the writer waits."""
+    if service.engine.dialect.name == "sqlite":
+        database = service.engine.url.database
+        assert database is not None
+        holder = sqlite3.connect(database, isolation_level=None)
+        try:
+            holder.execute("BEGIN IMMEDIATE")
+            yield
+            holder.execute("ROLLBACK")
+        finally:
+            holder.close()
+        return
+    with service.engine.connect() as connection, connection.begin():
+        connection.execute(
+            sa.text("SELECT id FROM webhook_events WHERE event_id = :e FOR UPDATE"),
+            {"e": event_id},
+        )
+        yield
+
+
+def test_a_redelivery_is_answered_while_the_writer_waits_for_a_lock(running: Running) -> None:
+    evt = event("checkout.session.completed", checkout_session(ACCOUNT, 300))
+    payload = body(evt)
+    assert deliver(running.http, payload).json()["result"] == "credited"
+    # The writer's way would wait for the lock (SQLite: its 30 s busy timeout; PostgreSQL:
+    # as long as it is held), past this client's timeout; the read does not.
+    with (
+        writer_held(running.service, evt["id"]),
+        httpx.Client(base_url=running.url, timeout=DEADLINE_SECONDS / 2) as http,
+    ):
+        again = deliver(http, payload)
+        assert (again.status_code, again.json()["result"]) == (200, "already_applied")
+    assert attempts_become(running.service, evt["id"], 2) == 2  # counted once it was let go
+    assert running.service.balance(ACCOUNT).balance_cents == 300
+
+
+def test_attempts_tallied_before_shutdown_are_counted_when_the_writer_stops(
+    service: TopUpService,
+) -> None:
+    evt = event("checkout.session.completed", checkout_session(ACCOUNT, 400))
+    payload = body(evt)
+    with (
+        serve_in_thread(create_app(service), lifespan="on") as url,
+        httpx.Client(base_url=url, timeout=30) as http,
+    ):
+        assert deliver(http, payload).json()["result"] == "credited"
+        for _ in range(3):
+            assert deliver(http, payload).json()["result"] == "already_applied"
+    # The server has stopped: its lifespan stopped the writer, which counted what it held.
+    assert service.event(evt["id"]).attempts == 4
+
+
+def test_a_tally_merges_by_event_and_keeps_the_last_verifying_secret() -> None:
+    tally = Tally(count_after=60)
+    assert tally.due_in() is None
+    assert tally.add("evt_a", "new") is True  # the first: the writer is told
+    assert tally.add("evt_a", None) is False
+    assert tally.add("evt_b", "old") is False
+    due = tally.due_in()
+    assert due is not None
+    assert 0 < due <= 60
+    taken = tally.take()
+    assert (taken["evt_a"].count, taken["evt_a"].secret_label) == (2, "new")
+    assert (taken["evt_b"].count, taken["evt_b"].secret_label) == (1, "old")
+    assert tally.due_in() is None
+    tally.add("evt_a", "old")  # counted again while the first count failed
+    tally.give_back(taken, retry_after=5)
+    again = tally.take()
+    assert (again["evt_a"].count, again["evt_a"].secret_label) == (3, "old")
+    assert again["evt_b"].count == 1
+
+
+def test_an_in_memory_sqlite_database_has_no_settled_reads() -> None:
+    # A second connection to sqlite:// opens another, empty database: every delivery
+    # then goes to the writer.
+    assert not SettledReads.usable(sa.create_engine("sqlite://"))
+    assert SettledReads.usable(sa.create_engine("sqlite:////tmp/stripetopup.db"))
