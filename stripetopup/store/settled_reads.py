@@ -159,6 +159,13 @@ class SettledReads:
         self._known.add(key, found)
         return found
 
+    def remember(
+        self, event_id: str, checkout_session_id: str, found: credit_statements.Duplicate
+    ) -> None:
+        """Know ``event_id`` as settled without reading it: for an event whose credit the
+        caller saw commit, ``found`` being what :meth:`settled` would read."""
+        self._known.add((event_id, checkout_session_id), found)
+
     def close(self) -> None:
         """Close every connection (from any thread); a later read opens its own again."""
         self._open.close()

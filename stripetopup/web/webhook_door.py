@@ -15,8 +15,9 @@ of them and does for itself exactly what they do for it, with the same helpers:
 - every error answered by the app's own translation (web.errors), and the receipt in its
   documented schema (web.schemas.WebhookReceipt).
 
-It is added last (web.app), so it runs first; only FastAPI's own outermost wrappers (its
-server-error catch, its body-size guard) run before it. CORS is left out on purpose:
+web.app puts it in front of the app's whole middleware stack, FastAPI's own outermost
+wrappers included (its server-error catch, its telemetry check, its body-size guard), so
+a delivery meets nothing before it but Starlette's ``scope["app"]``. CORS is left out on purpose:
 Stripe calls server to server, and a browser cannot sign a delivery. The FastAPI route
 (web.routes.billing) stays: it documents the webhook in ``/openapi.json`` and answers
 the other methods (405).
@@ -51,8 +52,8 @@ def takes(scope: Scope) -> bool:
 
 
 class WebhookDoor:
-    """A plain ASGI middleware, the app's outermost: :func:`takes`'s requests are served
-    here whole, every other request goes on to ``app``."""
+    """A plain ASGI middleware in front of the app's stack: :func:`takes`'s requests are
+    served here whole, every other request goes on to ``app`` (that stack)."""
 
     def __init__(self, app: ASGIApp, *, writer: WebhookWriter) -> None:
         self.app = app

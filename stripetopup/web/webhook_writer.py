@@ -66,6 +66,7 @@ async def deliver(
     else:
         item = batch.gather(ctx, item)
     result = await writer.submit(item)
+    writer.remember(item, result)
     return intake.finish(verified, item, result)
 
 
@@ -134,6 +135,12 @@ class WebhookWriter:
             self.start()
             self._queue.put(_TALLIED)  # the writer may be idle: it counts in a moment
         return result
+
+    def remember(self, item: batch.Prepared, result: batch.ItemResult) -> None:
+        """After :meth:`submit`: a credit this process committed is known as settled, so
+        its re-deliveries here are answered by :meth:`settled` without a read."""
+        if self._reads is not None:
+            redeliveries.remember(self.service.ctx, self._reads, item, result)
 
     async def submit(self, item: batch.Prepared) -> batch.ItemResult:
         """Queue ``item`` and wait for its result, which comes after its batch committed."""

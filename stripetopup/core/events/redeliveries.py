@@ -25,7 +25,7 @@ from stripetopup.dates import utcnow
 from stripetopup.db import run_in_transaction
 from stripetopup.errors import StripeTopupError
 from stripetopup.store import settled_reads
-from stripetopup.store.credit_statements import Duplicate
+from stripetopup.store.credit_statements import DONE, Duplicate
 from stripetopup.store.settled_reads import Attempts, SettledReads
 from stripetopup.stripe_objects import CheckoutSession
 
@@ -52,6 +52,20 @@ async def answered(
         return None
     found = await reads.settled(item.typed.id, checkout.id)
     return None if found is None else answer(item, checkout, found)
+
+
+def remember(
+    ctx: Context, reads: SettledReads, item: batch.Prepared, result: batch.ItemResult
+) -> None:
+    """Remember ``item`` as settled when the writer's committed ``result`` credited it (or
+    found its payment credited): its re-deliveries to this process then read nothing."""
+    outcome = result.outcome
+    if outcome is None or outcome.result.value not in DONE:
+        return
+    checkout = recognised(ctx, item)
+    if checkout is not None:  # what the read would find: the record's outcome, the payment's
+        found = Duplicate(outcome.result.value, outcome.entry_id, checkout.amount_total)
+        reads.remember(item.typed.id, checkout.id, found)
 
 
 def recognised(ctx: Context, item: batch.Prepared) -> CheckoutSession | None:
