@@ -6,10 +6,12 @@ ends. Both databases, uvicorn on loopback, every delivery really signed.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 
 import httpx
 import pytest
@@ -17,7 +19,7 @@ import sqlalchemy as sa
 
 from stripetopup.core import TopUpService
 from stripetopup.core.events.redeliveries import Tally
-from stripetopup.store.settled_reads import SettledReads
+from stripetopup.store.settled_reads import PG_OPTIONS, SettledReads
 from stripetopup.web.app import create_app
 from tests.conftest import ACCOUNT, NEW_SECRET, OLD_SECRET, Running
 from tests.support.servers import serve_in_thread
@@ -161,3 +163,55 @@ def test_an_in_memory_sqlite_database_has_no_settled_reads() -> None:
     # then goes to the writer.
     assert not SettledReads.usable(sa.create_engine("sqlite://"))
     assert SettledReads.usable(sa.create_engine("sqlite:////tmp/stripetopup.db"))
+
+
+_OURS = "datname = current_database() AND application_name = :name"
+
+
+def _terminate_settled_reads(service: TopUpService) -> datetime:
+    """Kill every settled-read connection to the test database from PostgreSQL's side, as
+    a restart or an idle timeout would; PostgreSQL's time just after."""
+    with service.engine.connect() as connection:
+        killed = connection.execute(
+            sa.text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE {_OURS}"),
+            {"name": PG_OPTIONS["application_name"]},
+        ).all()
+        assert killed  # the server had one open
+        moment: datetime = connection.execute(sa.text("SELECT clock_timestamp()")).scalar_one()
+    return moment
+
+
+def _settled_reads_opened_since(service: TopUpService, moment: datetime) -> int:
+    with service.engine.connect() as connection:
+        return int(
+            connection.execute(
+                sa.text(
+                    f"SELECT count(*) FROM pg_stat_activity WHERE {_OURS} AND backend_start > :t"
+                ),
+                {"name": PG_OPTIONS["application_name"], "t": moment},
+            ).scalar_one()
+        )
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_a_read_connection_postgresql_dropped_is_replaced_and_no_delivery_is_lost(
+    service: TopUpService,
+) -> None:
+    payloads = []
+    for amount in (100, 200, 300):
+        payload = body(event("checkout.session.completed", checkout_session(ACCOUNT, amount)))
+        assert service.handle_webhook(payload, sign(payload, NEW_SECRET)).result == "credited"
+        payloads.append(payload)
+    with (
+        serve_in_thread(create_app(service), lifespan="on") as url,
+        httpx.Client(base_url=url, timeout=30) as http,
+    ):
+        assert deliver(http, payloads[0]).json()["result"] == "already_applied"  # read
+        killed_at = _terminate_settled_reads(service)
+        # The read fails on the dead connection: the writer answers it, the same way.
+        assert deliver(http, payloads[1]).json()["result"] == "already_applied"
+        assert deliver(http, payloads[2]).json()["result"] == "already_applied"  # reconnected
+        assert _settled_reads_opened_since(service, killed_at) == 1
+    assert [service.event(json.loads(p)["id"]).attempts for p in payloads] == [2, 2, 2]
+    assert service.balance(ACCOUNT).balance_cents == 600

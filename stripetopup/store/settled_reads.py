@@ -80,6 +80,10 @@ _COUNT = (
 # Settled events remembered by a process (about 300 bytes each): Stripe's retries of
 # one event come minutes to hours apart, so the recent ones are the ones asked again.
 KNOWN_EVENTS = 20_000
+# The read connection on PostgreSQL: named in pg_stat_activity, and never waited on for
+# long (the writer's way answers the delivery instead).
+PG_OPTIONS = {"application_name": "stripetopup-settled-reads", "connect_timeout": 5}
+PG_READ_TIMEOUT_SECONDS = 2.0
 _PREPARED = {
     dialect: (
         credit_statements.Prepared(_SETTLED, compiled_for),
@@ -200,14 +204,17 @@ class SettledReads:
         connecting = self._open.pg.get(loop)
         if connecting is None:  # the first read of this loop connects; the others wait
             _, kwargs = self._connect_args
-            options = {"connect_timeout": 5, **kwargs, "autocommit": True}
+            options = {**kwargs, **PG_OPTIONS, "autocommit": True}
             connecting = loop.create_task(psycopg.AsyncConnection.connect(**options))
             self._open.pg[loop] = connecting
         try:
-            connection = await asyncio.shield(connecting)
-            cursor = await connection.execute(self._select.sql, params)
-            return await cursor.fetchall()
-        except psycopg.Error as exc:
+            async with asyncio.timeout(PG_READ_TIMEOUT_SECONDS):
+                connection = await asyncio.shield(connecting)
+                cursor = await connection.execute(self._select.sql, params)
+                return await cursor.fetchall()
+        except (psycopg.Error, TimeoutError) as exc:
+            # A connection the server dropped, or one that hangs: the delivery goes to the
+            # writer, and the next read connects afresh.
             log.debug("settled read skipped: %s", type(exc).__name__)
             if self._open.pg.get(loop) is connecting:
                 self._open.forget(loop)
@@ -250,10 +257,12 @@ class _Connections:
 
     def forget(self, loop: asyncio.AbstractEventLoop) -> None:
         connecting = self.pg.pop(loop, None)
-        if connecting is None or not connecting.done() or connecting.cancelled():
-            return  # still connecting (only when closing): it ends with its loop
-        if connecting.exception() is None:
-            connecting.result().pgconn.finish()  # libpq's close: synchronous, any thread
+        if connecting is None:
+            return
+        if connecting.done():
+            _finish(connecting)
+        else:  # still connecting: closed the moment it is made
+            connecting.add_done_callback(_finish)
 
     def close(self) -> None:
         with self.lock:
@@ -262,3 +271,10 @@ class _Connections:
                 self.sqlite = None
         for loop in list(self.pg):
             self.forget(loop)
+
+
+def _finish(connecting: asyncio.Task[psycopg.AsyncConnection[Any]]) -> None:
+    """Close the connection a finished connect made (libpq's own close: synchronous, from
+    any thread); a connect that failed leaves nothing to close."""
+    if not connecting.cancelled() and connecting.exception() is None:
+        connecting.result().pgconn.finish()
