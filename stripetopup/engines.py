@@ -56,7 +56,7 @@ class SQLiteWriteLock:
     """
 
     def __init__(self, database: str | None) -> None:
-        memory = not database or database == ":memory:" or database.startswith("file::memory")
+        memory = sqlite_in_memory(database)
         self.path = None if memory else f"{os.path.abspath(database or '')}.writelock"
         self._thread_lock = threading.RLock()
         self._depth = 0  # only read and written while _thread_lock is held
@@ -94,6 +94,15 @@ class SQLiteWriteLock:
                 return
             self._pid = os.getpid()
         fcntl.flock(self._fd, fcntl.LOCK_EX)  # blocks in the kernel until the holder is done
+
+
+def sqlite_in_memory(database: str | None) -> bool:
+    """True for a SQLite database that lives in one connection's memory (``sqlite://``,
+    ``:memory:``, a ``file::memory:`` or ``mode=memory`` URI): no file, and a second
+    connection opens another database."""
+    if not database or database == ":memory:":
+        return True
+    return database.startswith("file::memory") or "mode=memory" in database
 
 
 def create_db_engine(url: str, *, pool_size: int = 5) -> Engine:

@@ -64,6 +64,16 @@ def _payment_of(column: sa.Column[Any]) -> sa.ScalarSelect[Any]:
     )
 
 
+# One more delivery on an event's record, as ``store.events.record`` counts it: its
+# attempts, the secret that verified it (if any) and the time it was processed.
+COUNTED_AGAIN: dict[str, Any] = {
+    "attempts": _EVENTS.c.attempts + sa.bindparam("b_attempts"),
+    "secret_label": sa.func.coalesce(
+        sa.bindparam("b_secret_label", type_=sa.String), _EVENTS.c.secret_label
+    ),
+    "processed_at": sa.bindparam("b_processed_at", type_=_EVENTS.c.processed_at.type),
+}
+
 # A re-delivery of an event already applied: count the attempt (or replay) on its record,
 # keep its outcome, and answer from the credited payment, in one statement. The record is
 # only touched when the payment it credited is still credited.
@@ -77,14 +87,7 @@ _DUPLICATE = (
             _PAYMENTS.c.state == PaymentState.CREDITED.value,
         ),
     )
-    .values(
-        attempts=_EVENTS.c.attempts + sa.bindparam("b_attempts"),
-        replays=_EVENTS.c.replays + sa.bindparam("b_replays"),
-        secret_label=sa.func.coalesce(
-            sa.bindparam("b_secret_label", type_=sa.String), _EVENTS.c.secret_label
-        ),
-        processed_at=sa.bindparam("b_processed_at", type_=_EVENTS.c.processed_at.type),
-    )
+    .values(**COUNTED_AGAIN, replays=_EVENTS.c.replays + sa.bindparam("b_replays"))
     .returning(
         _EVENTS.c.outcome,
         _payment_of(_PAYMENTS.c.credited_entry_id),

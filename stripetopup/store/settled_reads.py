@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from stripetopup.engines import sqlite_in_memory
 from stripetopup.models import PaymentState, StripePayment, WebhookEvent
 from stripetopup.store import credit_statements
 
@@ -65,17 +66,11 @@ _SETTLED = (
         _PAYMENTS.c.state == PaymentState.CREDITED.value,
     )
 )
-# A tally of re-deliveries: counted as ``store.events.record`` counts an attempt.
+# A tally of re-deliveries: counted as the duplicate update counts one.
 _COUNT = (
     sa.update(_EVENTS)
     .where(_EVENTS.c.event_id == sa.bindparam("b_event_id"))
-    .values(
-        attempts=_EVENTS.c.attempts + sa.bindparam("b_attempts"),
-        secret_label=sa.func.coalesce(
-            sa.bindparam("b_secret_label", type_=sa.String), _EVENTS.c.secret_label
-        ),
-        processed_at=sa.bindparam("b_processed_at", type_=_EVENTS.c.processed_at.type),
-    )
+    .values(**credit_statements.COUNTED_AGAIN)
 )
 # Settled events remembered by a process (about 300 bytes each): Stripe's retries of
 # one event come minutes to hours apart, so the recent ones are the ones asked again.
@@ -140,9 +135,7 @@ class SettledReads:
         """False for an in-memory SQLite database: a second connection sees another one."""
         if engine.dialect.name == "postgresql":
             return True
-        database = engine.url.database
-        memory = not database or database == ":memory:" or "mode=memory" in database
-        return engine.dialect.name == "sqlite" and not memory
+        return engine.dialect.name == "sqlite" and not sqlite_in_memory(engine.url.database)
 
     async def settled(
         self, event_id: str, checkout_session_id: str
@@ -151,7 +144,8 @@ class SettledReads:
         known = self._known.get(key)
         if known is not None:
             return known
-        params = self._select.params({"event_id": event_id, "checkout_session_id": key[1]})
+        given = {"event_id": event_id, "checkout_session_id": checkout_session_id}
+        params = self._select.params(given)
         if self.dialect == "sqlite":
             rows = self._read_sqlite(params)
         else:

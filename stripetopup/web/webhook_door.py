@@ -16,8 +16,9 @@ of them and does for itself exactly what they do for it, with the same helpers:
   documented schema (web.schemas.WebhookReceipt).
 
 web.app puts it in front of the app's whole middleware stack, FastAPI's own outermost
-wrappers included (its server-error catch, its telemetry check, its body-size guard), so
-a delivery meets nothing before it but Starlette's ``scope["app"]``. CORS is left out on purpose:
+wrappers included (its server-error catch, its telemetry wrapper, its body-size guard):
+only FastAPI's and Starlette's ``__call__`` run before it (FastAPI asks there whether
+OpenTelemetry is on; Starlette sets ``scope["app"]``). CORS is left out on purpose:
 Stripe calls server to server, and a browser cannot sign a delivery. The FastAPI route
 (web.routes.billing) stays: it documents the webhook in ``/openapi.json`` and answers
 the other methods (405).

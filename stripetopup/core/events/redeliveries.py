@@ -95,17 +95,12 @@ class Tally:
 
     def add(self, event_id: str, secret_label: str | None) -> bool:
         """Tally one delivery of ``event_id``; True when the tally was empty before."""
-        now = utcnow()
+        one = Attempts(1, utcnow(), secret_label)
         with self._lock:
             first = not self._pending
             if first:
                 self._since = time.monotonic()
-            earlier = self._pending.get(event_id)
-            if earlier is None:
-                self._pending[event_id] = Attempts(1, now, secret_label)
-            else:
-                label = secret_label if secret_label is not None else earlier.secret_label
-                self._pending[event_id] = Attempts(earlier.count + 1, now, label)
+            self._pending[event_id] = _merged(self._pending.get(event_id), one)
             return first
 
     def due_in(self) -> float | None:
@@ -123,18 +118,21 @@ class Tally:
 
     def give_back(self, taken: Mapping[str, Attempts], *, retry_after: float) -> None:
         """Put back what :meth:`take` took and could not count, due in ``retry_after``."""
-        for event_id, attempts in taken.items():
-            with self._lock:
-                if not self._pending:
-                    self._since = time.monotonic() + retry_after - self.count_after
+        with self._lock:
+            if not self._pending:
+                self._since = time.monotonic() + retry_after - self.count_after
+            for event_id, attempts in taken.items():  # older than any tallied meanwhile
                 later = self._pending.get(event_id)
-                if later is None:
-                    self._pending[event_id] = attempts
-                else:  # counted again meanwhile: the later one has the last time and label
-                    label = later.secret_label or attempts.secret_label
-                    self._pending[event_id] = Attempts(
-                        attempts.count + later.count, later.last_at, label
-                    )
+                self._pending[event_id] = attempts if later is None else _merged(attempts, later)
+
+
+def _merged(earlier: Attempts | None, later: Attempts) -> Attempts:
+    """Two tallies of one event as one: their counts added, the later one's time, and the
+    last secret that verified one of them."""
+    if earlier is None:
+        return later
+    label = later.secret_label if later.secret_label is not None else earlier.secret_label
+    return Attempts(earlier.count + later.count, later.last_at, label)
 
 
 def count(ctx: Context, taken: Mapping[str, Attempts]) -> None:
