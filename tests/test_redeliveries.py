@@ -158,6 +158,18 @@ def test_a_tally_merges_by_event_and_keeps_the_last_verifying_secret() -> None:
     assert again["evt_b"].count == 1
 
 
+def test_a_count_that_failed_waits_its_retry_even_when_more_attempts_come() -> None:
+    tally = Tally(count_after=0.25)
+    tally.add("evt_a", None)
+    taken = tally.take()  # the count is attempted, and fails
+    tally.add("evt_b", None)  # a re-delivery meanwhile: due in a quarter second by itself
+    tally.give_back(taken, retry_after=120)
+    due = tally.due_in()
+    assert due is not None
+    assert due > 60  # the retry's wait, not the quarter second (margin for a slow machine)
+    assert set(tally.take()) == {"evt_a", "evt_b"}
+
+
 def test_an_in_memory_sqlite_database_has_no_settled_reads() -> None:
     # A second connection to sqlite:// opens another, empty database: every delivery
     # then goes to the writer.

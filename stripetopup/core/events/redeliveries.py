@@ -117,10 +117,12 @@ class Tally:
             return taken
 
     def give_back(self, taken: Mapping[str, Attempts], *, retry_after: float) -> None:
-        """Put back what :meth:`take` took and could not count, due in ``retry_after``."""
+        """Put back what :meth:`take` took and could not count: the whole tally is due in
+        ``retry_after``, attempts tallied meanwhile included (so a database that stays away
+        is tried, and logged, that often, not at every new re-delivery)."""
+        retry_since = time.monotonic() + retry_after - self.count_after
         with self._lock:
-            if not self._pending:
-                self._since = time.monotonic() + retry_after - self.count_after
+            self._since = retry_since if not self._pending else max(self._since, retry_since)
             for event_id, attempts in taken.items():  # older than any tallied meanwhile
                 later = self._pending.get(event_id)
                 self._pending[event_id] = attempts if later is None else _merged(attempts, later)
