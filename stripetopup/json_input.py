@@ -39,8 +39,29 @@ def loads(raw: bytes | str, *, max_depth: int) -> Any:
         raise
     except ValueError:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise UnsafeJson("body is not valid JSON") from None
-    check_tree(value, max_depth=max_depth)
+    if not _plainly_within(raw, max_depth):
+        check_tree(value, max_depth=max_depth)
     return value
+
+
+def _plainly_within(raw: bytes | str, max_depth: int) -> bool:
+    """True when the text alone shows its parse keeps every bound, so the walk is skipped
+    (a webhook's common case: a few C scans of its text instead of a Python walk of every
+    value). A parsed string can only get a NUL or a lone surrogate from a ``\\u`` escape:
+    the strict parser refuses raw control characters in strings, and text that encodes as
+    UTF-8 holds no surrogate. Nesting is at most the number of ``{`` and ``[`` in the text.
+    False means "walk it" (:func:`check_tree`), never "refuse".
+    """
+    if isinstance(raw, bytes):
+        # Without NUL bytes the parser reads UTF-8 (json.detect_encoding), so these byte
+        # scans see the characters it parses. It decodes with surrogatepass, so a surrogate
+        # may come encoded (ED A0-BF ..): any 0xED byte is left to the walk.
+        if b"\x00" in raw or b"\xed" in raw or b"\\u" in raw:
+            return False
+        return raw.count(b"{") + raw.count(b"[") <= max_depth
+    if "\\u" in raw or not (raw.isascii() or _encodes(raw)):
+        return False
+    return raw.count("{") + raw.count("[") <= max_depth
 
 
 def check_tree(value: Any, *, max_depth: int) -> None:
