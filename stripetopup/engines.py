@@ -8,8 +8,8 @@ PostgreSQL: a pre-pinged pool. :func:`reading` is one transaction on a plain con
 the reads that run on sqlalchemy core alone (``stripetopup balance``); the ORM sessions of
 :mod:`stripetopup.db` are built on the same engine and lock.
 
-Imports sqlalchemy (core only, never the ORM or sqlmodel), ``stripetopup.errors`` and
-``stripetopup.redact``.
+Imports sqlalchemy (core only, never the ORM or sqlmodel), ``stripetopup.errors``,
+``stripetopup.redact`` and ``stripetopup.database_errors``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
-import re
 import threading
 import weakref
 from collections.abc import Iterator
@@ -29,6 +28,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
+from stripetopup.database_errors import unreachable_at
 from stripetopup.errors import DatabaseError
 from stripetopup.redact import redact
 
@@ -163,24 +163,9 @@ def unavailable(exc: DBAPIError) -> DatabaseError:
     return DatabaseError(f"database unavailable: {type(exc.orig).__name__}: {detail[:200]}")
 
 
-# psycopg wraps the reason in 'connection failed: connection to server at "h", port p failed:'.
-_PG_PREFIX = re.compile(
-    r'^(connection failed: )?(connection to server at "[^"]*", port \d+ failed: )?'
-)
-
-
 def unreachable(engine: Engine, exc: DBAPIError) -> DatabaseError:
     """The error for a database we could not open: where we tried (never the user or the
-    password), the driver's reason in a few words, and what to check."""
-    first = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else ""
-    cause = redact(_PG_PREFIX.sub("", first).replace("FATAL:  ", "").strip())[:200]
+    password), the driver's reason in a few words, and what to check (the words are
+    ``database_errors``', which the reads on the driver itself say too)."""
     url = engine.url
-    if url.get_backend_name() == "sqlite":
-        path = url.database
-        where = f"SQLite file {os.path.abspath(path)}" if path and path != ":memory:" else "SQLite"
-        check = "check DATABASE_URL (a SQLite file, in a directory that exists and is writable)"
-    else:
-        where = f"PostgreSQL {url.host or 'localhost'}:{url.port or 5432}/{url.database or ''}"
-        check = "check DATABASE_URL and that PostgreSQL is running there and accepts connections"
-    reason = cause or type(exc.orig).__name__
-    return DatabaseError(f"database unreachable at {where}: {reason}; {check}")
+    return unreachable_at(url.get_backend_name(), url.database, url.host, url.port, exc.orig)

@@ -11,9 +11,7 @@ from sqlalchemy.exc import DBAPIError
 
 from stripetopup.engines import unreachable
 from stripetopup.errors import DatabaseError
-
-# The newest migration in stripetopup/migrations/versions (a test keeps them in step).
-HEAD_REVISION = "0010_recharge_action_links"
+from stripetopup.schema_head import HEAD_REVISION as HEAD_REVISION
 
 
 def upgrade(engine: Engine) -> str:

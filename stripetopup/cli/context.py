@@ -33,14 +33,15 @@ def service() -> TopUpService:
     return opened
 
 
-def reads() -> Context:
-    """What a quick read command (``balance``) reads through: the settings and an engine on
-    sqlalchemy core, the schema checked on first use as for :func:`service`, and no
-    service (so neither the ORM nor the Stripe SDK is imported)."""
+def reads(current: Settings | None = None) -> Context:
+    """What a quick read command (``ledger``, ``accounts list``; ``balance`` where its read
+    on the driver hands over) reads through: the settings (``current``, else loaded) and an
+    engine on sqlalchemy core, the schema checked on first use as for :func:`service`, and
+    no service (so neither the ORM nor the Stripe SDK is imported)."""
     from stripetopup.core.context import Context
     from stripetopup.engines import create_db_engine
 
-    current = settings()
+    current = current or settings()
     opened = Context(current, create_db_engine(current.database_url))
     opened.check_schema("on_first_use")
     _opened.append(opened)

@@ -4,35 +4,40 @@ The one definition of the parts of a balance: what open holds take (:func:`held`
 deficit (:func:`deficit`), the credit of live grants by kind and its next expiry, and what
 may be spent now (:func:`spendable`: drawable grants less what holds reserve and the
 deficit, never more than the balance less holds). The ORM store delegates here
-(``holds.open_total``, ``grant_draws.deficit``, ``grants.spendable``/``summary``), and the
-quick ``stripetopup balance`` reads here on a plain connection, without sqlmodel.
+(``holds.open_total``, ``grant_draws.deficit``, ``grants.spendable``/``summary``),
+``TopUpService.balance`` reads here on a plain connection, without sqlmodel, and the quick
+``stripetopup balance`` runs these statements' compiled text (``store.balance_sql``) on
+the driver itself (``store.driver_balances``), without sqlalchemy.
 
 The tables are named as light ``sa.table`` clauses with just the columns read here;
 ``tests/test_quick_reads.py`` keeps them in step with :mod:`stripetopup.models`. Every
 function takes what executes a statement: an ORM session (inside its transaction, which
-flushes first) or a core connection. Imports sqlalchemy (core), ``columns``, ``ids`` and
-``errors``.
+flushes first) or a core connection. What is read is put together by
+``store.balance_parts``, for both. Imports sqlalchemy (core), ``columns``, ``ids`` and
+``store.balance_parts``.
 """
 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from stripetopup import ids
-from stripetopup.columns import BIGINT, GrantCategory, GrantStatus, HoldStatus, UTCDateTime
-from stripetopup.errors import NotFound, StripeTopupError
+from stripetopup.columns import BIGINT, GrantStatus, HoldStatus, UTCDateTime
+from stripetopup.store.balance_parts import OPEN_COMMAND as OPEN_COMMAND
+from stripetopup.store.balance_parts import AccountRow as AccountRow
+from stripetopup.store.balance_parts import Summary as Summary
+from stripetopup.store.balance_parts import account_row, summarized
+from stripetopup.store.balance_parts import spendable as _spendable
+from stripetopup.store.balance_parts import unknown as unknown
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     Executor = sa.Connection | Session
-
-OPEN_COMMAND = "stripetopup accounts create"
 
 ACCOUNTS = sa.table(
     "accounts",
@@ -77,50 +82,11 @@ RESERVATIONS = sa.table(
 _NOW = sa.bindparam("now", type_=UTCDateTime())
 
 
-@dataclass(frozen=True)
-class AccountRow:
-    """The account columns a balance is read with."""
-
-    id: int
-    account_id: str
-    balance_cents: int
-    low_balance_threshold_cents: int | None
-    below_threshold: bool
-
-
-@dataclass(frozen=True)
-class Summary:
-    """An account's credit by kind: what live grants hold, the deficit, the next expiry."""
-
-    paid_cents: int
-    promotional_cents: int
-    deficit_cents: int
-    spendable_cents: int
-    next_expiry_cents: int | None
-    next_expiry_at: datetime | None
-    held_cents: int  # what open holds take (read once with the rest)
-
-
-def unknown(account_id: str, *, alternative: str | None = None) -> StripeTopupError:
-    """The error for an account that does not exist: how to open it, or, for an id off the
-    rule (which only an earlier release could have opened), the rule."""
-    if not ids.follows_account_rule(account_id):
-        return ids.invalid_account_id(account_id)
-    also = f" (or {alternative})" if alternative else ""
-    return NotFound(
-        f"unknown account: {account_id}; open it with: {OPEN_COMMAND} {account_id}{also}"
-    )
-
-
 def get_account(db: Executor, account_id: str) -> AccountRow:
     """The account (InvalidAccountId before any SQL for an id none can have; NotFound, with
     how to open it, for one that does not exist)."""
     row = db.execute(_account_statement(), {"account_id": ids.check_account_id(account_id)})
-    found = row.first()
-    if found is None:
-        raise unknown(account_id)
-    pk, name, balance, threshold, below = found
-    return AccountRow(int(pk), str(name), int(balance), threshold, bool(below))
+    return account_row(row.first(), account_id)
 
 
 def listed(db: Executor, *, limit: int) -> list[tuple[str, int]]:
@@ -218,28 +184,16 @@ def spendable(db: Executor, account_pk: int, balance_cents: int, now: datetime) 
     return _spendable(balance_cents, on_hold, drawable_total(db, account_pk, now), owed)
 
 
-def _spendable(balance_cents: int, held_cents: int, drawable_cents: int, deficit_cents: int) -> int:
-    return min(balance_cents - held_cents, drawable_cents - deficit_cents)
-
-
 def summary(db: Executor, account_pk: int, balance_cents: int, now: datetime) -> Summary:
     """What :class:`Summary` says for the account at ``now`` (each part read once)."""
     live = db.execute(_live_statement(), {"account_pk": account_pk}).all()
-    by_kind = {kind: 0 for kind in GrantCategory}
-    for category, remaining, _expires in live:
-        by_kind[GrantCategory(category)] += int(remaining)
-    ahead = [(int(cents), at) for _, cents, at in live if at is not None and at > now]
-    soonest = min((at for _, at in ahead), default=None)
-    expiring = sum(cents for cents, at in ahead if at == soonest)
-    owed, on_hold = deficit(db, account_pk), held(db, account_pk, now)
-    return Summary(
-        by_kind[GrantCategory.PAID],
-        by_kind[GrantCategory.PROMOTIONAL],
-        owed,
-        _spendable(balance_cents, on_hold, drawable_total(db, account_pk, now), owed),
-        expiring if soonest is not None else None,
-        soonest,
-        on_hold,
+    return summarized(
+        [(str(category), int(cents), expires) for category, cents, expires in live],
+        balance_cents=balance_cents,
+        deficit_cents=deficit(db, account_pk),
+        held_cents=held(db, account_pk, now),
+        drawable_cents=drawable_total(db, account_pk, now),
+        now=now,
     )
 
 

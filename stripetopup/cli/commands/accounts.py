@@ -110,10 +110,12 @@ def list_(json_output: JsonOutput = False) -> None:
     """List accounts and their balances."""
 
     def read() -> list[Balance]:
-        # The ledger room's core-SQL listing on a bare context, as for balance (no ORM).
+        # The ledger room's listing on the DBAPI driver, as for balance (no sqlalchemy); a
+        # bare context's engine only where the driver path hands over.
         from stripetopup.core.ledger import balances
 
-        return balances.listed(context.reads())
+        current = context.settings()
+        return balances.listed_on_driver(current, lambda: context.reads(current))
 
     run_with(
         json_output,

@@ -134,11 +134,13 @@ def balance(account: Account, json_output: JsonOutput = False) -> None:
             )
 
     def read() -> Balance:
-        # The core room's read on a bare context, not the service: the same answer as
-        # TopUpService.balance, without importing the ORM (see core/ledger/balances.py).
+        # The core room's read on the DBAPI driver, not the service: the same answer as
+        # TopUpService.balance, without importing sqlalchemy (see core/ledger/balances.py);
+        # a bare context's engine only where the driver path hands over.
         from stripetopup.core.ledger import balances
 
-        return balances.read(context.reads(), account)
+        current = context.settings()
+        return balances.read_on_driver(current, account, lambda: context.reads(current))
 
     run_with(json_output, read, human)
 
