@@ -12,8 +12,6 @@ import inspect
 import json
 import os
 import sqlite3
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -35,7 +33,7 @@ from stripetopup.store.credit_statements import DIALECTS
 from tests.conftest import ACCOUNT, make_settings, settings_env
 from tests.support import balance_sql as expected_sql
 from tests.support.clock import ManualClock
-from tests.support.servers import REPO, cli_env, free_port, run_cli
+from tests.support.servers import cli_env, free_port, imported_by_cli, run_cli
 
 BROKE, EMPTY, GONE = "acct-broke", "acct-empty", "acct-nobody"
 MOMENTS = [
@@ -214,32 +212,9 @@ def test_the_command_prints_the_service_answer_without_importing_sqlalchemy(
         assert shown.returncode == 0, shown.stderr
         assert json.loads(shown.stdout) == built.balance(account).to_json()
     for args in (["balance", ACCOUNT], ["balance", ACCOUNT, "--json"], ["balance", GONE]):
-        loaded = modules_after(args, env)
+        _, loaded = imported_by_cli(args, env)
         assert not [name for name in loaded if name.split(".")[0] == "sqlalchemy"], args
         assert ("psycopg" if "postgresql" in settings.database_url else "sqlite3") in loaded
-
-
-def modules_after(args: list[str], env: dict[str, str]) -> set[str]:
-    """The modules loaded once the real entry point ran ``args`` (as ``python -m``)."""
-    probe = (
-        "import runpy, sys\n"
-        f"sys.argv = ['stripetopup', *{args!r}]\n"
-        "try:\n"
-        "    runpy.run_module('stripetopup', run_name='__main__')\n"
-        "except SystemExit:\n"
-        "    pass\n"
-        "print('\\n'.join(sorted(sys.modules)), file=sys.stderr)\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", probe],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO,
-        check=False,
-    )
-    return set(done.stderr.splitlines())
 
 
 # A read that never writes, in one snapshot ------------------------------------------------

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from datetime import timedelta
 
 import pytest
@@ -23,7 +22,7 @@ from stripetopup.core import TopUpService
 from stripetopup.models import SQLModel
 from stripetopup.store import balances, entries
 from tests.conftest import ACCOUNT, settings_env
-from tests.support.servers import REPO, cli_env, run_cli
+from tests.support.servers import REPO, cli_env, imported_by_cli, run_cli
 
 HEAVY = ("sqlmodel", "sqlalchemy.orm", "fastapi", "starlette", "stripe", "httpx", "uvicorn")
 # What no read command needs, even those that still read through the service (the ORM).
@@ -34,22 +33,7 @@ BROKE = "acct-broke"
 def imported_by(
     args: list[str], settings: Settings
 ) -> tuple[subprocess.CompletedProcess[str], set[str]]:
-    """Run ``python -X importtime -m stripetopup ARGS``; its result and the modules it loaded."""
-    done = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "stripetopup", *args],
-        env=cli_env(settings_env(settings)),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO,
-        check=False,
-    )
-    names = {
-        line.rsplit("|", 1)[1].strip()
-        for line in done.stderr.splitlines()
-        if line.startswith("import time:") and "|" in line
-    }
-    return done, names
+    return imported_by_cli(args, cli_env(settings_env(settings)))
 
 
 def heavy_in(names: set[str], heavy: tuple[str, ...] = HEAVY) -> list[str]:

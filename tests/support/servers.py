@@ -62,6 +62,27 @@ def cli_env(settings_env: Mapping[str, str]) -> dict[str, str]:
     return env
 
 
+def imported_by_cli(
+    args: list[str], env: Mapping[str, str]
+) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    """Run ``python -X importtime -m stripetopup ARGS``; its result and the modules it loaded."""
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "stripetopup", *args],
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+        check=False,
+    )
+    names = {
+        line.rsplit("|", 1)[1].strip()
+        for line in done.stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+    return done, names
+
+
 def run_cli(
     args: list[str], env: Mapping[str, str], input_text: str | None = None
 ) -> subprocess.CompletedProcess[str]:
