@@ -56,12 +56,23 @@ _OUTBOX: sa.Table = OutboundEvent.__table__  # type: ignore[attr-defined]
 DONE = (EventResult.CREDITED.value, EventResult.ALREADY_APPLIED.value)
 
 
-def _payment_of(column: sa.Column[Any]) -> sa.ScalarSelect[Any]:
+def payment_of(column: sa.Column[Any]) -> sa.ScalarSelect[Any]:
+    """One column of the session's payment, found by its unique key and nothing else.
+
+    Statements that ask about a payment's state do it through this, never with ``state``
+    beside the key in a WHERE: the planner may then walk ``ix_stripe_payments_state``
+    (every credited payment) instead of the unique key, and on a table not analyzed yet
+    PostgreSQL did, which made each new credit's duplicate check grow with the ledger.
+    """
     return (
         sa.select(column)
         .where(_PAYMENTS.c.checkout_session_id == sa.bindparam("checkout_session_id"))
         .scalar_subquery()
     )
+
+
+# The session's payment is credited (still): by its unique key, as payment_of says.
+PAYMENT_CREDITED = payment_of(_PAYMENTS.c.state) == PaymentState.CREDITED.value
 
 
 # One more delivery on an event's record, as ``store.events.record`` counts it: its
@@ -82,16 +93,13 @@ _DUPLICATE = (
     .where(
         _EVENTS.c.event_id == sa.bindparam("b_event_id"),
         sa.or_(*(_EVENTS.c.outcome == done for done in DONE)),  # no expanding IN: raw SQL
-        sa.exists().where(
-            _PAYMENTS.c.checkout_session_id == sa.bindparam("checkout_session_id"),
-            _PAYMENTS.c.state == PaymentState.CREDITED.value,
-        ),
+        PAYMENT_CREDITED,
     )
     .values(**COUNTED_AGAIN, replays=_EVENTS.c.replays + sa.bindparam("b_replays"))
     .returning(
         _EVENTS.c.outcome,
-        _payment_of(_PAYMENTS.c.credited_entry_id),
-        _payment_of(_PAYMENTS.c.amount_total_cents),
+        payment_of(_PAYMENTS.c.credited_entry_id),
+        payment_of(_PAYMENTS.c.amount_total_cents),
     )
 )
 
@@ -100,7 +108,7 @@ _LOOK = sa.select(
     sa.select(_ACCOUNTS.c.id)
     .where(_ACCOUNTS.c.account_id == sa.bindparam("account_id"))
     .scalar_subquery(),
-    _payment_of(_PAYMENTS.c.state),
+    payment_of(_PAYMENTS.c.state),
 )
 
 # The balance's parts, as the balance itself defines them, read with the account.

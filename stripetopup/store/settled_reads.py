@@ -39,7 +39,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from stripetopup.engines import sqlite_in_memory
-from stripetopup.models import PaymentState, StripePayment, WebhookEvent
+from stripetopup.models import StripePayment, WebhookEvent
 from stripetopup.store import credit_statements
 
 if TYPE_CHECKING:
@@ -52,19 +52,14 @@ _PAYMENTS: sa.Table = StripePayment.__table__  # type: ignore[attr-defined]
 
 # The duplicate update's condition, as a read: the event credited (or found its payment
 # credited) and the payment it names is credited still; its entry and amount for the answer.
-_SETTLED = (
-    sa.select(
-        _EVENTS.c.outcome,
-        _PAYMENTS.c.credited_entry_id,
-        _PAYMENTS.c.amount_total_cents,
-    )
-    .select_from(_EVENTS)
-    .join(_PAYMENTS, _PAYMENTS.c.checkout_session_id == sa.bindparam("checkout_session_id"))
-    .where(
-        _EVENTS.c.event_id == sa.bindparam("event_id"),
-        sa.or_(*(_EVENTS.c.outcome == done for done in credit_statements.DONE)),
-        _PAYMENTS.c.state == PaymentState.CREDITED.value,
-    )
+_SETTLED = sa.select(
+    _EVENTS.c.outcome,
+    credit_statements.payment_of(_PAYMENTS.c.credited_entry_id),
+    credit_statements.payment_of(_PAYMENTS.c.amount_total_cents),
+).where(
+    _EVENTS.c.event_id == sa.bindparam("event_id"),
+    sa.or_(*(_EVENTS.c.outcome == done for done in credit_statements.DONE)),
+    credit_statements.PAYMENT_CREDITED,
 )
 # A tally of re-deliveries: counted as the duplicate update counts one.
 _COUNT = (
@@ -79,7 +74,8 @@ KNOWN_EVENTS = 20_000
 # long (the writer's way answers the delivery instead).
 PG_OPTIONS = {"application_name": "stripetopup-settled-reads", "connect_timeout": 5}
 PG_READ_TIMEOUT_SECONDS = 2.0
-_PREPARED = {
+# Per dialect: the settled read, and the tally's count (credit_statements.PREPARED's kind).
+PREPARED = {
     dialect: (
         credit_statements.Prepared(_SETTLED, compiled_for),
         credit_statements.Prepared(_COUNT, compiled_for),
@@ -100,7 +96,7 @@ class Attempts:
 
 def count_attempts(connection: sa.Connection, tally: Mapping[str, Attempts]) -> None:
     """Add ``tally``'s counts to the events' records, in the caller's transaction."""
-    _, count = _PREPARED[connection.dialect.name]
+    _, count = PREPARED[connection.dialect.name]
     rows = [
         {
             "b_event_id": event_id,
@@ -124,7 +120,7 @@ class SettledReads:
 
     def __init__(self, engine: Engine) -> None:
         self.dialect = engine.dialect.name
-        self._select, _ = _PREPARED[self.dialect]
+        self._select, _ = PREPARED[self.dialect]
         self._connect_args = engine.dialect.create_connect_args(engine.url)
         self._open = _Connections()
         self._known = _Known(KNOWN_EVENTS)
