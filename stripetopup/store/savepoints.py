@@ -24,7 +24,8 @@ class Savepoint:
     """:meth:`begin`, then exactly one of :meth:`release` and :meth:`rollback`.
 
     Begun inside ``credit_statements.pipelined`` on PostgreSQL, the ``SAVEPOINT`` is sent
-    with the statements after it, in their round trip.
+    with the statements after it, in their round trip, and :meth:`send_release` with the
+    last ones.
     """
 
     def __init__(self, connection: sa.Connection) -> None:
@@ -37,8 +38,19 @@ class Savepoint:
 
     def release(self) -> None:
         """Keep what was done since the savepoint (in the enclosing transaction)."""
+        self.send_release()
+        self.released()
+
+    def send_release(self) -> None:
+        """Send the ``RELEASE``; inside a pipeline it runs (or fails) when the pipeline
+        ends, so call :meth:`released` only once the pipeline ended without an error: until
+        then a failure still leaves the savepoint to :meth:`rollback`. (A ``RELEASE`` queued
+        after a statement that failed is never run: the savepoint is still there.)"""
         self._execute(f"RELEASE SAVEPOINT {NAME}")
-        self.open = False  # only now: a RELEASE that failed leaves it to roll back
+
+    def released(self) -> None:
+        """The ``RELEASE`` :meth:`send_release` sent has run."""
+        self.open = False
 
     def rollback(self) -> None:
         """Undo what was done since the savepoint, and end it (nothing if already ended)."""

@@ -194,13 +194,16 @@ def _apply_one(connection: sa.Connection, ctx: Context, item: Prepared) -> ItemR
         savepoint = Savepoint(connection)
         try:
             # On PostgreSQL one pipeline for the fast path: the SAVEPOINT travels with its
-            # first round trip, its last writes with the pipeline's end.
+            # first round trip, its last writes and the RELEASE with the pipeline's end.
             with pipelined(connection):
                 savepoint.begin()
                 outcome = _apply_fast(connection, ctx, item)
+                if outcome is not None:
+                    savepoint.send_release()
             if outcome is None:
                 outcome = _apply_general(connection, ctx, item)
-            savepoint.release()
+                savepoint.send_release()
+            savepoint.released()  # the pipeline ended without an error: the RELEASE ran
             return ItemResult(outcome=outcome)
         except (OperationalError, InterfaceError):
             raise  # the connection or the transaction is gone: the whole batch fails
