@@ -4,7 +4,8 @@ SQLite: WAL, a busy timeout, ``synchronous=FULL`` and ``BEGIN IMMEDIATE`` on eve
 transaction, so concurrent writers (several uvicorn workers on one file) queue on the write
 lock instead of failing half-way; writers queue on :func:`write_lock` first (threads on a
 lock of the process, processes on an flock of a sidecar file).
-PostgreSQL: a pre-pinged pool. :func:`reading` is one transaction on a plain connection, for
+PostgreSQL: a pre-pinged pool, and for group commit's batches a pool of their own without
+the ping (:func:`batch_engine_for`). :func:`reading` is one transaction on a plain connection, for
 the reads that run on sqlalchemy core alone (``stripetopup balance``); the ORM sessions of
 :mod:`stripetopup.db` are built on the same engine and lock.
 
@@ -118,6 +119,33 @@ def create_db_engine(url: str, *, pool_size: int = 5) -> Engine:
         return engine
     return sa.create_engine(
         url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True, pool_recycle=1800
+    )
+
+
+# How the batch pool's connections are named in pg_stat_activity (unless the URL names them).
+BATCH_APPLICATION_NAME = "stripetopup-writer"
+
+
+def batch_engine_for(engine: Engine) -> Engine:
+    """The engine group commit's batches run on (``core.events.batch``): on PostgreSQL a
+    small pool of its own, on the same URL, without the pre-ping. The ping is a round trip
+    on every checkout, and a batch checks out a connection for every few deliveries; a
+    connection found dead instead fails the batch's first statement, which is retried on a
+    fresh one, as the ping would have. SQLite: ``engine`` itself (its write lock, and the
+    file, are per engine; it is never pinged)."""
+    if engine.dialect.name != "postgresql":
+        return engine
+    connect_args = (
+        {}
+        if "application_name" in engine.url.query
+        else {"application_name": BATCH_APPLICATION_NAME}
+    )
+    return sa.create_engine(
+        engine.url,
+        pool_size=2,  # the writer's one connection, and a replay's beside it
+        max_overflow=10,
+        pool_recycle=1800,
+        connect_args=connect_args,
     )
 
 

@@ -8,6 +8,7 @@ before it touches the database (a bad amount, a missing key) creates no SQLite f
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,6 +18,7 @@ from sqlalchemy.engine import Engine
 
 from stripetopup.config import Settings
 from stripetopup.dates import utcnow
+from stripetopup.engines import batch_engine_for
 
 if TYPE_CHECKING:
     from stripetopup.stripe_gateway import StripeGateway
@@ -30,6 +32,8 @@ class Context:
     clock: Callable[[], datetime] = utcnow
     # Run once, on first use of the engine (the schema check, for a lazily checked service).
     _before_first_use: Callable[[Engine], None] | None = field(default=None, repr=False)
+    _batch_engine: Engine | None = field(default=None, repr=False)
+    _batch_engine_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def check_on_first_use(self, check: Callable[[Engine], None]) -> None:
         """Run ``check`` on the engine just before its first use, not now."""
@@ -53,6 +57,18 @@ class Context:
         return self._engine
 
     @property
+    def batch_engine(self) -> Engine:
+        """The engine group commit's batches run on (``engines.batch_engine_for``: on
+        PostgreSQL a pool without the pre-ping, made on first use; SQLite: :attr:`engine`)."""
+        engine = self.engine
+        if engine.dialect.name != "postgresql":
+            return engine
+        with self._batch_engine_lock:  # the writer thread and a replay may ask at once
+            if self._batch_engine is None:
+                self._batch_engine = batch_engine_for(engine)
+            return self._batch_engine
+
+    @property
     def stripe(self) -> StripeGateway:
         """The Stripe gateway, built on first use (ConfigError when no key is configured)."""
         if self._gateway is None:
@@ -71,6 +87,9 @@ class Context:
         if self._gateway is not None:
             self._gateway.close()
             self._gateway = None
+        if self._batch_engine is not None:
+            self._batch_engine.dispose()
+            self._batch_engine = None
         self._engine.dispose()
 
     @property

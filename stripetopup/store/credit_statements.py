@@ -228,10 +228,24 @@ class Prepared:
 def translated(connection: sa.Connection, exc: Exception, sql: str | None) -> sa.exc.StatementError:
     """The driver's error as SQLAlchemy's (IntegrityError, OperationalError, ...), as the
     general path raises it, so ``db.run_in_transaction``'s retry rules and the doors'
-    translation treat both paths alike. Parameters are left out of it."""
-    dbapi = connection.dialect.loaded_dbapi
+    translation treat both paths alike (a lost connection included: invalidated, and said
+    so in ``connection_invalidated``). Parameters are left out of it."""
+    dialect = connection.dialect
+    # A connection the driver found dead is invalidated, as SQLAlchemy does for what it
+    # executes itself: its pool then never hands it out again.
+    lost = isinstance(exc, dialect.loaded_dbapi.Error) and dialect.is_disconnect(
+        exc, connection.connection.dbapi_connection, None
+    )
+    if lost:
+        connection.invalidate(exc)
     return sa.exc.DBAPIError.instance(
-        sql, None, exc, dbapi.Error, hide_parameters=True, dialect=connection.dialect
+        sql,
+        None,
+        exc,
+        dialect.loaded_dbapi.Error,
+        hide_parameters=True,
+        connection_invalidated=lost,
+        dialect=dialect,
     )
 
 

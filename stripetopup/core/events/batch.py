@@ -161,16 +161,20 @@ def apply_batch(ctx: Context, items: Sequence[Prepared]) -> list[ItemResult]:
     if not items:
         return []
     order = sorted(range(len(items)), key=lambda i: items[i].lock_order)
+    engine = ctx.batch_engine
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
             results: dict[int, ItemResult] = {}
-            with write_lock(ctx.engine), ctx.engine.begin() as connection:
+            with write_lock(engine), engine.begin() as connection:
                 for index in order:
                     results[index] = _apply_one(connection, ctx, items[index])
             # The COMMIT returned: only now is any of it an answer.
             return [results[i] for i in range(len(items))]
         except DBAPIError as exc:
-            if attempt < MAX_ATTEMPTS and is_retryable(exc):
+            # A connection found dead (the batch pool does not ping) is retried on a fresh
+            # one. Even one lost during the COMMIT: whatever did commit, the retry finds
+            # applied and answers as a re-delivery, never crediting twice.
+            if attempt < MAX_ATTEMPTS and (is_retryable(exc) or exc.connection_invalidated):
                 log.info("retrying a batch of %d after %s", len(items), type(exc.orig).__name__)
                 time.sleep(min(0.5, 0.005 * 2**attempt) * random.random())
                 continue
