@@ -483,6 +483,13 @@ def insert_grant(connection: sa.Connection, values: dict[str, Any]) -> int:
     return int(row[0])
 
 
+def send_grant(connection: sa.Connection, values: dict[str, Any]) -> None:
+    """:func:`insert_grant` for a caller that needs no key: in a pipeline it is only sent,
+    and runs (or fails) with the statements after it, in their round trip. (SQLite reads
+    its row anyway: nothing waits for a network there, and no statement is left open.)"""
+    _run(connection, "grant_insert", values, fetch=connection.dialect.name != "postgresql")
+
+
 def insert_draws(connection: sa.Connection, rows: Sequence[dict[str, Any]]) -> None:
     """Grant draws (``entry_id, account_pk, grant_pk, amount_cents``), in order."""
     PREPARED[connection.dialect.name]["draw_insert"].run_many(connection, rows)

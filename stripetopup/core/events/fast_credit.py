@@ -327,8 +327,10 @@ def _credit(
         "created_at": now,
         "expired_at": None,
     }
-    grant_pk = sql.insert_grant(connection, grant)
-    if settled:
+    if not settled:
+        sql.send_grant(connection, grant)  # no draws need its key: no round trip of its own
+    else:
+        grant_pk = sql.insert_grant(connection, grant)
         draw = {"entry_id": entry_id, "account_pk": account.account_pk}
         sql.insert_draws(
             connection,
