@@ -4,8 +4,10 @@ Each path answers from its own script (``receiver.script("/a", 500, 200)``: a 50
 200 for ever; ``"hang"`` sleeps past any timeout; ``"redirect"`` is a 302 to ``/landed``,
 which answers 200 and is counted, so a followed redirect would show; ``"slow"`` answers
 200 after :data:`SLOW_SECONDS`; ``"hold"`` answers 200 only once :meth:`release` is
-called, or after :data:`HOLD_SECONDS`). Every request is kept whole (path, headers, body); the
-tests verify them with the ``standardwebhooks`` library, never with code of ours.
+called, or after :data:`HOLD_SECONDS`). Every request is kept whole (path, headers, body);
+one whose sender went away before its body ended (a worker killed mid-send) never arrived
+and is not kept. The tests verify them with the ``standardwebhooks`` library, never with
+code of ours.
 ``overlaps`` counts requests that arrived while another with the same webhook-id was still
 being answered: two workers sending one delivery at the same time.
 """
@@ -81,6 +83,8 @@ class Receiver:
         body = b""
         while True:
             message = await receive()
+            if message["type"] == "http.disconnect":
+                return  # the sender went away mid-body (a killed worker): nothing arrived
             body += message.get("body", b"")
             if not message.get("more_body"):
                 break
