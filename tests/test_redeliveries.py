@@ -12,16 +12,20 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from typing import Any
 
 import httpx
 import pytest
 import sqlalchemy as sa
 
 from stripetopup.core import TopUpService
-from stripetopup.core.events.redeliveries import Tally
+from stripetopup.core.events import redeliveries
+from stripetopup.core.events.redeliveries import FRESH_SECONDS, Tally
 from stripetopup.store.settled_reads import PG_OPTIONS, SettledReads
+from stripetopup.stripe_objects import Event
 from stripetopup.web.app import create_app
 from tests.conftest import ACCOUNT, NEW_SECRET, OLD_SECRET, Running
+from tests.support.clock import ManualClock
 from tests.support.servers import serve_in_thread
 from tests.support.stripe_events import body, checkout_session, event, sign
 
@@ -33,6 +37,14 @@ DEADLINE_SECONDS = 30
 def deliver(http: httpx.Client, payload: bytes, secret: str = NEW_SECRET) -> httpx.Response:
     headers = {"Content-Type": "application/json", "Stripe-Signature": sign(payload, secret)}
     return http.post("/billing/webhook", content=payload, headers=headers)
+
+
+def retried(amount: int) -> dict[str, Any]:
+    """A paid session's event as Stripe retries it: created an hour ago (an event younger
+    than ``FRESH_SECONDS`` is on its first delivery, and PostgreSQL does not read for it)."""
+    evt = event("checkout.session.completed", checkout_session(ACCOUNT, amount))
+    evt["created"] -= 3600
+    return evt
 
 
 def entries(service: TopUpService) -> int:
@@ -103,7 +115,7 @@ def writer_held(service: TopUpService, event_id: str) -> Iterator[None]:
 def test_a_redelivery_is_answered_while_the_writer_waits_for_a_lock(
     running: Running, first_door: str
 ) -> None:
-    evt = event("checkout.session.completed", checkout_session(ACCOUNT, 300))
+    evt = retried(300)
     payload = body(evt)
     if first_door == "in-process":
         first = running.service.handle_webhook(payload, sign(payload, NEW_SECRET)).result
@@ -212,7 +224,7 @@ def test_a_read_connection_postgresql_dropped_is_replaced_and_no_delivery_is_los
 ) -> None:
     payloads = []
     for amount in (100, 200, 300):
-        payload = body(event("checkout.session.completed", checkout_session(ACCOUNT, amount)))
+        payload = body(retried(amount))
         assert service.handle_webhook(payload, sign(payload, NEW_SECRET)).result == "credited"
         payloads.append(payload)
     with (
@@ -227,3 +239,54 @@ def test_a_read_connection_postgresql_dropped_is_replaced_and_no_delivery_is_los
         assert _settled_reads_opened_since(service, killed_at) == 1
     assert [service.event(json.loads(p)["id"]).attempts for p in payloads] == [2, 2, 2]
     assert service.balance(ACCOUNT).balance_cents == 600
+
+
+def test_a_fresh_event_is_read_for_on_sqlite_and_left_to_the_writer_on_postgresql(
+    service: TopUpService,
+) -> None:
+    """Credited in-process, then re-delivered at once to a server that knows nothing of
+    it: SQLite reads (a local file, microseconds) and answers while the writer is held;
+    PostgreSQL opens no read connection for an event that young, and its writer answers
+    it, the same way."""
+    evt = event("checkout.session.completed", checkout_session(ACCOUNT, 400))
+    assert evt["created"] > time.time() - FRESH_SECONDS / 2  # margin on a loaded machine
+    payload = body(evt)
+    assert service.handle_webhook(payload, sign(payload, NEW_SECRET)).result == "credited"
+    app = create_app(service)
+    with (
+        serve_in_thread(app, lifespan="on") as url,
+        httpx.Client(base_url=url, timeout=DEADLINE_SECONDS) as http,
+    ):
+        if service.engine.dialect.name == "sqlite":
+            with writer_held(service, evt["id"]):
+                again = deliver(http, payload)
+        else:
+            with service.engine.connect() as connection:
+                moment = connection.execute(sa.text("SELECT clock_timestamp()")).scalar_one()
+            again = deliver(http, payload)
+            assert _settled_reads_opened_since(service, moment) == 0
+        assert (again.status_code, again.json()["result"]) == (200, "already_applied")
+    assert attempts_become(service, evt["id"], 2) == 2
+    assert service.balance(ACCOUNT).balance_cents == 400
+    assert entries(service) == 1
+
+
+@pytest.mark.parametrize(
+    ("created", "expected"),
+    [
+        (0, True),  # this very second
+        (-int(FRESH_SECONDS) + 1, True),
+        (-int(FRESH_SECONDS), False),  # from FRESH_SECONDS on, Stripe may be retrying
+        (3600, True),  # "in the future": a clock behind Stripe's
+        ("0", False),  # not a number of seconds: read, as before
+        (True, False),
+        (None, False),
+    ],
+)
+def test_fresh_is_the_events_age_on_the_services_clock(
+    clocked: TopUpService, clock: ManualClock, created: object, expected: bool
+) -> None:
+    evt = event("checkout.session.completed", checkout_session(ACCOUNT))
+    seconds = isinstance(created, int) and not isinstance(created, bool)
+    evt["created"] = clock.timestamp() + created if seconds else created
+    assert redeliveries.fresh(clocked.ctx, Event.parse(evt)) is expected

@@ -133,12 +133,19 @@ class SettledReads:
             return True
         return engine.dialect.name == "sqlite" and not sqlite_in_memory(engine.url.database)
 
+    @property
+    def over_the_network(self) -> bool:
+        """True when a read is a round trip to a server (PostgreSQL: about 0.1 ms of the
+        event loop's CPU, async psycopg's), not a look at a local file (SQLite: 7 µs)."""
+        return self.dialect == "postgresql"
+
     async def settled(
-        self, event_id: str, checkout_session_id: str
+        self, event_id: str, checkout_session_id: str, *, read: bool = True
     ) -> credit_statements.Duplicate | None:
+        """The event's settled credit, from what this process knows or (``read``) read."""
         key = (event_id, checkout_session_id)
         known = self._known.get(key)
-        if known is not None:
+        if known is not None or not read:
             return known
         given = {"event_id": event_id, "checkout_session_id": checkout_session_id}
         params = self._select.params(given)
