@@ -25,10 +25,12 @@ def insert_for(dialect: str, table: sa.Table) -> Any:
     return builder(table)
 
 
-def bound_values(columns: Iterable[str]) -> dict[str, sa.BindParameter[Any]]:
+def bound_values(columns: Iterable[str], prefix: str = "") -> dict[str, sa.BindParameter[Any]]:
     """``{column: :column}``: a statement built once and executed with parameters, so the
-    hot path pays neither statement construction nor compilation (the cache hits)."""
-    return {name: sa.bindparam(name) for name in columns}
+    hot path pays neither statement construction nor compilation (the cache hits).
+    ``prefix`` names the parameters ``:<prefix><column>``, for a statement that holds
+    several such parts (``credit_statements``' closing writes)."""
+    return {name: sa.bindparam(prefix + name) for name in columns}
 
 
 def insert_ignore(session: Session, model: type[SQLModel], values: dict[str, Any]) -> bool:

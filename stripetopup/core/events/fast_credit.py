@@ -309,7 +309,7 @@ def _credit(
     threshold = threshold_of(ctx, account.threshold_cents)
     available = balance_after - account.held_cents
     below = False if threshold is None else available < threshold
-    sql.move_balance(connection, account.account_pk, balance_after, below, entry["created_at"])
+    move = sql.BalanceMove(account.account_pk, balance_after, below, entry["created_at"])
     settled = min(amount, account.deficit_cents)  # a credit settles the deficit first
     grant = {
         "grant_id": new_grant_id(),
@@ -327,18 +327,6 @@ def _credit(
         "created_at": now,
         "expired_at": None,
     }
-    if not settled:
-        sql.send_grant(connection, grant)  # no draws need its key: no round trip of its own
-    else:
-        grant_pk = sql.insert_grant(connection, grant)
-        draw = {"entry_id": entry_id, "account_pk": account.account_pk}
-        sql.insert_draws(
-            connection,
-            [
-                {**draw, "grant_pk": None, "amount_cents": -settled},
-                {**draw, "grant_pk": grant_pk, "amount_cents": settled},
-            ],
-        )
     rows = [
         envelope(
             EventType.BALANCE_CREDITED,
@@ -364,8 +352,23 @@ def _credit(
         )
         type_ = EventType.BALANCE_LOW if below else EventType.BALANCE_RECOVERED
         rows.append(envelope(type_, data, account_id=account_id, created=now))
-    sql.insert_outbox(connection, rows)
-    sql.mark_credited(connection, payment.id, entry_id, utcnow())
+    if not settled:  # nothing waits for the grant's key: every write in one go
+        sql.close_credit(
+            connection, move, grant, rows, payment_pk=payment.id, entry_id=entry_id, at=utcnow()
+        )
+    else:
+        sql.move_balance(connection, move)
+        grant_pk = sql.insert_grant(connection, grant)
+        draw = {"entry_id": entry_id, "account_pk": account.account_pk}
+        sql.insert_draws(
+            connection,
+            [
+                {**draw, "grant_pk": None, "amount_cents": -settled},
+                {**draw, "grant_pk": grant_pk, "amount_cents": settled},
+            ],
+        )
+        sql.insert_outbox(connection, rows)
+        sql.mark_credited(connection, payment.id, entry_id, utcnow())
     detail = f"credited {amount} to {account_id}"
     return SessionCredit(EventResult.CREDITED, detail, entry_id, amount)
 
