@@ -12,6 +12,7 @@ BENCHMARKS = [
     ["startup.py", "20"],
     ["webhook.py", "--seconds", "5", "--rounds", "1"],
     ["fast_credit.py"],
+    ["round_trips.py"],
     ["outbox.py", "2000"],
     ["reconcile.py", "--counts", "1000", "10000", "20000"],
     ["emulator_seed_and_page.py"],

@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from stripetopup.core import TopUpService
-from stripetopup.core.events import fast_credit, process
+from stripetopup.core.events import batch, fast_credit, process
 from stripetopup.core.events.credit import credit_session
 from stripetopup.core.events.types import EventOutcome
 from stripetopup.core.recharge import consent
@@ -184,10 +184,15 @@ class Run:
 
 
 def general(run: Run, evt: dict[str, Any], *, replay: bool = False) -> EventOutcome:
-    raw = json.dumps(evt)
-    return process.apply(
-        run.service.ctx, evt, actor="webhook", secret_label="new", payload=raw, replay=replay
+    """The ORM's way: ``process.apply``'s batch of one, with the fast credit left out (the
+    batch would otherwise try it first, and compare it with itself)."""
+    ctx = run.service.ctx
+    process.check_shape(evt)
+    item = batch.prepare(
+        ctx, evt, actor="webhook", payload=json.dumps(evt), secret_label="new", replay=replay
     )
+    (result,) = batch.apply_batch(ctx, [item], fast=False)
+    return process.answer(item, result)
 
 
 def fast_only(

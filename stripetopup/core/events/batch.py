@@ -152,11 +152,13 @@ def prepare(
     return gather(ctx, item)
 
 
-def apply_batch(ctx: Context, items: Sequence[Prepared]) -> list[ItemResult]:
+def apply_batch(ctx: Context, items: Sequence[Prepared], *, fast: bool = True) -> list[ItemResult]:
     """Apply ``items`` in one transaction (a savepoint each); one result per item, in order.
 
     Never raises for an item's failure: it is in its result. The batch's own failure
-    (the commit, the connection) fails every item, with nothing applied.
+    (the commit, the connection) fails every item, with nothing applied. ``fast=False``
+    takes every item through its handler (the ORM), never the fast credit's pre-built
+    statements: the reference those are held to, row for row (tests/test_fast_credit.py).
     """
     if not items:
         return []
@@ -167,7 +169,7 @@ def apply_batch(ctx: Context, items: Sequence[Prepared]) -> list[ItemResult]:
             results: dict[int, ItemResult] = {}
             with write_lock(engine), engine.begin() as connection:
                 for index in order:
-                    results[index] = _apply_one(connection, ctx, items[index])
+                    results[index] = _apply_one(connection, ctx, items[index], fast=fast)
             # The COMMIT returned: only now is any of it an answer.
             return [results[i] for i in range(len(items))]
         except DBAPIError as exc:
@@ -189,7 +191,9 @@ def apply_batch(ctx: Context, items: Sequence[Prepared]) -> list[ItemResult]:
     raise AssertionError("unreachable")
 
 
-def _apply_one(connection: sa.Connection, ctx: Context, item: Prepared) -> ItemResult:
+def _apply_one(
+    connection: sa.Connection, ctx: Context, item: Prepared, *, fast: bool = True
+) -> ItemResult:
     """One event in its own savepoint: applied and recorded, or rolled back and recorded
     as failed. A failure of the connection itself is raised: it ends the batch."""
     if item.failure is not None:
@@ -201,7 +205,7 @@ def _apply_one(connection: sa.Connection, ctx: Context, item: Prepared) -> ItemR
             # first round trip, its last writes and the RELEASE with the pipeline's end.
             with pipelined(connection):
                 savepoint.begin()
-                outcome = _apply_fast(connection, ctx, item)
+                outcome = _apply_fast(connection, ctx, item) if fast else None
                 if outcome is not None:
                     savepoint.send_release()
             if outcome is None:
