@@ -31,7 +31,8 @@ import secrets
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -177,13 +178,20 @@ def main() -> None:
         bench(url, args.events, args.rounds, "SQLite (WAL, synchronous=FULL)")
     if args.no_postgres:
         return
-    name = f"stripetopup_bench_fast_credit_{os.getpid()}"
-    admin = sa.create_engine(args.postgres_url, isolation_level="AUTOCOMMIT")
+    with scratch_database(args.postgres_url, "fast_credit") as url:
+        bench(url, args.events, args.rounds, "PostgreSQL")
+
+
+@contextmanager
+def scratch_database(admin_url: str, purpose: str) -> Iterator[str]:
+    """The URL of a database of this run's own on the PostgreSQL server of ``admin_url``,
+    created empty and dropped after."""
+    name = f"stripetopup_bench_{purpose}_{os.getpid()}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
     try:
-        url = args.postgres_url.rsplit("/", 1)[0] + f"/{name}"
-        bench(url, args.events, args.rounds, "PostgreSQL")
+        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
     finally:
         with admin.connect() as connection:
             connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -22,14 +22,20 @@ round trip shows here exactly. Nothing here checks it: it reports it.
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
-from fast_credit import ACCOUNTS, events, fast, fast_batched, general  # bench/, beside this
+from fast_credit import (  # bench/, beside this
+    ACCOUNTS,
+    events,
+    fast,
+    fast_batched,
+    general,
+    scratch_database,
+)
 
 from stripetopup import schema
 from stripetopup.core import TopUpService
@@ -125,20 +131,11 @@ def main() -> None:
         "--postgres-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test"
     )
     args = parser.parse_args()
-    name = f"stripetopup_bench_round_trips_{os.getpid()}"
-    admin = sa.create_engine(args.postgres_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        url = args.postgres_url.rsplit("/", 1)[0] + f"/{name}"
+    with scratch_database(args.postgres_url, "round_trips") as url:
         engine = create_db_engine(url)
         schema.upgrade(engine)
         engine.dispose()
         bench(url, args.events)
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 if __name__ == "__main__":
