@@ -173,7 +173,7 @@ _MARK_CREDITED = (
 # because none reads what another writes (the rows they change are locked already: the
 # payment by its upsert, the account by its lock, the outbox's order by its lock). The
 # outbox rows are one VALUES list, so their ``seq`` follows their order. The parts are
-# the statements of move_balance, send_grant and insert_outbox with their parameters
+# the statements of move_balance, insert_grant and insert_outbox with their parameters
 # prefixed (CLOSING_PREFIXES); one compiled per number of outbox rows a credit writes.
 CLOSING_PREFIXES = {"balance": "m_", "grant": "g_", "outbox": "o{}_"}
 CLOSING_OUTBOX_ROWS = (2, 3)  # balance.credited and grant.created; a flipped threshold's
@@ -527,13 +527,6 @@ def insert_grant(connection: sa.Connection, values: dict[str, Any]) -> int:
     return int(row[0])
 
 
-def send_grant(connection: sa.Connection, values: dict[str, Any]) -> None:
-    """:func:`insert_grant` for a caller that needs no key: in a pipeline it is only sent,
-    and runs (or fails) with the statements after it, in their round trip. (SQLite reads
-    its row anyway: nothing waits for a network there, and no statement is left open.)"""
-    _run(connection, "grant_insert", values, fetch=connection.dialect.name != "postgresql")
-
-
 def insert_draws(connection: sa.Connection, rows: Sequence[dict[str, Any]]) -> None:
     """Grant draws (``entry_id, account_pk, grant_pk, amount_cents``), in order."""
     PREPARED[connection.dialect.name]["draw_insert"].run_many(connection, rows)
@@ -567,14 +560,15 @@ def close_credit(
     entry_id: int,
     at: datetime,
 ) -> None:
-    """A credit's closing writes, none answered: :func:`move_balance`, :func:`send_grant`,
-    :func:`insert_outbox` and :func:`mark_credited` (at ``at``). On PostgreSQL one
-    statement (``_closing``: one execution instead of five); elsewhere, or for a number
-    of outbox rows it was not compiled for, those four in that order."""
+    """A credit's closing writes: :func:`move_balance`, :func:`insert_grant` (its key not
+    wanted), :func:`insert_outbox` and :func:`mark_credited` (at ``at``). On PostgreSQL one
+    statement, none of it answered (``_closing``: one execution instead of five);
+    elsewhere, or for a number of outbox rows it was not compiled for, those four in that
+    order."""
     closing = PREPARED[connection.dialect.name].get(f"closing_{len(rows)}")
     if closing is None:
         move_balance(connection, move)
-        send_grant(connection, grant)
+        insert_grant(connection, grant)
         insert_outbox(connection, rows)
         mark_credited(connection, payment_pk, entry_id, at)
         return
