@@ -20,7 +20,9 @@ import sqlalchemy as sa
 
 from stripetopup.core import TopUpService
 from stripetopup.core.events import redeliveries
-from stripetopup.core.events.redeliveries import FRESH_SECONDS, Tally
+from stripetopup.core.events.redeliveries import FRESH_SECONDS, Answers, Tally
+from stripetopup.core.events.types import EventOutcome
+from stripetopup.models import EventResult
 from stripetopup.store.settled_reads import PG_OPTIONS, SettledReads
 from stripetopup.stripe_objects import Event
 from stripetopup.web.app import create_app
@@ -148,6 +150,46 @@ def test_attempts_tallied_before_shutdown_are_counted_when_the_writer_stops(
             assert deliver(http, payload).json()["result"] == "already_applied"
     # The server has stopped: its lifespan stopped the writer, which counted what it held.
     assert service.event(evt["id"]).attempts == 4
+
+
+def test_the_same_event_id_on_another_body_is_not_answered_from_memory(
+    running: Running,
+) -> None:
+    """A body that reuses a credited event's id for another session (only a holder of the
+    signing secret can make one) is not answered from what the server keeps: the writer
+    decides it, as it would on a server that kept nothing (a session is credited once,
+    whatever event names it)."""
+    evt = retried(600)
+    assert deliver(running.http, body(evt)).json()["result"] == "credited"
+    other = retried(900)
+    other["id"] = evt["id"]
+    assert deliver(running.http, body(other)).json()["result"] == "credited"
+    assert deliver(running.http, body(other)).json()["result"] == "already_applied"
+    assert running.service.balance(ACCOUNT).balance_cents == 1500
+    assert entries(running.service) == 2
+
+
+def _outcome(event_id: str, event_type: str = "checkout.session.completed") -> EventOutcome:
+    return EventOutcome(event_id, event_type, EventResult.ALREADY_APPLIED, "again", entry_id=1)
+
+
+def _event(event_id: str, session_id: str, event_type: str) -> dict[str, Any]:
+    return {"id": event_id, "type": event_type, "data": {"object": {"id": session_id}}}
+
+
+def test_kept_answers_match_the_event_id_session_and_type_and_forget_the_oldest() -> None:
+    answers = Answers(most=2)
+    completed = "checkout.session.completed"
+    answers.add("cs_a", _outcome("evt_a"))
+    assert answers.of(_event("evt_a", "cs_a", completed)) == _outcome("evt_a")
+    assert answers.of(_event("evt_a", "cs_other", completed)) is None
+    assert answers.of(_event("evt_a", "cs_a", "checkout.session.expired")) is None
+    assert answers.of(_event("evt_b", "cs_a", completed)) is None
+    answers.add("cs_b", _outcome("evt_b"))
+    answers.add("cs_c", _outcome("evt_c"))  # over the limit: evt_a, the oldest, goes
+    assert answers.of(_event("evt_a", "cs_a", completed)) is None
+    assert answers.of(_event("evt_b", "cs_b", completed)) is not None
+    assert answers.of(_event("evt_c", "cs_c", completed)) is not None
 
 
 def test_a_tally_merges_by_event_and_keeps_the_last_verifying_secret() -> None:

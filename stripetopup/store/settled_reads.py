@@ -5,8 +5,8 @@ we applied already. Their answer needs no write: the event's record says it cred
 the payment is still credited. So :class:`SettledReads` asks exactly that (the condition
 ``credit_statements``'s duplicate update is guarded by) on a read-only connection of the
 event loop's own, and the web door answers from it; the writer thread never sees them.
-What a read found is final (a credited payment stays credited), so the process remembers
-the recent ones and answers their next re-delivery without reading again.
+What a read found is final (a credited payment stays credited), so the caller may remember
+it (core.events.redeliveries keeps the recent answers) and never read for that event again.
 
 What such a re-delivery still writes, one more attempt on the event's record (and its
 ``processed_at`` and ``secret_label``, as ``store.events.record`` stamps them), is not money:
@@ -67,9 +67,6 @@ _COUNT = (
     .where(_EVENTS.c.event_id == sa.bindparam("b_event_id"))
     .values(**credit_statements.COUNTED_AGAIN)
 )
-# Settled events remembered by a process (about 300 bytes each): Stripe's retries of
-# one event come minutes to hours apart, so the recent ones are the ones asked again.
-KNOWN_EVENTS = 20_000
 # The read connection on PostgreSQL: named in pg_stat_activity, and never waited on for
 # long (the writer's way answers the delivery instead).
 PG_OPTIONS = {"application_name": "stripetopup-settled-reads", "connect_timeout": 5}
@@ -123,7 +120,6 @@ class SettledReads:
         self._select, _ = PREPARED[self.dialect]
         self._connect_args = engine.dialect.create_connect_args(engine.url)
         self._open = _Connections()
-        self._known = _Known(KNOWN_EVENTS)
         self._closing = weakref.finalize(self, self._open.close)
 
     @staticmethod
@@ -140,13 +136,9 @@ class SettledReads:
         return self.dialect == "postgresql"
 
     async def settled(
-        self, event_id: str, checkout_session_id: str, *, read: bool = True
+        self, event_id: str, checkout_session_id: str
     ) -> credit_statements.Duplicate | None:
-        """The event's settled credit, from what this process knows or (``read``) read."""
-        key = (event_id, checkout_session_id)
-        known = self._known.get(key)
-        if known is not None or not read:
-            return known
+        """The event's settled credit, read; None when it has none (or the read failed)."""
         given = {"event_id": event_id, "checkout_session_id": checkout_session_id}
         params = self._select.params(given)
         if self.dialect == "sqlite":
@@ -156,16 +148,7 @@ class SettledReads:
         if not rows:
             return None
         outcome, entry_id, amount = rows[0]
-        found = credit_statements.Duplicate(str(outcome), entry_id, amount)
-        self._known.add(key, found)
-        return found
-
-    def remember(
-        self, event_id: str, checkout_session_id: str, found: credit_statements.Duplicate
-    ) -> None:
-        """Know ``event_id`` as settled without reading it: for an event whose credit the
-        caller saw commit, ``found`` being what :meth:`settled` would read."""
-        self._known.add((event_id, checkout_session_id), found)
+        return credit_statements.Duplicate(str(outcome), entry_id, amount)
 
     def close(self) -> None:
         """Close every connection (from any thread); a later read opens its own again."""
@@ -216,29 +199,6 @@ class SettledReads:
             if self._open.pg.get(loop) is connecting:
                 self._open.forget(loop)
             return ()
-
-
-class _Known:
-    """The settled events read lately, by (event, session), the oldest forgotten first.
-
-    What a read found stays true: a credited payment is final (no event moves it out of
-    ``credited``, ``models.FINAL_PAYMENT_STATES``) and its entry is never replaced, so a
-    re-delivery of an event found here needs no read at all. Safe across threads.
-    """
-
-    def __init__(self, most: int) -> None:
-        self.most = most
-        self._lock = threading.Lock()
-        self._found: dict[tuple[str, str], credit_statements.Duplicate] = {}
-
-    def get(self, key: tuple[str, str]) -> credit_statements.Duplicate | None:
-        return self._found.get(key)  # one dict read: atomic, needs no lock
-
-    def add(self, key: tuple[str, str], found: credit_statements.Duplicate) -> None:
-        with self._lock:
-            if key not in self._found and len(self._found) >= self.most:
-                del self._found[next(iter(self._found))]  # dicts keep insertion order
-            self._found[key] = found
 
 
 class _Connections:

@@ -10,8 +10,9 @@ load one fsync answers many deliveries, idle a delivery waits for nobody.
 :func:`deliver` is the route's whole path: verification, parsing and shape checks on the
 event loop (microseconds), the writes a refusal needs and the Stripe calls a few event
 types need first in a worker thread, then the writer. A re-delivery of an event applied
-already never reaches the writer: :meth:`WebhookWriter.settled` answers it from a read
-(core.events.redeliveries) and tallies its attempt, which the writer thread counts a
+already never reaches the writer: :meth:`WebhookWriter.known` answers it from what this
+process keeps (before the event is typed), else :meth:`WebhookWriter.settled` from a read
+(core.events.redeliveries); either tallies its attempt, which the writer thread counts a
 moment later, between batches. Started with the first delivery (or by the lifespan) and
 stopped by the app's lifespan, after the queue is drained and the tally counted.
 Imports asyncio, anyio, threading, the core's intake, batch and re-deliveries, the
@@ -57,6 +58,9 @@ async def deliver(
         raise
     if verified.refusal is not None:
         await anyio.to_thread.run_sync(intake.refuse, ctx, verified)
+    known = writer.known(verified)
+    if known is not None:  # a re-delivery this process answered or credited before
+        return intake.finish_known(verified, known)
     item = intake.ready(verified)
     settled = await writer.settled(item)
     if settled is not None:  # a re-delivery of an applied event: answered from a read
@@ -93,6 +97,7 @@ class WebhookWriter:
         self._stopping = False
         self._applying = 0
         self._reads = redeliveries.reads_for(service.ctx)
+        self._answers = redeliveries.Answers()
         self._tally = redeliveries.Tally()
 
     def queued(self) -> int:
@@ -124,23 +129,38 @@ class WebhookWriter:
         if self._reads is not None:
             self._reads.close()
 
+    def known(self, verified: intake.Verified) -> EventOutcome | None:
+        """The kept answer to a re-delivery of an event this process answered or credited
+        before (its attempt tallied, as :meth:`settled`'s); None for anything else."""
+        assert verified.event is not None
+        if self._stopping:
+            return None
+        outcome = self._answers.of(verified.event)
+        if outcome is not None:
+            self._tallied(outcome.event_id, verified.secret_label)
+        return outcome
+
     async def settled(self, item: batch.Prepared) -> batch.ItemResult | None:
         """The answer to a re-delivery of an event applied already, read without the
         writer (its attempt tallied, counted by the writer thread a moment later); None
         for anything else, which goes to :meth:`submit`."""
         if self._reads is None or self._stopping:
             return None
-        result = await redeliveries.answered(self.service.ctx, self._reads, item)
-        if result is not None and self._tally.add(item.typed.id, item.secret_label):
-            self.start()
-            self._queue.put(_TALLIED)  # the writer may be idle: it counts in a moment
+        ctx = self.service.ctx
+        result = await redeliveries.answered(ctx, self._reads, self._answers, item)
+        if result is not None:
+            self._tallied(item.typed.id, item.secret_label)
         return result
 
     def remember(self, item: batch.Prepared, result: batch.ItemResult) -> None:
-        """After :meth:`submit`: a credit this process committed is known as settled, so
-        its re-deliveries here are answered by :meth:`settled` without a read."""
-        if self._reads is not None:
-            redeliveries.remember(self.service.ctx, self._reads, item, result)
+        """After :meth:`submit`: keep the answer to the re-deliveries of a credit this
+        process committed, for :meth:`known`."""
+        redeliveries.remember(self.service.ctx, self._answers, item, result)
+
+    def _tallied(self, event_id: str, secret_label: str | None) -> None:
+        if self._tally.add(event_id, secret_label):
+            self.start()
+            self._queue.put(_TALLIED)  # the writer may be idle: it counts in a moment
 
     async def submit(self, item: batch.Prepared) -> batch.ItemResult:
         """Queue ``item`` and wait for its result, which comes after its batch committed."""

@@ -336,20 +336,20 @@ def _rollback(savepoint: sa.NestedTransaction) -> None:
         savepoint.rollback()
 
 
+def log_outcome(event: dict[str, Any], outcome: EventOutcome, actor: str) -> None:
+    """An applied event's line of the audit trail (:func:`log_result`)."""
+    if not log.isEnabledFor(logging.INFO):  # its fields cost more than the rest of it
+        return
+    log.info("%s", audit.sentence(outcome, actor), extra=audit.fields(event, outcome, actor))
+
+
 def log_result(item: Prepared, result: ItemResult) -> None:
     """The audit trail an operator greps for: which event did what, through which door.
 
     Logged by the caller, after the batch, so the line carries its request's id.
     """
     if result.outcome is not None:
-        if not log.isEnabledFor(logging.INFO):  # its fields cost more than the rest of it
-            return
-        outcome = result.outcome
-        log.info(
-            "%s",
-            audit.sentence(outcome, item.actor),
-            extra=audit.fields(item.event, outcome, item.actor),
-        )
+        log_outcome(item.event, result.outcome, item.actor)
         return
     log.error(
         "event %s (%s) via %s failed: %s",

@@ -4,7 +4,8 @@ In steps, so the web door runs each where it belongs: :func:`verify` (signature,
 shape: microseconds, on the event loop), :func:`refuse` for a signed body we cannot use
 (a database write, so off the loop), :func:`ready` and ``batch.gather`` (off the loop
 when it calls Stripe, ``batch.asks_stripe``), then the writer's batch (core.events.batch)
-and :func:`finish`.
+and :func:`finish`; or, for a re-delivery answered from what the process keeps
+(core.events.redeliveries), :func:`finish_known` straight after :func:`verify`.
 :func:`handle` is all of it in one call, a batch of one, for in-process callers.
 
 Every delivery is counted (stripetopup.metrics) by event type and outcome, with its time.
@@ -23,6 +24,8 @@ from stripetopup.core.events import process as events
 from stripetopup.core.events.types import EventOutcome
 from stripetopup.errors import PayloadError, WebhookError
 from stripetopup.store.events import FAILED
+
+ACTOR = "webhook"  # the door deliveries come through, as the audit trail names it
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,7 @@ def ready(verified: Verified) -> batch.Prepared:
     assert verified.event is not None
     return batch.typed(
         verified.event,
-        actor="webhook",
+        actor=ACTOR,
         secret_label=verified.secret_label,
         payload=verified.payload.decode("utf-8"),
     )
@@ -96,6 +99,17 @@ def finish(verified: Verified, item: batch.Prepared, result: batch.ItemResult) -
     outcome = result.outcome.result if result.outcome is not None else FAILED
     metrics.count_webhook(verified.event_type, outcome, time.perf_counter() - verified.started)
     return events.answer(item, result)
+
+
+def finish_known(verified: Verified, outcome: EventOutcome) -> EventOutcome:
+    """Count a re-delivery answered from what the process keeps, log it as the batch's
+    answer is logged, and return that answer."""
+    assert verified.event is not None
+    metrics.count_webhook(
+        verified.event_type, outcome.result, time.perf_counter() - verified.started
+    )
+    batch.log_outcome(verified.event, outcome, ACTOR)
+    return outcome
 
 
 def handle(ctx: Context, payload: bytes, signature_header: str | None) -> EventOutcome:

@@ -9,6 +9,11 @@ have answered (``already_applied``, the first credit's entry and amount). Anythi
 or any doubt, goes to the writer, which decides everything again. On PostgreSQL an event
 Stripe created a moment ago (:func:`fresh`) is not read for: it is a first delivery.
 
+Such an answer never changes, so :class:`Answers` keeps the recent ones by event id, with
+those of the credits this process committed itself (:func:`remember`): a re-delivery of
+one of them is answered from its verified JSON alone (:meth:`Answers.of`), before the event
+is even typed.
+
 Each such answer adds to a :class:`Tally`, which the writer thread writes in one
 statement a moment later (:func:`count`): the event's record counts every delivery, but
 that count is not money and need not be on disk before Stripe has its 200.
@@ -19,9 +24,11 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Mapping
+from typing import Any
 
 from stripetopup.core.context import Context
 from stripetopup.core.events import batch, fast_credit
+from stripetopup.core.events.types import EventOutcome
 from stripetopup.dates import utcnow
 from stripetopup.db import run_in_transaction
 from stripetopup.errors import StripeTopupError
@@ -42,6 +49,9 @@ RETRY_COUNT_AFTER_SECONDS = 5.0
 # new credit (an eighth of a credit's). The rare fresh re-delivery (two endpoints on one
 # URL, a resend at once) goes the writer's way, whose duplicate check answers it the same.
 FRESH_SECONDS = 60.0
+# Answers a process keeps (under 1 KB each): Stripe's retries of one event come minutes to
+# hours apart, so the recent ones are the ones asked again.
+KNOWN_EVENTS = 20_000
 
 
 def reads_for(ctx: Context) -> SettledReads | None:
@@ -51,16 +61,21 @@ def reads_for(ctx: Context) -> SettledReads | None:
 
 
 async def answered(
-    ctx: Context, reads: SettledReads, item: batch.Prepared
+    ctx: Context, reads: SettledReads, answers: Answers, item: batch.Prepared
 ) -> batch.ItemResult | None:
     """The batch's answer to ``item`` when it is a re-delivery of an applied event, read
-    on ``reads`` (nothing written, nothing tallied); None for anything else."""
+    on ``reads`` and kept in ``answers`` (nothing written, nothing tallied); None for
+    anything else. On PostgreSQL a :func:`fresh` event is not read for."""
     checkout = recognised(ctx, item)
-    if checkout is None:
+    if checkout is None or (reads.over_the_network and fresh(ctx, item.typed)):
         return None
-    read = not (reads.over_the_network and fresh(ctx, item.typed))
-    found = await reads.settled(item.typed.id, checkout.id, read=read)
-    return None if found is None else answer(item, checkout, found)
+    found = await reads.settled(item.typed.id, checkout.id)
+    if found is None:
+        return None
+    result = answer(item, checkout, found)
+    assert result.outcome is not None
+    answers.add(checkout.id, result.outcome)
+    return result
 
 
 def fresh(ctx: Context, event: Event) -> bool:
@@ -73,17 +88,18 @@ def fresh(ctx: Context, event: Event) -> bool:
 
 
 def remember(
-    ctx: Context, reads: SettledReads, item: batch.Prepared, result: batch.ItemResult
+    ctx: Context, answers: Answers, item: batch.Prepared, result: batch.ItemResult
 ) -> None:
-    """Remember ``item`` as settled when the writer's committed ``result`` credited it (or
-    found its payment credited): its re-deliveries to this process then read nothing."""
+    """Keep the answer to ``item``'s re-deliveries when the writer's committed ``result``
+    credited it (or found its payment credited): they are then answered without a read."""
     outcome = result.outcome
     if outcome is None or outcome.result.value not in DONE:
         return
     checkout = recognised(ctx, item)
     if checkout is not None:  # what the read would find: the record's outcome, the payment's
         found = Duplicate(outcome.result.value, outcome.entry_id, checkout.amount_total)
-        reads.remember(item.typed.id, checkout.id, found)
+        again = fast_credit.duplicate_outcome(item.typed, checkout, found)
+        answers.add(checkout.id, again)
 
 
 def recognised(ctx: Context, item: batch.Prepared) -> CheckoutSession | None:
@@ -100,6 +116,42 @@ def recognised(ctx: Context, item: batch.Prepared) -> CheckoutSession | None:
 def answer(item: batch.Prepared, checkout: CheckoutSession, found: Duplicate) -> batch.ItemResult:
     """What the batch answers for a re-delivery of an applied event (fast_credit)."""
     return batch.ItemResult(outcome=fast_credit.duplicate_outcome(item.typed, checkout, found))
+
+
+class Answers:
+    """The answers to re-deliveries of events settled lately, by event id, the oldest
+    forgotten first; safe across threads.
+
+    An answer stays true: a credited payment is final (no event moves it out of
+    ``credited``, ``models.FINAL_PAYMENT_STATES``) and its entry is never replaced. An event
+    id names one body (Stripe signs it, and never changes an event), so the answer is the
+    one its typed parse would lead to; the session and type are compared all the same, so
+    that only that body is ever answered from here.
+    """
+
+    def __init__(self, most: int = KNOWN_EVENTS) -> None:
+        self.most = most
+        self._lock = threading.Lock()
+        self._by_event: dict[str, tuple[str, EventOutcome]] = {}
+
+    def of(self, event: Mapping[str, Any]) -> EventOutcome | None:
+        """The kept answer to ``event`` (a parsed, shape-checked event: process.parse_event),
+        or None. A dict read: atomic, it needs no lock."""
+        kept = self._by_event.get(event["id"])
+        if kept is None:
+            return None
+        checkout_session_id, outcome = kept
+        same = event["type"] == outcome.event_type
+        if not same or event["data"]["object"].get("id") != checkout_session_id:
+            return None
+        return outcome
+
+    def add(self, checkout_session_id: str, outcome: EventOutcome) -> None:
+        with self._lock:
+            event_id = outcome.event_id
+            if event_id not in self._by_event and len(self._by_event) >= self.most:
+                del self._by_event[next(iter(self._by_event))]  # dicts keep insertion order
+            self._by_event[event_id] = (checkout_session_id, outcome)
 
 
 class Tally:
