@@ -10,6 +10,7 @@ process group does) shuts down gracefully as on SIGTERM. Imports uvicorn and the
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import signal
@@ -50,4 +51,19 @@ def worker_app() -> ASGIApp:
     from stripetopup.web.app import create_app_from_env
 
     stop_on_hangup()
-    return create_app_from_env(demo=os.environ.get(DEMO_PAGES_VARIABLE) == "1")
+    app = create_app_from_env(demo=os.environ.get(DEMO_PAGES_VARIABLE) == "1")
+    settle_heap()
+    return app
+
+
+def settle_heap() -> None:
+    """Keep what start-up built (modules, the app, its compiled statements) out of the
+    garbage collector's passes from here on.
+
+    They live as long as the process, yet every full collection walked them all again: in
+    bench/webhook.py's re-delivery phase one pass took about 110 ms, every few seconds (some
+    7 µs a request on average, and a 110 ms stall for every request in flight, which is
+    what a p99 sees). Frozen, the same pass walks only what requests made: about 17 ms.
+    """
+    gc.collect()  # what start-up left as garbage is freed, not kept for ever
+    gc.freeze()

@@ -115,6 +115,8 @@ def _run(
         from stripetopup.web.app import create_app  # one worker: this process serves the app
 
         config = _uvicorn_config(create_app(service, demo=demo), host, port)
+        config.load()  # as uvicorn would at start; loaded now, it is part of the settled heap
+        processes.settle_heap()
         run: Callable[[], None] = functools.partial(uvicorn.Server(config).run, sockets=[sock])
     else:
         service.close()  # each worker builds its own from the environment
