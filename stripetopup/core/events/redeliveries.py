@@ -70,12 +70,7 @@ async def answered(
     if checkout is None or (reads.over_the_network and fresh(ctx, item.typed)):
         return None
     found = await reads.settled(item.typed.id, checkout.id)
-    if found is None:
-        return None
-    result = answer(item, checkout, found)
-    assert result.outcome is not None
-    answers.add(checkout.id, result.outcome)
-    return result
+    return None if found is None else _kept(answers, item, checkout, found)
 
 
 def fresh(ctx: Context, event: Event) -> bool:
@@ -98,8 +93,17 @@ def remember(
     checkout = recognised(ctx, item)
     if checkout is not None:  # what the read would find: the record's outcome, the payment's
         found = Duplicate(outcome.result.value, outcome.entry_id, checkout.amount_total)
-        again = fast_credit.duplicate_outcome(item.typed, checkout, found)
-        answers.add(checkout.id, again)
+        _kept(answers, item, checkout, found)
+
+
+def _kept(
+    answers: Answers, item: batch.Prepared, checkout: CheckoutSession, found: Duplicate
+) -> batch.ItemResult:
+    """:func:`answer`, kept in ``answers`` for the event's next re-delivery."""
+    result = answer(item, checkout, found)
+    assert result.outcome is not None
+    answers.add(checkout.id, result.outcome)
+    return result
 
 
 def recognised(ctx: Context, item: batch.Prepared) -> CheckoutSession | None:
@@ -141,10 +145,9 @@ class Answers:
         if kept is None:
             return None
         checkout_session_id, outcome = kept
-        same = event["type"] == outcome.event_type
-        if not same or event["data"]["object"].get("id") != checkout_session_id:
+        if event["type"] != outcome.event_type:
             return None
-        return outcome
+        return outcome if event["data"]["object"].get("id") == checkout_session_id else None
 
     def add(self, checkout_session_id: str, outcome: EventOutcome) -> None:
         with self._lock:
