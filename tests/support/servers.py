@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import uvicorn
@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @contextmanager
-def serve_in_thread(app: Any, *, lifespan: str = "off") -> Iterator[str]:
+def serve_in_thread(app: Any, *, lifespan: Literal["on", "off"] = "off") -> Iterator[str]:
     """Serve ``app`` on 127.0.0.1 (free port) until the block ends; yields its base URL.
 
     Waits on ``server.started`` as encode/httpx's tests do. ``lifespan="on"`` runs the
