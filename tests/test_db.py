@@ -1,5 +1,6 @@
 """The database layer's own promises: a database we cannot reach is a DatabaseError (the
-doors turn it into 503 / exit 1), never a driver traceback."""
+doors turn it into 503 / exit 1), never a driver traceback; a SQLite connection keeps its
+temporary data (a savepoint's journal) in memory."""
 
 from __future__ import annotations
 
