@@ -129,12 +129,6 @@ class SettledReads:
             return True
         return engine.dialect.name == "sqlite" and not sqlite_in_memory(engine.url.database)
 
-    @property
-    def over_the_network(self) -> bool:
-        """True when a read is a round trip to a server (PostgreSQL: about 0.1 ms of the
-        event loop's CPU, async psycopg's), not a look at a local file (SQLite: 7 µs)."""
-        return self.dialect == "postgresql"
-
     async def settled(
         self, event_id: str, checkout_session_id: str
     ) -> credit_statements.Duplicate | None:
