@@ -29,7 +29,7 @@ from stripetopup.stripe_objects import Event
 from stripetopup.web.app import create_app
 from tests.conftest import ACCOUNT, NEW_SECRET, OLD_SECRET, Running
 from tests.support.clock import ManualClock
-from tests.support.servers import serve_in_thread
+from tests.support.servers import serve_in_thread, wait_for
 from tests.support.stripe_events import body, checkout_session, event, sign
 
 # Waits on the real clock (the count's moment, a held lock) get generous margins: the
@@ -305,10 +305,8 @@ def test_a_fresh_event_is_left_to_the_writer_and_answered_the_same(
         with writer_held(service, evt["id"]):
             again = pool.submit(deliver, http, payload)
             # It reached the writer's batch (a read would have answered it, writer or not).
-            deadline = time.monotonic() + DEADLINE_SECONDS
-            while writer.applying() == 0 and not again.done():
-                assert time.monotonic() < deadline, "the delivery never reached the writer"
-                time.sleep(0.01)
+            reached = wait_for(lambda: writer.applying() > 0 or again.done(), DEADLINE_SECONDS)
+            assert reached, "the delivery never reached the writer"
             assert not again.done()
         answer = again.result(DEADLINE_SECONDS)
         assert (answer.status_code, answer.json()["result"]) == (200, "already_applied")
